@@ -1,0 +1,5 @@
+import sys
+
+from nnstructure.cli import main
+
+sys.exit(main())
