@@ -1,0 +1,9 @@
+"""Tables, figures and the thesis-comparison scorecard for chapter 3 (clusterability).
+
+Modules:
+    reference  -- the thesis's published numbers (package data) and their loaders
+    tables     -- per-cell summaries of per-network clusterability rows; thesis-style Markdown
+    scorecard  -- ours-versus-thesis comparison with agreement flags
+    figures    -- n-cut versus shuffles, shuffle distributions, random-initialisation n-cuts
+    cli        -- ``nnstructure report-tables``
+"""
