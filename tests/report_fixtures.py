@@ -1,0 +1,54 @@
+"""Small hand-made clusterability / shuffle / random-init tables for the report tests."""
+
+import numpy as np
+import pandas as pd
+
+BASE = {"arch": "mlp", "dataset": "mnist", "init": "glorot", "k": 12, "n_shuffles": 50, "epochs_variant": "default",
+        "experiment": "mlp-mnist", "n_init": 10, "kernel_norm": "l1", "fold_batchnorm": True,
+        "epochs": 2, "prune_epochs": 1}
+
+
+def clusterability_rows() -> pd.DataFrame:
+    """Dropout MLP cell (3 seeds, pruned and unpruned, layer + nonzero shuffles) and an L1 cell (2 seeds)."""
+    rows = []
+    for i, seed in enumerate([0, 1, 2]):
+        common = {**BASE, "reg": "dropout", "seed": seed, "train_accuracy": 0.96 + 0.01 * i,
+                  "test_accuracy": 0.97, "train_loss": 0.1, "test_loss": np.nan, "n_nodes": 1800, "sparsity": 0.9}
+        # pruned, layer shuffles: n-cuts 8.0, 8.2, 8.4; the third network does not beat all shuffles.
+        rows.append({**common, "pruned": True, "shuffle": "layer", "ncut": 8.0 + 0.2 * i,
+                     "shuffle_mean": 9.0 + 0.2 * i, "shuffle_std": 0.03 + 0.01 * i,
+                     "shuffle_min": 8.9 + 0.2 * i if i < 2 else 8.3, "p_value": 1 / 51 if i < 2 else 3 / 51,
+                     "z_score": -30.0})
+        rows.append({**common, "pruned": True, "shuffle": "nonzero", "ncut": 8.0 + 0.2 * i,
+                     "shuffle_mean": 8.5, "shuffle_std": 0.1, "shuffle_min": 8.1 + 0.2 * i,
+                     "p_value": 1 / 51, "z_score": -5.0})
+        # unpruned: 10.0, 10.1, 10.2
+        rows.append({**common, "pruned": False, "shuffle": "layer", "ncut": 10.0 + 0.1 * i,
+                     "shuffle_mean": 10.3, "shuffle_std": 0.11, "shuffle_min": 10.05 + 0.1 * i,
+                     "p_value": 1 / 51, "z_score": -3.0})
+    for i, seed in enumerate([0, 1]):
+        rows.append({**BASE, "reg": "l1", "seed": seed, "pruned": True, "shuffle": "layer", "ncut": 10.0 + i,
+                     "shuffle_mean": 2.7, "shuffle_std": 0.3, "shuffle_min": 2.0, "p_value": 1.0, "z_score": 20.0,
+                     "train_accuracy": 0.99, "test_accuracy": 0.98, "train_loss": 0.05, "test_loss": 0.07,
+                     "n_nodes": 900, "sparsity": 0.9})
+    return pd.DataFrame(rows)
+
+
+def shuffle_rows(rows: pd.DataFrame, n: int = 50, seed: int = 0) -> pd.DataFrame:
+    """Normal shuffled n-cuts around each row's shuffle mean / s.d. (pruned dropout cell only)."""
+    rng = np.random.default_rng(seed)
+    keys = ["experiment", "arch", "dataset", "reg", "pruned", "init", "k", "n_shuffles", "epochs_variant", "seed", "shuffle"]
+    frames = []
+    for _, row in rows[(rows.reg == "dropout") & rows.pruned].iterrows():
+        frame = pd.DataFrame({"index": np.arange(n), "ncut": rng.normal(row.shuffle_mean, row.shuffle_std, n)})
+        for key in keys:
+            frame[key] = row[key]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def random_init_rows(seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    mlp = pd.DataFrame({"arch": "mlp", "dataset": "mnist", "seed": range(40), "k": 12, "ncut": rng.normal(10.3, 0.04, 40)})
+    cnn = pd.DataFrame({"arch": "cnn", "dataset": "mnist", "seed": range(30), "k": 12, "ncut": rng.normal(10.5, 0.02, 30)})
+    return pd.concat([mlp, cnn], ignore_index=True)
