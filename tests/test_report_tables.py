@@ -8,7 +8,7 @@ import pytest
 
 from nnstructure.report import tables
 from nnstructure.report.tables import format_count, format_mean_sd, format_tick, summarize_clusterability, to_markdown
-from report_fixtures import clusterability_rows
+from test_report_fixtures import clusterability_rows
 
 
 @pytest.fixture(scope="module")
