@@ -51,7 +51,7 @@ def test_dry_run_paper_lists_whole_dag():
                     "--config", "results_dir=/tmp/nnstructure-dryrun")
     counts = job_counts(out.stdout)
     assert counts["train"] == 639
-    assert counts["dataset"] == 19 - 2  # every dataset but dots and lines-free ones used by ch. 3
+    assert counts["dataset"] == 18  # every dataset name but dots (chapter 5)
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
