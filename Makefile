@@ -23,9 +23,13 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# Where the preset's outputs go: <results_dir>/<preset>/ (both read from the config file).
+OUTDIR = $$($(BIN)/python -c "import yaml,sys; c=yaml.safe_load(open(sys.argv[1])) or {}; print(c.get('results_dir','results') + '/' + c.get('preset','default'))" $(CONFIG))
+
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
-	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report results/$$($(BIN)/python -m nnstructure.config_tools preset $(CONFIG))/report.html
+	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report $(OUTDIR)/report.html
+	@echo "Done: tables, figures and scorecard in $(OUTDIR)/report/, HTML report at $(OUTDIR)/report.html"
 
 dryrun: $(STAMP)
 	$(BIN)/snakemake -n --cores $(CORES) --configfile $(CONFIG)
