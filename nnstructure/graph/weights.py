@@ -1,0 +1,158 @@
+"""Turn a network's weights into a layered weighted graph ("graphification").
+
+Thesis section 3.2.1 and 4.3.1, with the original code's conventions
+(github.com/dfilan/clusterability_in_neural_networks, ``src/cnn/extractor.py``):
+
+* **MLP** (a Sequential whose weight layers are all ``Linear``): one node per
+  neuron, the inputs and the logits included. Node layers are the first
+  Linear's inputs and every Linear's outputs; the block between consecutive node
+  layers holds ``|W|`` (rows = inputs, columns = outputs).
+* **CNN** (a Sequential with ``Conv2d`` layers): one node per output channel of
+  every conv layer; the input image's channels and all dense layers are left
+  out. The block between consecutive conv layers holds, for input channel ``i``
+  and output channel ``o``, a norm of the kernel slice ``weight[o, i]``:
+  ``"l1"`` (thesis text, sum of ``|k|``), ``"l1-matrix"`` (original code:
+  ``numpy.linalg.norm(|slice|, 1)``, the largest column sum), ``"l2"``
+  (Frobenius, thesis footnote 2) or ``"l2-matrix"`` (original code's ``norm=2``:
+  the spectral norm).
+* **Batch norm**: with ``fold_batchnorm`` a BatchNorm after a weight layer
+  (anywhere before the next weight layer) is folded into *that preceding* layer,
+  exactly as the original code does (``collapsed_weights[-1] *= gamma /
+  sqrt(var + eps)`` on the conv kernel's output-channel axis): the edges *into*
+  node ``c`` of the normalised layer are multiplied by
+  ``|gamma_c| / sqrt(running_var_c + eps)``. This is the usual folding of BN into
+  the conv it follows. A consequence, as in the original, is that a BatchNorm
+  after the first conv layer changes nothing (the edges into the first conv's
+  channels come from the omitted input layer).
+
+Biases never enter the graph.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from nnstructure.graph.blocks import Block, BlockGraph
+
+KERNEL_NORMS = ("l1", "l1-matrix", "l2", "l2-matrix")
+
+_PASS_THROUGH = (nn.ReLU, nn.MaxPool2d, nn.Flatten, nn.Dropout)
+_BATCHNORM = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+
+def weight_graph(model: nn.Sequential | str | os.PathLike, kernel_norm: str = "l1", fold_batchnorm: bool = True) -> BlockGraph:
+    """The weight graph of a network given as an ``nn.Sequential`` or a checkpoint path.
+
+    Node layers are named ``"input"`` (MLP inputs) or by the Sequential child name
+    of the module that produces them (``model.get_submodule(name)`` finds it), so
+    later analyses can map nodes back to units. ``graph.meta`` records ``kind``
+    (``"mlp"``/``"cnn"``), ``kernel_norm`` and ``fold_batchnorm``.
+    """
+    if kernel_norm not in KERNEL_NORMS:
+        raise ValueError(f"unknown kernel_norm {kernel_norm!r}; choose one of {', '.join(KERNEL_NORMS)}")
+    if isinstance(model, (str, os.PathLike)):
+        from nnstructure.checkpoint import load_checkpoint
+
+        model = load_checkpoint(model).model
+    if not isinstance(model, nn.Sequential):
+        raise ValueError(
+            f"weight_graph needs an nn.Sequential (or a checkpoint path), got {type(model).__name__}; "
+            "wrap the layers in nn.Sequential"
+        )
+    layers = _weight_layers(model, fold_batchnorm)
+    if not layers:
+        raise ValueError("the model has no Linear or Conv2d layer, so it has no weight graph")
+    if any(isinstance(m, nn.Conv2d) for _, m, _ in layers):
+        graph = _cnn_graph(layers, kernel_norm)
+    else:
+        graph = _mlp_graph(layers)
+    graph.meta.update(kernel_norm=kernel_norm, fold_batchnorm=bool(fold_batchnorm))
+    return graph
+
+
+def _weight_layers(model: nn.Sequential, fold_batchnorm: bool) -> list[tuple[str, nn.Module, np.ndarray]]:
+    """``(name, module, out_scale)`` for every Linear/Conv2d, BN folded into ``out_scale``."""
+    layers: list[tuple[str, nn.Module, np.ndarray]] = []
+    for name, module in model.named_children():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            if isinstance(module, nn.Conv2d) and module.groups != 1:
+                raise ValueError(f"layer {name!r} is a grouped convolution (groups={module.groups}); only groups=1 is supported")
+            layers.append((name, module, np.ones(module.weight.shape[0])))
+        elif isinstance(module, _BATCHNORM):
+            if not fold_batchnorm:
+                continue
+            if not layers:
+                raise ValueError(
+                    f"BatchNorm {name!r} comes before any Linear/Conv2d layer, so it cannot be folded; "
+                    "pass fold_batchnorm=False"
+                )
+            prev_name, prev, scale = layers[-1]
+            if module.num_features != prev.weight.shape[0]:
+                raise ValueError(f"BatchNorm {name!r} has {module.num_features} features but layer {prev_name!r} has {prev.weight.shape[0]} outputs")
+            layers[-1] = (prev_name, prev, scale * _batchnorm_scale(name, module))
+        elif isinstance(module, _PASS_THROUGH):
+            continue
+        else:
+            raise ValueError(
+                f"cannot build a weight graph through layer {name!r} ({type(module).__name__}); supported: "
+                "Linear, Conv2d, BatchNorm1d, BatchNorm2d, ReLU, MaxPool2d, Flatten, Dropout"
+            )
+    return layers
+
+
+def _batchnorm_scale(name: str, bn: nn.Module) -> np.ndarray:
+    if bn.running_var is None:
+        raise ValueError(f"BatchNorm {name!r} keeps no running variance (track_running_stats=False); pass fold_batchnorm=False")
+    scale = 1.0 / torch.sqrt(bn.running_var.detach().double() + bn.eps)
+    if bn.weight is not None:
+        scale = scale * bn.weight.detach().double().abs()
+    return scale.cpu().numpy()
+
+
+def _mlp_graph(layers: list[tuple[str, nn.Module, np.ndarray]]) -> BlockGraph:
+    names = ["input"]
+    sizes = [layers[0][1].weight.shape[1]]
+    blocks = []
+    for i, (name, module, scale) in enumerate(layers):
+        w = np.abs(module.weight.detach().cpu().double().numpy())  # (out, in)
+        if w.shape[1] != sizes[-1]:
+            raise ValueError(f"Linear {name!r} expects {w.shape[1]} inputs but the previous layer has {sizes[-1]} units")
+        blocks.append(Block(i, i + 1, (w * scale[:, None]).T))
+        names.append(name)
+        sizes.append(w.shape[0])
+    return BlockGraph(names, sizes, blocks, {"kind": "mlp"})
+
+
+def kernel_slice_norms(kernel: np.ndarray, kernel_norm: str) -> np.ndarray:
+    """Norms of every 2-D slice of a conv kernel ``(out, in, kh, kw)``, shape ``(in, out)``."""
+    k = np.abs(np.asarray(kernel, dtype=np.float64))
+    if kernel_norm == "l1":
+        norms = k.sum(axis=(2, 3))
+    elif kernel_norm == "l1-matrix":
+        norms = k.sum(axis=2).max(axis=2)  # sum over kernel rows, max over columns
+    elif kernel_norm == "l2":
+        norms = np.sqrt((k**2).sum(axis=(2, 3)))
+    elif kernel_norm == "l2-matrix":
+        norms = np.linalg.norm(k, ord=2, axis=(2, 3))  # largest singular value
+    else:
+        raise ValueError(f"unknown kernel_norm {kernel_norm!r}; choose one of {', '.join(KERNEL_NORMS)}")
+    return norms.T
+
+
+def _cnn_graph(layers: Iterable[tuple[str, nn.Module, np.ndarray]], kernel_norm: str) -> BlockGraph:
+    convs = [(n, m, s) for n, m, s in layers if isinstance(m, nn.Conv2d)]
+    names = [n for n, _, _ in convs]
+    sizes = [m.out_channels for _, m, _ in convs]
+    blocks = []
+    for i in range(1, len(convs)):
+        name, conv, scale = convs[i]
+        if conv.in_channels != sizes[i - 1]:
+            raise ValueError(f"Conv2d {name!r} reads {conv.in_channels} channels but {names[i - 1]!r} makes {sizes[i - 1]}")
+        norms = kernel_slice_norms(conv.weight.detach().cpu().double().numpy(), kernel_norm)
+        blocks.append(Block(i - 1, i, norms * scale[None, :]))
+    return BlockGraph(names, sizes, blocks, {"kind": "cnn"})
