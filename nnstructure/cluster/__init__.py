@@ -1,0 +1,33 @@
+"""Spectral clustering, n-cut, shuffles and relative clusterability (thesis chapter 3)."""
+
+from nnstructure.cluster.ncut import cluster_cut_and_volume, ncut
+from nnstructure.cluster.relative import (
+    relative_clusterability,
+    relative_clusterability_stats,
+    shuffle_table,
+    shuffled_ncuts,
+)
+from nnstructure.cluster.shuffle import SHUFFLE_KINDS, shuffle_layer_weights
+from nnstructure.cluster.spectral import (
+    kmeans_labels,
+    resolve_n_init,
+    spectral_clustering,
+    spectral_embedding,
+    spectral_embeddings_dense,
+)
+
+__all__ = [
+    "SHUFFLE_KINDS",
+    "cluster_cut_and_volume",
+    "kmeans_labels",
+    "ncut",
+    "relative_clusterability",
+    "relative_clusterability_stats",
+    "resolve_n_init",
+    "shuffle_layer_weights",
+    "shuffle_table",
+    "shuffled_ncuts",
+    "spectral_clustering",
+    "spectral_embedding",
+    "spectral_embeddings_dense",
+]

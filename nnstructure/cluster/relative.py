@@ -1,0 +1,208 @@
+"""Relative clusterability: a network's n-cut against the n-cuts of its shuffles.
+
+Follows the thesis (3.2.3) and the original ``run_clustering``: zero-degree
+nodes are dropped *before* shuffling and again from every shuffled graph;
+each graph is clustered with :func:`spectral_clustering`; the left one-sided
+p-value is ``(#{shuffled < observed} + 1) / (n + 1)`` and the z-score uses the
+population standard deviation of the shuffled n-cuts.
+
+Shuffle ``i`` draws its permutation and its clustering seed from
+``SeedSequence([seed, i])``, so results do not depend on ``n_jobs`` or on the
+order the shuffles run in. With a CUDA device the shuffles' eigenproblems are
+solved in batches by ``torch.linalg.eigh`` (k-means stays scikit-learn's on CPU).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from nnstructure.cluster.ncut import ncut
+from nnstructure.cluster.shuffle import SHUFFLE_KINDS, shuffle_layer_weights
+from nnstructure.cluster.spectral import kmeans_labels, resolve_n_init, spectral_clustering, spectral_embeddings_dense
+from nnstructure.graph.blocks import BlockGraph
+from nnstructure.graph.subgraph import drop_isolated_nodes
+
+# Graphs above this many nodes stay on the sparse CPU path even with a GPU
+# (a dense float64 n x n batch would not pay off or fit).
+GPU_MAX_NODES = 8192
+# Bytes of GPU memory one batched eigh may use, as a fraction of what is free.
+GPU_MEMORY_FRACTION = 0.25
+
+
+def relative_clusterability_stats(observed: float, shuffled: Sequence[float]) -> dict:
+    """Mean, population s.d., left p-value and z-score of ``observed`` against ``shuffled``."""
+    shuffled = np.asarray(shuffled, dtype=np.float64)
+    if shuffled.size == 0:
+        raise ValueError("no shuffled n-cuts to compare with; use at least one shuffle")
+    mean = float(shuffled.mean())
+    std = float(shuffled.std(ddof=0))
+    p_value = (int(np.sum(shuffled < observed)) + 1) / (shuffled.size + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = float(np.float64(observed - mean) / np.float64(std))
+    return {"shuffle_mean": mean, "shuffle_std": std, "p_value": p_value, "z_score": z, "n_shuffles": int(shuffled.size)}
+
+
+def _shuffle_seeds(seed: int, index: int) -> tuple[np.random.Generator, int]:
+    """Independent (permutation generator, clustering seed) for shuffle ``index``."""
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    perm_seq, cluster_seq = np.random.SeedSequence([seed, index]).spawn(2)
+    return np.random.default_rng(perm_seq), int(cluster_seq.generate_state(1)[0])
+
+
+def _shuffled_graph(graph: BlockGraph, kind: str, seed: int, index: int) -> tuple:
+    rng, cluster_seed = _shuffle_seeds(seed, index)
+    shuffled, _ = drop_isolated_nodes(shuffle_layer_weights(graph, kind, rng))
+    return shuffled.adjacency, cluster_seed
+
+
+def _shuffle_chunk(graph: BlockGraph, k: int, kind: str, n_init, seed: int, indices: Sequence[int]) -> list[dict]:
+    from threadpoolctl import threadpool_limits
+
+    rows = []
+    with threadpool_limits(1):
+        for i in indices:
+            adj, cluster_seed = _shuffled_graph(graph, kind, seed, i)
+            used = resolve_n_init(n_init, adj.shape[0])
+            labels = spectral_clustering(adj, k, used, cluster_seed)
+            rows.append({"index": int(i), "ncut": ncut(adj, labels), "n_nodes": int(adj.shape[0]), "n_init": used})
+    return rows
+
+
+def _dense_rows(graph: BlockGraph, k: int, kind: str, n_init, seed: int, indices: Sequence[int], device) -> list[dict]:
+    """The shuffles' eigenproblems in batches of dense ``torch.linalg.eigh`` on ``device`` (the GPU path)."""
+    import torch
+
+    device = torch.device(device)
+    n = max(graph.n_nodes, 1)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        batch_size = max(1, int(free * GPU_MEMORY_FRACTION // (3 * n * n * 8)))  # input, vectors, workspace
+    else:
+        batch_size = len(indices)
+    rows = []
+    for start in range(0, len(indices), batch_size):
+        chunk = list(indices[start : start + batch_size])
+        made = [_shuffled_graph(graph, kind, seed, i) for i in chunk]
+        states = [np.random.RandomState(s) for _, s in made]
+        embeddings = spectral_embeddings_dense([a for a, _ in made], k, states, device=device)
+        for i, (adj, _), rs, emb in zip(chunk, made, states, embeddings):
+            used = resolve_n_init(n_init, adj.shape[0])
+            labels = kmeans_labels(emb, k, used, rs)
+            rows.append({"index": int(i), "ncut": ncut(adj, labels), "n_nodes": int(adj.shape[0]), "n_init": used})
+    return rows
+
+
+def shuffle_table(
+    graph: BlockGraph,
+    k: int = 12,
+    n_shuffles: int = 50,
+    kind: str = "layer",
+    n_init: int | str = 25,
+    seed: int = 0,
+    n_jobs: int = 1,
+    device=None,
+) -> pd.DataFrame:
+    """One row per shuffle: ``index, ncut, n_nodes, n_init`` (zero-degree nodes dropped first)."""
+    if kind not in SHUFFLE_KINDS:
+        raise ValueError(f"unknown shuffle kind {kind!r}; choose one of {', '.join(SHUFFLE_KINDS)}")
+    if n_shuffles < 1:
+        raise ValueError(f"n_shuffles must be at least 1, got {n_shuffles}")
+    graph, _ = drop_isolated_nodes(graph)
+    indices = list(range(n_shuffles))
+    device = _resolve_device(device)
+    if device.type == "cuda" and graph.n_nodes <= GPU_MAX_NODES:
+        rows = _dense_rows(graph, k, kind, n_init, seed, indices, device)
+    else:
+        n_jobs = _resolve_jobs(n_jobs, n_shuffles)
+        if n_jobs == 1:
+            rows = _shuffle_chunk(graph, k, kind, n_init, seed, indices)
+        else:
+            from joblib import Parallel, delayed
+
+            chunks = [indices[j::n_jobs] for j in range(n_jobs)]
+            parts = Parallel(n_jobs=n_jobs)(delayed(_shuffle_chunk)(graph, k, kind, n_init, seed, c) for c in chunks)
+            rows = sorted((r for part in parts for r in part), key=lambda r: r["index"])
+    return pd.DataFrame(rows, columns=["index", "ncut", "n_nodes", "n_init"])
+
+
+def shuffled_ncuts(
+    graph: BlockGraph,
+    k: int,
+    n_shuffles: int,
+    kind: str = "layer",
+    n_init: int | str = 25,
+    seed: int = 0,
+    n_jobs: int = 1,
+    device=None,
+) -> np.ndarray:
+    """The n-cuts of ``n_shuffles`` shuffled copies of ``graph``, in shuffle-index order."""
+    return shuffle_table(graph, k, n_shuffles, kind, n_init, seed, n_jobs, device)["ncut"].to_numpy()
+
+
+def relative_clusterability(
+    graph_or_model,
+    k: int = 12,
+    n_shuffles: int = 50,
+    kind: str = "layer",
+    n_init: int | str = 25,
+    seed: int = 0,
+    n_jobs: int = 1,
+    kernel_norm: str = "l1",
+    fold_batchnorm: bool = True,
+    device=None,
+) -> dict:
+    """n-cut of a network (a :class:`BlockGraph`, an ``nn.Sequential`` or a checkpoint path) and its shuffle statistics.
+
+    Returns ``ncut, shuffled_ncuts, shuffle_mean, shuffle_std, p_value, z_score,
+    k, n_nodes, n_shuffles, n_init, shuffle`` plus ``labels`` (one per node of
+    the full graph, ``-1`` for zero-degree nodes). ``n_nodes`` counts nodes after
+    dropping zero-degree ones; ``n_init`` is the number of k-means starts used on
+    the network's own graph.
+    """
+    if isinstance(graph_or_model, BlockGraph):
+        full = graph_or_model
+    else:
+        from nnstructure.graph.weights import weight_graph
+
+        full = weight_graph(graph_or_model, kernel_norm=kernel_norm, fold_batchnorm=fold_batchnorm)
+    graph, keep = drop_isolated_nodes(full)
+    used = resolve_n_init(n_init, graph.n_nodes)
+    adj = graph.adjacency
+    sub_labels = spectral_clustering(adj, k, used, seed)
+    observed = ncut(adj, sub_labels)
+    labels = np.full(full.n_nodes, -1, dtype=np.int64)
+    labels[keep] = sub_labels
+    shuffled = shuffled_ncuts(graph, k, n_shuffles, kind, n_init, seed, n_jobs, device)
+    return {
+        "ncut": observed,
+        "shuffled_ncuts": shuffled,
+        **relative_clusterability_stats(observed, shuffled),
+        "k": int(k),
+        "n_nodes": int(graph.n_nodes),
+        "n_init": used,
+        "shuffle": kind,
+        "labels": labels,
+    }
+
+
+def _resolve_jobs(n_jobs: int, n_tasks: int) -> int:
+    if n_jobs is None or n_jobs == 0:
+        n_jobs = 1
+    if n_jobs < 0:
+        n_jobs = os.cpu_count() or 1
+    return max(1, min(int(n_jobs), n_tasks))
+
+
+def _resolve_device(device):
+    import torch
+
+    if device is None:
+        from nnstructure.device import select_device
+
+        return select_device()
+    return torch.device(device)
