@@ -1,5 +1,6 @@
 """Spectral clustering, n-cut, shuffles and relative clusterability (thesis chapter 3)."""
 
+from nnstructure.cluster.labels_table import labels_frame, read_cluster_summary, write_cluster_labels
 from nnstructure.cluster.ncut import cluster_cut_and_volume, ncut
 from nnstructure.cluster.relative import (
     relative_clusterability,
@@ -20,7 +21,9 @@ __all__ = [
     "SHUFFLE_KINDS",
     "cluster_cut_and_volume",
     "kmeans_labels",
+    "labels_frame",
     "ncut",
+    "read_cluster_summary",
     "relative_clusterability",
     "relative_clusterability_stats",
     "resolve_n_init",
@@ -30,4 +33,5 @@ __all__ = [
     "spectral_clustering",
     "spectral_embedding",
     "spectral_embeddings_dense",
+    "write_cluster_labels",
 ]

@@ -1,0 +1,156 @@
+"""``nnstructure clusterability | graph | cluster | shuffles``: chapter 3 on any network.
+
+``clusterability`` does everything for one checkpoint; ``graph``, ``cluster`` and
+``shuffles`` are the workflow's separate steps (graph -> labels + n-cut, graph ->
+shuffled n-cuts), whose outputs ``relative_clusterability_stats`` combines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from nnstructure.cluster.shuffle import SHUFFLE_KINDS
+from nnstructure.graph.weights import KERNEL_NORMS
+
+
+def _n_init(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--n-init must be a positive integer or 'auto', got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--n-init must be a positive integer or 'auto', got {value}")
+    return value
+
+
+def _graph_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kernel-norm", choices=KERNEL_NORMS, default="l1", help="CNN edge weight from a 2-D kernel slice (default l1: sum of |k|)")
+    p.add_argument("--no-fold-batchnorm", dest="fold_batchnorm", action="store_false", help="ignore BatchNorm scales")
+
+
+def _cluster_options(p: argparse.ArgumentParser, seed_help: str) -> None:
+    p.add_argument("--k", type=int, default=12, help="number of clusters (default 12)")
+    p.add_argument("--n-init", type=_n_init, default=25, help="k-means starts, or 'auto' (25; 100 above 2000 nodes)")
+    p.add_argument("--seed", type=int, default=0, help=seed_help)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("clusterability", help="n-cut of a network and its relative clusterability against shuffles")
+    p.add_argument("checkpoint", help="network checkpoint (or a graph .npz from `nnstructure graph`)")
+    _cluster_options(p, "seed of the clustering and of the shuffles")
+    p.add_argument("--shuffles", type=int, default=50, help="number of shuffled networks (default 50)")
+    p.add_argument("--shuffle", choices=SHUFFLE_KINDS, default="layer", help="layer: all entries; nonzero: keep topology")
+    _graph_options(p)
+    p.add_argument("--threads", type=int, default=1, help="processes for the shuffles")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", help="write one Parquet row with the results and settings")
+    p.set_defaults(func=_clusterability)
+
+    p = subparsers.add_parser("graph", help="weight graph of a network (.npz)")
+    p.add_argument("checkpoint")
+    _graph_options(p)
+    p.add_argument("--out", required=True, help="graph file to write (.npz)")
+    p.set_defaults(func=_graph)
+
+    p = subparsers.add_parser("cluster", help="spectral clustering of a graph: labels table with the n-cut in its metadata")
+    p.add_argument("graph", help="graph .npz from `nnstructure graph`")
+    _cluster_options(p, "clustering seed")
+    p.add_argument("--out", required=True, help="labels table (Parquet: layer, layer_name, unit, label)")
+    p.add_argument("--summary", help="also write the summary (ncut, n_nodes, k, n_init, seed) as JSON here")
+    p.set_defaults(func=_cluster)
+
+    p = subparsers.add_parser("shuffles", help="n-cuts of shuffled copies of a graph")
+    p.add_argument("graph", help="graph .npz from `nnstructure graph`")
+    _cluster_options(p, "seed: shuffle i uses SeedSequence([seed, i])")
+    p.add_argument("--n-shuffles", type=int, default=50)
+    p.add_argument("--kind", choices=SHUFFLE_KINDS, default="layer")
+    p.add_argument("--threads", type=int, default=1, help="processes to spread the shuffles over")
+    p.add_argument("--out", required=True, help="table to write (Parquet: index, ncut, n_nodes, n_init)")
+    p.set_defaults(func=_shuffles)
+
+
+def _load_network_graph(path: str, kernel_norm: str, fold_batchnorm: bool):
+    from nnstructure.graph import load_graph, weight_graph
+
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path} does not exist; train the network first or check the path")
+    if path.endswith(".npz"):
+        return load_graph(path)
+    return weight_graph(path, kernel_norm=kernel_norm, fold_batchnorm=fold_batchnorm)
+
+
+def _clusterability(args) -> int:
+    from nnstructure.cluster.relative import relative_clusterability
+    from nnstructure.io import write_parquet
+
+    graph = _load_network_graph(args.checkpoint, args.kernel_norm, args.fold_batchnorm)
+    res = relative_clusterability(
+        graph, k=args.k, n_shuffles=args.shuffles, kind=args.shuffle, n_init=args.n_init, seed=args.seed, n_jobs=args.threads
+    )
+    keys = ("ncut", "shuffle_mean", "shuffle_std", "p_value", "z_score", "k", "n_nodes", "n_shuffles")
+    if args.json:
+        print(json.dumps({key: res[key] for key in keys}))
+    else:
+        print(f"n-cut {res['ncut']:.4f} on {res['n_nodes']} nodes (k={res['k']}, n_init={res['n_init']})")
+        print(
+            f"{res['n_shuffles']} {res['shuffle']} shuffles: {res['shuffle_mean']:.4f} +- {res['shuffle_std']:.4f}; "
+            f"p = {res['p_value']:.4f}, z = {res['z_score']:.2f}"
+        )
+    if args.out:
+        row = {key: res[key] for key in keys}
+        row.update(
+            checkpoint=str(args.checkpoint), n_init=res["n_init"], shuffle=res["shuffle"], seed=args.seed,
+            kernel_norm=graph.meta.get("kernel_norm", args.kernel_norm),
+            fold_batchnorm=bool(graph.meta.get("fold_batchnorm", args.fold_batchnorm)), kind=graph.meta.get("kind", ""),
+        )
+        write_parquet(pd.DataFrame([row]), args.out)
+    return 0
+
+
+def _graph(args) -> int:
+    from nnstructure.graph import save_graph, weight_graph
+
+    if not Path(args.checkpoint).exists():
+        raise FileNotFoundError(f"checkpoint {args.checkpoint} does not exist; train the network first or check the path")
+    graph = weight_graph(args.checkpoint, kernel_norm=args.kernel_norm, fold_batchnorm=args.fold_batchnorm)
+    save_graph(graph, args.out)
+    print(f"{graph.meta['kind']} graph: {graph.n_nodes} nodes in {len(graph.layer_sizes)} layers -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cluster(args) -> int:
+    from nnstructure.cluster.labels_table import write_cluster_labels
+    from nnstructure.cluster.ncut import ncut
+    from nnstructure.cluster.spectral import resolve_n_init, spectral_clustering
+    from nnstructure.graph import load_graph
+    from nnstructure.io import write_json
+
+    graph = load_graph(args.graph)
+    adj = graph.adjacency
+    labels = spectral_clustering(adj, args.k, args.n_init, args.seed)
+    n_nodes = int((labels >= 0).sum())
+    summary = {"ncut": ncut(adj, labels), "n_nodes": n_nodes, "k": args.k, "n_init": resolve_n_init(args.n_init, n_nodes), "seed": args.seed}
+    write_cluster_labels(graph, labels, summary, args.out)
+    if args.summary:
+        write_json(summary, args.summary)
+    print(json.dumps(summary), file=sys.stderr)
+    return 0
+
+
+def _shuffles(args) -> int:
+    from nnstructure.cluster.relative import shuffle_table
+    from nnstructure.graph import load_graph
+    from nnstructure.io import write_parquet
+
+    graph = load_graph(args.graph)
+    table = shuffle_table(graph, args.k, args.n_shuffles, args.kind, args.n_init, args.seed, n_jobs=args.threads)
+    write_parquet(table, args.out)
+    print(f"{len(table)} {args.kind} shuffles: mean n-cut {table['ncut'].mean():.4f} -> {args.out}", file=sys.stderr)
+    return 0
