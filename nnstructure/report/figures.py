@@ -1,0 +1,200 @@
+"""Chapter-3 figures (matplotlib, Agg backend), written atomically.
+
+Public API (signatures are stable; the workflow calls them):
+
+* ``plot_ncut_vs_shuffles(rows, path)``: thesis Figures 3.2/3.3-style scatter of
+  each network's n-cut (y) against its shuffles' mean n-cut (x, error bars =
+  shuffle s.d.), one colour/marker per condition, each point labelled with its
+  p-value, and the y = x diagonal (points below it beat their shuffles' mean).
+* ``plot_shuffle_distributions(shuffles, rows, path, max_networks=12)``: thesis
+  Figure 3.7-style panels, one per network: histogram + KDE of shuffled n-cuts
+  per shuffle kind (layer / nonzero), the realised n-cut as a black line.
+* ``plot_random_init(random_init, path, reference_range=None)``: thesis
+  Figures A.1-A.3-style density (histogram + Gaussian KDE) of random-init n-cuts
+  per architecture, with the thesis range shaded when given.
+
+``rows``/``shuffles``/``random_init`` follow the schemas in
+:mod:`nnstructure.report.tables`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy.stats import gaussian_kde  # noqa: E402
+
+from nnstructure.io import save_figure  # noqa: E402
+
+_CONDITION_COLUMNS = ("arch", "dataset", "reg", "pruned", "init", "k", "epochs_variant", "shuffle")
+_MARKERS = "osD^vP*Xh<>p"
+_SHUFFLE_COLOURS = {"layer": "tab:blue", "nonzero": "tab:orange"}
+
+
+def _condition_labels(rows: pd.DataFrame) -> pd.Series:
+    """A short label per row from the condition columns that vary across ``rows``."""
+    varying = [c for c in _CONDITION_COLUMNS if c in rows.columns and rows[c].nunique(dropna=False) > 1]
+    if not varying:
+        varying = [c for c in ("reg", "pruned") if c in rows.columns]
+
+    def label(row: pd.Series) -> str:
+        parts = []
+        for column in varying:
+            value = row[column]
+            if column == "pruned":
+                parts.append("pruned" if bool(value) else "unpruned")
+            elif column == "k":
+                parts.append(f"k={value}")
+            elif column == "shuffle":
+                parts.append(f"{value} shuffle")
+            else:
+                parts.append(str(value))
+        return ", ".join(parts)
+
+    return rows.apply(label, axis=1)
+
+
+def _require(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} lacks column(s) {missing}; see nnstructure.report.tables for the schema")
+
+
+def plot_ncut_vs_shuffles(rows: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Scatter each network's n-cut against its shuffle distribution (thesis Figs 3.2/3.3).
+
+    Rows without shuffle statistics are skipped; if none remain the figure says so.
+    """
+    _require(rows, ("ncut", "shuffle_mean", "shuffle_std"), "clusterability rows")
+    data = rows[rows["shuffle_mean"].notna()].copy()
+    fig, ax = plt.subplots(figsize=(7.5, 6))
+    if data.empty:
+        ax.text(0.5, 0.5, "no networks with shuffle statistics", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        save_figure(fig, path)
+        return
+    data["_condition"] = _condition_labels(data)
+    colours = plt.get_cmap("tab10")
+    for i, (condition, group) in enumerate(data.groupby("_condition", sort=True)):
+        ax.errorbar(group["shuffle_mean"], group["ncut"], xerr=group["shuffle_std"], fmt=_MARKERS[i % len(_MARKERS)],
+                    color=colours(i % 10), ecolor=colours(i % 10), elinewidth=1, capsize=3, markersize=6,
+                    label=f"{condition} (n={len(group)})", alpha=0.85)
+        if "p_value" in group:
+            for x, y, p in zip(group["shuffle_mean"], group["ncut"], group["p_value"]):
+                if pd.notna(p):
+                    ax.annotate(f"{p:.2g}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7,
+                                color=colours(i % 10))
+    lo = float(np.nanmin([data["ncut"].min(), (data["shuffle_mean"] - data["shuffle_std"].fillna(0)).min()]))
+    hi = float(np.nanmax([data["ncut"].max(), (data["shuffle_mean"] + data["shuffle_std"].fillna(0)).max()]))
+    pad = 0.05 * max(hi - lo, 1e-3)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.5", linestyle="--", linewidth=1, label="y = x")
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlabel("mean n-cut of shuffled networks (bars: s.d.)")
+    ax.set_ylabel("n-cut of trained network")
+    ax.set_title("Clusterability vs. shuffles (points labelled with one-sided p-value)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    ax.grid(alpha=0.3)
+    save_figure(fig, path)
+
+
+def _density(ax, values: np.ndarray, colour: str, label: str) -> None:
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return
+    ax.hist(values, bins=min(20, max(5, len(values) // 3)), density=True, color=colour, alpha=0.35,
+            label=f"{label} (n={len(values)})")
+    if len(values) > 1 and np.std(values) > 0:
+        grid = np.linspace(values.min() - 3 * values.std(), values.max() + 3 * values.std(), 200)
+        ax.plot(grid, gaussian_kde(values)(grid), color=colour, linewidth=1.5)
+
+
+def plot_shuffle_distributions(shuffles: pd.DataFrame, rows: pd.DataFrame, path: str | os.PathLike,
+                               max_networks: int = 12) -> None:
+    """Per network, the shuffled n-cut distributions per shuffle kind and the realised n-cut (Fig 3.7).
+
+    Networks are identified by the condition columns plus ``seed`` (and
+    ``experiment`` when present).  At most ``max_networks`` panels are drawn,
+    taking the lowest seeds of every condition first.
+    """
+    _require(shuffles, ("seed", "ncut", "shuffle"), "shuffles table")
+    _require(rows, ("seed", "ncut"), "clusterability rows")
+    network_keys = [c for c in ("experiment", "arch", "dataset", "reg", "pruned", "init", "k", "epochs_variant", "seed")
+                    if c in shuffles.columns and c in rows.columns]
+    networks = shuffles[network_keys].drop_duplicates()
+    condition_keys = [c for c in network_keys if c != "seed"]
+    networks = networks.sort_values(["seed", *condition_keys]).reset_index(drop=True)
+    if condition_keys:
+        networks["_rank"] = networks.groupby(condition_keys, dropna=False).cumcount()
+        networks = networks.sort_values(["_rank", *condition_keys]).drop(columns="_rank")
+    networks = networks.head(max_networks).reset_index(drop=True)
+    n = max(len(networks), 1)
+    ncols = min(3, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.3 * nrows), squeeze=False)
+    labels = _condition_labels(networks.assign(shuffle="layer")) if len(networks) else pd.Series(dtype=str)
+    for i, (_, network) in enumerate(networks.iterrows()):
+        ax = axes[i // ncols][i % ncols]
+        mask_s = np.ones(len(shuffles), dtype=bool)
+        mask_r = np.ones(len(rows), dtype=bool)
+        for key in network_keys:
+            mask_s &= (shuffles[key] == network[key]).to_numpy()
+            mask_r &= (rows[key] == network[key]).to_numpy()
+        mine = shuffles[mask_s]
+        for kind, group in mine.groupby("shuffle", sort=True):
+            _density(ax, group["ncut"].to_numpy(dtype=float), _SHUFFLE_COLOURS.get(kind, "tab:green"), str(kind))
+        realised = rows.loc[mask_r, "ncut"].dropna().unique()
+        for value in realised[:1]:
+            ax.axvline(float(value), color="black", linewidth=2, label=f"network ({value:.3f})")
+        ax.set_title(f"{labels.iloc[i]}, seed {network['seed']}", fontsize=9)
+        ax.set_xlabel("n-cut", fontsize=8)
+        ax.set_ylabel("density", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    for j in range(len(networks), nrows * ncols):
+        axes[j // ncols][j % ncols].set_axis_off()
+    if not len(networks):
+        axes[0][0].text(0.5, 0.5, "no shuffled networks", ha="center", va="center")
+    fig.suptitle("Shuffled n-cuts (layer: all weights; nonzero: topology-preserving) vs. the trained network",
+                 fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_random_init(random_init: pd.DataFrame, path: str | os.PathLike,
+                     reference_range: tuple[float, float] | Mapping[str, tuple[float, float]] | pd.DataFrame | None = None,
+                     ) -> None:
+    """Density of random-initialisation n-cuts per architecture (thesis Figs A.1-A.3).
+
+    ``reference_range`` shades the thesis's range: one ``(low, high)`` for every
+    panel, a mapping ``arch -> (low, high)``, or the frame from
+    :func:`~nnstructure.report.reference.load_random_init_ranges`.
+    """
+    _require(random_init, ("arch", "ncut"), "random-init table")
+    if isinstance(reference_range, pd.DataFrame):
+        reference_range = {r.arch: (r.ncut_min, r.ncut_max) for r in reference_range.itertuples()}
+    archs = sorted(random_init["arch"].unique()) or ["(none)"]
+    fig, axes = plt.subplots(1, len(archs), figsize=(4.8 * len(archs), 3.6), squeeze=False)
+    for ax, arch in zip(axes[0], archs):
+        values = random_init.loc[random_init["arch"] == arch, "ncut"].to_numpy(dtype=float)
+        if isinstance(reference_range, Mapping):
+            span = reference_range.get(arch)
+        else:
+            span = reference_range
+        if span is not None:
+            ax.axvspan(span[0], span[1], color="tab:green", alpha=0.2,
+                       label=f"thesis range {span[0]:.2f}-{span[1]:.2f}")
+        _density(ax, values, "tab:blue", "ours")
+        ax.set_title(f"{arch}: n-cuts of randomly initialised networks", fontsize=9)
+        ax.set_xlabel("n-cut")
+        ax.set_ylabel("density")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
