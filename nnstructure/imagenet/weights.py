@@ -1,0 +1,109 @@
+"""Finding and loading torchvision-format ImageNet weight files supplied by the user.
+
+Weights are not downloaded: put torchvision's ``.pth`` state dicts in
+``DATA_DIR/imagenet/`` (or ``DATA_DIR`` itself). For each architecture the first
+existing file among these is used:
+
+1. the file named in ``filenames[arch]`` (any name), if given;
+2. ``<arch>.pth`` (e.g. ``resnet18.pth``);
+3. torchvision's canonical file names (``TORCHVISION_WEIGHT_FILES``);
+4. any other ``<torchvision prefix>-*.pth`` (older torchvision releases), in sorted order.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+import torch
+from torch import nn
+
+from nnstructure.imagenet.models import IMAGENET_ARCHS, build_imagenet_model
+
+# Current torchvision weight files (ImageNet-1k V1 weights; ResNet-50's V2 retraining is listed last).
+TORCHVISION_WEIGHT_FILES: dict[str, tuple[str, ...]] = {
+    "vgg16": ("vgg16-397923af.pth",),
+    "vgg19": ("vgg19-dcbb9e9d.pth",),
+    "resnet18": ("resnet18-f37072fd.pth",),
+    "resnet34": ("resnet34-b627a593.pth",),
+    "resnet50": ("resnet50-0676ba61.pth", "resnet50-11ad3fa6.pth"),
+    "inception_v3": ("inception_v3_google-0cc3c7bd.pth",),
+}
+_DOWNLOAD_URL = "https://download.pytorch.org/models/"
+
+
+def _check_arch(arch: str) -> None:
+    if arch not in IMAGENET_ARCHS:
+        raise ValueError(f"unknown ImageNet architecture {arch!r}; choose one of {', '.join(IMAGENET_ARCHS)}")
+
+
+def _weight_dirs(data_dir: str | os.PathLike) -> list[Path]:
+    data_dir = Path(data_dir)
+    return [data_dir / "imagenet", data_dir]
+
+
+def imagenet_weight_candidates(arch: str, data_dir: str | os.PathLike, filenames: Mapping[str, str] | None = None) -> list[Path]:
+    """The paths searched for ``arch``'s weights, in order of preference (existing or not)."""
+    _check_arch(arch)
+    names = ([filenames[arch]] if filenames and arch in filenames else []) + [f"{arch}.pth", *TORCHVISION_WEIGHT_FILES[arch]]
+    prefix = TORCHVISION_WEIGHT_FILES[arch][0].rsplit("-", 1)[0]
+    paths = []
+    for d in _weight_dirs(data_dir):
+        paths += [d / n for n in names]
+        paths += sorted(p for p in d.glob(f"{prefix}-*.pth") if p not in paths)
+    return paths
+
+
+def find_imagenet_weights(data_dir: str | os.PathLike, filenames: Mapping[str, str] | None = None) -> dict[str, Path]:
+    """``{arch: weight file}`` for every architecture whose weights are present under ``data_dir``."""
+    found = {}
+    for arch in IMAGENET_ARCHS:
+        existing = [p for p in imagenet_weight_candidates(arch, data_dir, filenames) if p.is_file()]
+        if existing:
+            found[arch] = existing[0]
+    return found
+
+
+def missing_weights_message(arch: str, data_dir: str | os.PathLike) -> str:
+    """How to supply ``arch``'s weights (used by errors and by the workflow's "skipped" notes)."""
+    folder = Path(data_dir) / "imagenet"
+    canonical = TORCHVISION_WEIGHT_FILES[arch][0]
+    return (
+        f"no weights for {arch}: put {canonical} (from {_DOWNLOAD_URL}{canonical}) or {arch}.pth "
+        f"(torchvision.models.{arch}(weights='IMAGENET1K_V1').state_dict() saved with torch.save) in {folder}"
+    )
+
+
+def load_imagenet_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a torchvision-format state dict from ``path`` (tensors only, on CPU)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weight file {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle/zip errors come in many types
+        raise ValueError(f"cannot read weight file {path} ({exc}); it should be a state_dict saved by torch.save") from exc
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"weight file {path} does not hold a state_dict of tensors; save model.state_dict(), not the model")
+    return dict(state)
+
+
+def load_imagenet_weights(
+    arch: str, data_dir: str | os.PathLike, filenames: Mapping[str, str] | None = None
+) -> nn.Module:
+    """``arch`` with the user-supplied torchvision weights from ``data_dir`` loaded strictly, in eval mode."""
+    candidates = imagenet_weight_candidates(arch, data_dir, filenames)
+    existing = [p for p in candidates if p.is_file()]
+    if not existing:
+        looked = ", ".join(str(p) for p in candidates)
+        raise FileNotFoundError(f"{missing_weights_message(arch, data_dir)}. Looked for: {looked}")
+    path = existing[0]
+    state = load_imagenet_state_dict(path)
+    kwargs = {"aux_logits": any(k.startswith("AuxLogits.") for k in state)} if arch == "inception_v3" else {}
+    model = build_imagenet_model(arch, **kwargs)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(f"weight file {path} does not fit torchvision's {arch}: {exc}") from exc
+    return model.eval()
