@@ -1,0 +1,323 @@
+"""The training loop: Adam, optional regularisers, TF-MOT-style pruning, checkpoints and exact resume.
+
+A run trains ``config.epochs`` epochs unpruned, then ``config.prune_epochs``
+epochs with magnitude pruning (a fresh Adam optimiser whose step counter drives
+the pruning schedule, as when the thesis code recompiles the pruned Keras
+model). The whole dataset lives on the device; each epoch indexes a random
+permutation, so no DataLoader is involved.
+
+Determinism and resume: the permutation, augmentation and dropout randomness
+of epoch ``e`` come from seeds derived from ``(seed, e)``, so an epoch does not
+depend on the RNG history before it. After every epoch a resume state
+(``<out>.partial``: model, optimiser, masks, completed epochs, metrics) is
+written atomically; rerunning the same call continues from it and, on CPU,
+ends with exactly the weights of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import nnstructure
+from nnstructure.checkpoint import save_checkpoint
+from nnstructure.data.dataset import Dataset
+from nnstructure.device import select_device
+from nnstructure.io import ArtifactError, atomic_path, write_parquet
+from nnstructure.models import build_model, n_parameters, validate_spec
+from nnstructure.seeding import derive_seed
+from nnstructure.train.augment import augment_batch
+from nnstructure.train.clusterable_init import DEFAULT_BETA, clusterable_init_
+from nnstructure.train.config import TrainConfig
+from nnstructure.train.pruning import MagnitudePruner, PolynomialDecay, kernel_sparsity
+from nnstructure.train.regularizers import normalize_hidden_units_, spectral_penalty, weight_penalty
+
+EVAL_BATCH = 1024
+PARTIAL_FORMAT = "nnstructure-resume"
+
+
+class _DeviceData:
+    """A dataset's arrays as device tensors; images stay uint8 and are scaled per batch."""
+
+    def __init__(self, dataset: Dataset, device: torch.device):
+        self.is_image = dataset.is_image
+        self.classification = dataset.task == "classification"
+        self.x_train = torch.as_tensor(dataset.x_train).to(device)
+        self.y_train = torch.as_tensor(dataset.y_train).to(device)
+        self.x_test = torch.as_tensor(dataset.x_test).to(device)
+        self.y_test = torch.as_tensor(dataset.y_test).to(device)
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        return x.float().div_(255.0) if self.is_image else x.float()
+
+
+def _data_loss(output: torch.Tensor, y: torch.Tensor, classification: bool) -> torch.Tensor:
+    return F.cross_entropy(output, y) if classification else F.mse_loss(output, y.float())
+
+
+@torch.no_grad()
+def _evaluate_split(model: nn.Module, data: _DeviceData, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float | None]:
+    total_loss = torch.zeros((), dtype=torch.float64, device=x.device)
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    for start in range(0, len(x), EVAL_BATCH):
+        out = model(data.inputs(x[start:start + EVAL_BATCH]))
+        yb = y[start:start + EVAL_BATCH]
+        if data.classification:
+            total_loss += F.cross_entropy(out, yb, reduction="sum").double()
+            correct += (out.argmax(dim=1) == yb).sum()
+        else:
+            total_loss += F.mse_loss(out, yb.float(), reduction="sum").double() / out.shape[1]
+    n = max(len(x), 1)
+    return float(total_loss) / n, (int(correct) / n if data.classification else None)
+
+
+def _evaluate_data(model: nn.Module, data: _DeviceData) -> dict:
+    was_training = model.training
+    model.eval()
+    train_loss, train_acc = _evaluate_split(model, data, data.x_train, data.y_train)
+    test_loss, test_acc = _evaluate_split(model, data, data.x_test, data.y_test)
+    model.train(was_training)
+    return {
+        "train_loss": train_loss,
+        "train_accuracy": train_acc,
+        "test_loss": test_loss,
+        "test_accuracy": test_acc,
+        "sparsity": kernel_sparsity(model),
+        "n_parameters": n_parameters(model),
+    }
+
+
+def evaluate(model: nn.Module, dataset: Dataset, device: str | torch.device | None = None) -> dict:
+    """Loss (cross-entropy, or MSE per target for regression; no regulariser terms), accuracy
+    (``None`` for regression) on both splits, kernel sparsity and parameter count, in eval mode."""
+    device = device if isinstance(device, torch.device) else select_device(device)
+    model.to(device)
+    return _evaluate_data(model, _DeviceData(dataset, device))
+
+
+def _check_compatible(spec: dict, dataset: Dataset) -> None:
+    if spec["n_outputs"] != dataset.n_outputs:
+        raise ValueError(f"model has {spec['n_outputs']} outputs but dataset {dataset.name!r} needs {dataset.n_outputs}")
+    shape = list(dataset.input_shape)
+    if spec["arch"] == "mlp":
+        if math.prod(spec["input_shape"]) != math.prod(shape):
+            raise ValueError(f"MLP input shape {spec['input_shape']} does not fit dataset {dataset.name!r} inputs {shape}")
+    elif spec["input_shape"] != shape:
+        raise ValueError(f"{spec['arch']} input shape {spec['input_shape']} differs from dataset {dataset.name!r} inputs {shape}")
+
+
+def _versions() -> dict:
+    return {"torch": str(torch.__version__), "numpy": np.__version__, "nnstructure": nnstructure.__version__}
+
+
+def _partial_path(out: str | os.PathLike) -> Path:
+    return Path(str(out) + ".partial")
+
+
+def _write_log(metrics: list[dict], log: str | os.PathLike | None) -> None:
+    if log is not None:
+        import pandas as pd
+
+        write_parquet(pd.DataFrame(metrics), log)
+
+
+def _load_partial(path: Path, fingerprint: dict, device: torch.device) -> dict | None:
+    """The resume state at ``path`` if it belongs to this exact run, else ``None`` (with a warning)."""
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:
+        warnings.warn(f"ignoring unreadable resume state {path} ({exc}); training starts from scratch")
+        return None
+    if not isinstance(state, dict) or state.get("format") != PARTIAL_FORMAT or state.get("fingerprint") != fingerprint:
+        warnings.warn(f"ignoring resume state {path}: it belongs to a different run configuration; training starts from scratch")
+        return None
+    return state
+
+
+def train_network(
+    dataset: Dataset,
+    spec: dict,
+    config: TrainConfig | dict,
+    seed: int,
+    out: str | os.PathLike,
+    unpruned_out: str | os.PathLike | None = None,
+    log: str | os.PathLike | None = None,
+    device: str | torch.device | None = None,
+    extra_metadata: dict | None = None,
+    epoch_callback: Callable[[int, dict], None] | None = None,
+    progress: bool = True,
+) -> dict:
+    """Train (and prune) a network, write its checkpoint(s); return the final checkpoint's metadata.
+
+    ``out`` gets the final network (phase ``"pruned"``, ``"unpruned"`` without
+    pruning epochs, ``"init"`` with no epochs at all); ``unpruned_out`` the one
+    at the end of the unpruned phase. ``log`` is a Parquet table with one row per
+    epoch. ``epoch_callback(epoch, metrics)`` runs after each epoch's resume
+    state is saved (tests use it to simulate a kill). ``extra_metadata`` is merged
+    into the checkpoint metadata.
+    """
+    config = TrainConfig.from_dict(config) if isinstance(config, dict) else config
+    spec = validate_spec(spec)
+    _check_compatible(spec, dataset)
+    if config.augment and not dataset.is_image:
+        raise ValueError(f"augmentation needs image data, but dataset {dataset.name!r} is not images; drop --augment")
+    device = device if isinstance(device, torch.device) else select_device(device)
+    seed = int(seed)
+
+    model = build_model(spec, seed=derive_seed(seed, "init"))
+    if config.clusterable_init:
+        beta = config.ci_beta if config.ci_beta is not None else DEFAULT_BETA[spec["arch"]]
+        clusterable_init_(model, config.ci_groups, beta, torch.Generator().manual_seed(derive_seed(seed, "clusterable-init")))
+    if config.spectral_reg > 0 and spec["arch"] != "mlp":
+        raise ValueError("the spectral clusterability regularizer is implemented for MLPs only; use --arch mlp or --spectral-reg 0")
+    model.to(device)
+
+    data = _DeviceData(dataset, device)
+    n_train = len(data.x_train)
+    steps_per_epoch = math.ceil(n_train / config.batch_size)
+    total_epochs = config.epochs + config.prune_epochs
+    schedule = PolynomialDecay(
+        config.initial_sparsity, config.final_sparsity, 0,
+        max(config.prune_epochs * steps_per_epoch, 0), config.prune_power, config.prune_frequency,
+    )
+    base_meta = {
+        "spec": spec,
+        "dataset": dataset.name,
+        "task": dataset.task,
+        "train_config": config.to_dict(),
+        "seed": seed,
+        "device": str(device),
+        "versions": _versions(),
+        **(extra_metadata or {}),
+    }
+
+    def make_optimizer() -> torch.optim.Optimizer:
+        return torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2), eps=config.adam_eps)
+
+    def checkpoint(path, phase: str, metrics: list[dict], pruner: MagnitudePruner | None) -> dict:
+        meta = {**base_meta, "phase": phase, "epochs_trained": len(metrics), "metrics": list(metrics), **_evaluate_data(model, data)}
+        save_checkpoint(path, model, meta, masks=pruner.state_dict() if pruner else None)
+        return meta
+
+    fingerprint = {"spec": spec, "config": config.to_dict(), "seed": seed, "dataset": dataset.name, "n_train": n_train}
+    partial = _partial_path(out)
+    state = _load_partial(partial, fingerprint, device)
+    start_epoch, metrics = 0, []
+    optimizer = make_optimizer()
+    pruner: MagnitudePruner | None = None
+    if state is not None:
+        start_epoch, metrics = int(state["epoch"]), list(state["metrics"])
+        model.load_state_dict(state["model"])
+        if start_epoch > config.epochs:
+            pruner = MagnitudePruner(model, schedule)
+            pruner.load_state_dict(state["masks"])
+        if start_epoch != config.epochs:  # at the phase boundary the pruning phase gets a fresh optimiser
+            optimizer.load_state_dict(state["optimizer"])
+        if unpruned_out is not None and start_epoch >= config.epochs and not Path(unpruned_out).exists():
+            raise ArtifactError(
+                f"resume state {partial} is past the unpruned phase but {unpruned_out} is missing; "
+                f"delete {partial} and rerun training"
+            )
+    elif unpruned_out is not None and config.epochs == 0:
+        checkpoint(unpruned_out, "init", metrics, None)
+
+    from tqdm import tqdm
+
+    bar = tqdm(range(start_epoch, total_epochs), desc=f"train {dataset.name} {spec['arch']}", file=sys.stderr,
+               initial=start_epoch, total=total_epochs, disable=not progress, leave=False)
+    for epoch in bar:
+        if epoch == config.epochs:
+            optimizer = make_optimizer()
+            pruner = MagnitudePruner(model, schedule)
+        row = _train_epoch(model, data, config, optimizer, pruner, epoch, seed, steps_per_epoch)
+        row.update(_test_metrics(model, data))
+        row["phase"] = "pruning" if pruner is not None else "unpruned"
+        row["target_sparsity"] = schedule.sparsity((epoch - config.epochs + 1) * steps_per_epoch - 1) if pruner else 0.0
+        metrics.append(row)
+        bar.set_postfix(loss=f"{row['train_loss']:.4f}", test_acc=row["test_accuracy"], sparsity=f"{row['sparsity']:.3f}")
+        if epoch + 1 == config.epochs and unpruned_out is not None:
+            checkpoint(unpruned_out, "unpruned", metrics, None)
+        with atomic_path(partial, suffix=".pt") as tmp:
+            torch.save({
+                "format": PARTIAL_FORMAT, "fingerprint": fingerprint, "epoch": epoch + 1, "metrics": metrics,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "masks": pruner.state_dict() if pruner else None,
+            }, tmp)
+        _write_log(metrics, log)
+        if epoch_callback is not None:
+            epoch_callback(epoch, row)
+    bar.close()
+
+    phase = "pruned" if config.prune_epochs else ("unpruned" if config.epochs else "init")
+    meta = checkpoint(out, phase, metrics, pruner)
+    if unpruned_out is not None and config.prune_epochs == 0 and config.epochs > 0:
+        save_checkpoint(unpruned_out, model, meta)
+    _write_log(metrics, log)
+    partial.unlink(missing_ok=True)
+    return meta
+
+
+def _train_epoch(model, data: _DeviceData, config: TrainConfig, optimizer, pruner, epoch: int, seed: int, steps_per_epoch: int) -> dict:
+    """One pass over the training set; returns running (Keras-style, training-mode) loss/accuracy."""
+    device = data.x_train.device
+    gen = torch.Generator().manual_seed(derive_seed(seed, "epoch", epoch))
+    torch.manual_seed(derive_seed(seed, "dropout", epoch))  # dropout masks (all devices)
+    n = len(data.x_train)
+    order = torch.randperm(n, generator=gen).to(device) if config.shuffle else torch.arange(n, device=device)
+    prune_step0 = (epoch - config.epochs) * steps_per_epoch
+    model.train()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    t0 = time.perf_counter()
+    for i in range(steps_per_epoch):
+        idx = order[i * config.batch_size:(i + 1) * config.batch_size]
+        x, y = data.inputs(data.x_train[idx]), data.y_train[idx]
+        if config.augment:
+            x = augment_batch(x, gen)
+        if pruner is not None:
+            pruner.before_step(prune_step0 + i)
+        out = model(x)
+        loss = _data_loss(out, y, data.classification)
+        if config.l1 or config.l2:
+            loss = loss + weight_penalty(model, config.l1, config.l2)
+        if config.spectral_reg:
+            loss = loss + config.spectral_reg * spectral_penalty(model, config.spectral_eigs).to(loss.dtype)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if pruner is not None:
+            pruner.apply()
+        if config.spectral_reg:
+            normalize_hidden_units_(model)
+        loss_sum += loss.detach().double() * len(idx)
+        if data.classification:
+            correct += (out.detach().argmax(dim=1) == y).sum()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return {
+        "epoch": epoch + 1,
+        "train_loss": float(loss_sum) / n,
+        "train_accuracy": int(correct) / n if data.classification else None,
+        "seconds": time.perf_counter() - t0,
+        "sparsity": kernel_sparsity(model),
+    }
+
+
+def _test_metrics(model, data: _DeviceData) -> dict:
+    was = model.training
+    model.eval()
+    loss, acc = _evaluate_split(model, data, data.x_test, data.y_test)
+    model.train(was)
+    return {"test_loss": loss, "test_accuracy": acc}

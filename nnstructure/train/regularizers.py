@@ -1,0 +1,85 @@
+"""Loss penalties: Keras L1/L2 kernel regularizers and the spectral clusterability regularizer (thesis 3.5.1)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from nnstructure.models import kernel_layers
+
+
+def weight_penalty(model: nn.Module, l1: float = 0.0, l2: float = 0.0) -> torch.Tensor:
+    """Keras-style ``l1 * sum|w| + l2 * sum w**2`` over Linear/Conv2d kernels (biases and batch norm excluded)."""
+    total = torch.zeros((), device=next(model.parameters()).device)
+    for layer in kernel_layers(model):
+        if l1:
+            total = total + l1 * layer.weight.abs().sum()
+        if l2:
+            total = total + l2 * layer.weight.pow(2).sum()
+    return total
+
+
+def _mlp_linears(model: nn.Module) -> list[nn.Linear]:
+    layers = kernel_layers(model)
+    if not layers or not all(isinstance(m, nn.Linear) for m in layers):
+        raise ValueError("the spectral clusterability regularizer is implemented for MLPs (Linear layers only)")
+    return layers
+
+
+def weight_adjacency(model: nn.Module) -> torch.Tensor:
+    """Dense symmetric adjacency ``|W|`` of an MLP's units (inputs, hidden units and outputs), differentiable."""
+    linears = _mlp_linears(model)
+    sizes = [linears[0].in_features] + [m.out_features for m in linears]
+    n = sum(sizes)
+    dtype = torch.float64
+    adjacency = torch.zeros(n, n, dtype=dtype, device=linears[0].weight.device)
+    start = 0
+    for size_in, layer in zip(sizes[:-1], linears):
+        mid = start + size_in
+        block = layer.weight.abs().to(dtype).T  # rows: inputs, columns: outputs
+        adjacency[start:mid, mid:mid + layer.out_features] = block
+        start = mid
+    return adjacency + adjacency.T
+
+
+def normalized_laplacian(adjacency: torch.Tensor) -> torch.Tensor:
+    """``L_sym = I - D^-1/2 A D^-1/2``; isolated nodes get ``D^-1/2 = 0``."""
+    degree = adjacency.sum(dim=1)
+    inv_sqrt = torch.where(degree > 0, degree.clamp_min(1e-30).rsqrt(), torch.zeros_like(degree))
+    eye = torch.eye(adjacency.shape[0], dtype=adjacency.dtype, device=adjacency.device)
+    return eye - inv_sqrt[:, None] * adjacency * inv_sqrt[None, :]
+
+
+def laplacian_eigenvalues(model: nn.Module) -> torch.Tensor:
+    """All eigenvalues (ascending) of the normalised Laplacian of an MLP's weight graph, with autograd."""
+    return torch.linalg.eigvalsh(normalized_laplacian(weight_adjacency(model)))
+
+
+def spectral_penalty(model: nn.Module, eigs=(2, 3, 4)) -> torch.Tensor:
+    """Sum of the 1-indexed eigenvalues ``eigs`` of the MLP's normalised Laplacian (lambda_1 = 0)."""
+    values = laplacian_eigenvalues(model)
+    return values[[k - 1 for k in eigs]].sum()
+
+
+@torch.no_grad()
+def normalize_hidden_units_(model: nn.Module) -> None:
+    """Algorithm 2: rescale each hidden unit's incoming weights and bias to norm sqrt(2), its outgoing weights inversely.
+
+    For ReLU MLPs (positive homogeneity) this leaves the computed function
+    unchanged. A unit with all-zero input weights and bias is left as it is and
+    its outgoing weights are multiplied by 0, as in the thesis's algorithm.
+    """
+    linears = _mlp_linears(model)
+    root2 = math.sqrt(2.0)
+    for layer, nxt in zip(linears[:-1], linears[1:]):
+        norms_sq = layer.weight.pow(2).sum(dim=1)
+        if layer.bias is not None:
+            norms_sq = norms_sq + layer.bias.pow(2)
+        norms = norms_sq.sqrt()
+        scale_in = torch.where(norms > 0, root2 / norms.clamp_min(1e-30), torch.ones_like(norms))
+        layer.weight.mul_(scale_in[:, None])
+        if layer.bias is not None:
+            layer.bias.mul_(scale_in)
+        nxt.weight.mul_((norms / root2)[None, :])
