@@ -1,39 +1,37 @@
 """The clusterability / graph / cluster / shuffles commands, end to end on small networks."""
 
 import json
-import sys
-import types
-
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from nnstructure.checkpoint import save_checkpoint
 from nnstructure.cli import main
 from nnstructure.cluster import read_cluster_summary, relative_clusterability, relative_clusterability_stats
 from nnstructure.graph import load_graph, save_graph, weight_graph
 from nnstructure.io import ArtifactError, read_parquet
+from nnstructure.models import build_model, model_spec
 
 
 def _model():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(30, 20), nn.ReLU(), nn.Dropout(0.1), nn.Linear(20, 20), nn.ReLU(), nn.Linear(20, 5))
+    spec = model_spec("mlp", [1, 5, 6], 5, widths=[20, 20])
+    model = build_model(spec, seed=0)
     with torch.no_grad():
-        model[0].weight[:, 3] = 0  # input 3 is pruned away entirely
-    return model
+        model[1].weight[:, 3] = 0  # input 3 is pruned away entirely
+    return model, spec
 
 
 @pytest.fixture
-def fake_checkpoints(monkeypatch):
-    """A stand-in ``nnstructure.checkpoint`` whose load_checkpoint(path).model is a fixed Sequential."""
-    module = types.ModuleType("nnstructure.checkpoint")
-    module.load_checkpoint = lambda path: types.SimpleNamespace(model=_model())
-    monkeypatch.setitem(sys.modules, "nnstructure.checkpoint", module)
+def checkpoint(tmp_path):
+    model, spec = _model()
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, model, {"spec": spec})
+    return path
 
 
-def test_graph_cluster_shuffles_steps_agree_with_library(tmp_path, fake_checkpoints, capsys):
-    ckpt = tmp_path / "model.pt"
-    ckpt.write_bytes(b"stand-in")
+def test_graph_cluster_shuffles_steps_agree_with_library(tmp_path, checkpoint, capsys):
+    ckpt = checkpoint
     graph_path = tmp_path / "g.npz"
     assert main(["graph", str(ckpt), "--kernel-norm", "l2", "--out", str(graph_path)]) == 0
     graph = load_graph(graph_path)
@@ -81,8 +79,9 @@ def test_cli_errors_name_the_problem(tmp_path, capsys):
         main(["shuffles", "g.npz", "--kind", "everything", "--out", "x"])
 
 
-def test_weight_graph_from_checkpoint_path(tmp_path, fake_checkpoints):
-    g = weight_graph(tmp_path / "any.pt")
-    np.testing.assert_allclose(g.blocks[2].weights, _model()[5].weight.detach().abs().numpy().T)
+def test_weight_graph_from_checkpoint_path(tmp_path, checkpoint):
+    g = weight_graph(checkpoint)
+    assert g.layer_names == ["input", "1", "3", "5"]
+    np.testing.assert_allclose(g.blocks[2].weights, _model()[0][5].weight.detach().abs().numpy().T)
     save_graph(g, tmp_path / "g.npz")
     assert load_graph(tmp_path / "g.npz").meta["kind"] == "mlp"

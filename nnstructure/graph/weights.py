@@ -33,19 +33,19 @@ from __future__ import annotations
 import os
 from typing import Iterable
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-from torch import nn
 
 from nnstructure.graph.blocks import Block, BlockGraph
 
+if TYPE_CHECKING:  # torch is imported lazily: shuffle workers unpickle graphs without needing it
+    from torch import nn
+
 KERNEL_NORMS = ("l1", "l1-matrix", "l2", "l2-matrix")
 
-_PASS_THROUGH = (nn.ReLU, nn.MaxPool2d, nn.Flatten, nn.Dropout)
-_BATCHNORM = (nn.BatchNorm1d, nn.BatchNorm2d)
 
-
-def weight_graph(model: nn.Sequential | str | os.PathLike, kernel_norm: str = "l1", fold_batchnorm: bool = True) -> BlockGraph:
+def weight_graph(model: "nn.Sequential | str | os.PathLike", kernel_norm: str = "l1", fold_batchnorm: bool = True) -> BlockGraph:
     """The weight graph of a network given as an ``nn.Sequential`` or a checkpoint path.
 
     Node layers are named ``"input"`` (MLP inputs) or by the Sequential child name
@@ -55,6 +55,8 @@ def weight_graph(model: nn.Sequential | str | os.PathLike, kernel_norm: str = "l
     """
     if kernel_norm not in KERNEL_NORMS:
         raise ValueError(f"unknown kernel_norm {kernel_norm!r}; choose one of {', '.join(KERNEL_NORMS)}")
+    from torch import nn
+
     if isinstance(model, (str, os.PathLike)):
         from nnstructure.checkpoint import load_checkpoint
 
@@ -75,15 +77,18 @@ def weight_graph(model: nn.Sequential | str | os.PathLike, kernel_norm: str = "l
     return graph
 
 
-def _weight_layers(model: nn.Sequential, fold_batchnorm: bool) -> list[tuple[str, nn.Module, np.ndarray]]:
+def _weight_layers(model: "nn.Sequential", fold_batchnorm: bool) -> list[tuple[str, "nn.Module", np.ndarray]]:
     """``(name, module, out_scale)`` for every Linear/Conv2d, BN folded into ``out_scale``."""
+    from torch import nn
+
+    pass_through = (nn.ReLU, nn.MaxPool2d, nn.Flatten, nn.Dropout)
     layers: list[tuple[str, nn.Module, np.ndarray]] = []
     for name, module in model.named_children():
         if isinstance(module, (nn.Linear, nn.Conv2d)):
             if isinstance(module, nn.Conv2d) and module.groups != 1:
                 raise ValueError(f"layer {name!r} is a grouped convolution (groups={module.groups}); only groups=1 is supported")
             layers.append((name, module, np.ones(module.weight.shape[0])))
-        elif isinstance(module, _BATCHNORM):
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
             if not fold_batchnorm:
                 continue
             if not layers:
@@ -95,7 +100,7 @@ def _weight_layers(model: nn.Sequential, fold_batchnorm: bool) -> list[tuple[str
             if module.num_features != prev.weight.shape[0]:
                 raise ValueError(f"BatchNorm {name!r} has {module.num_features} features but layer {prev_name!r} has {prev.weight.shape[0]} outputs")
             layers[-1] = (prev_name, prev, scale * _batchnorm_scale(name, module))
-        elif isinstance(module, _PASS_THROUGH):
+        elif isinstance(module, pass_through):
             continue
         else:
             raise ValueError(
@@ -105,7 +110,9 @@ def _weight_layers(model: nn.Sequential, fold_batchnorm: bool) -> list[tuple[str
     return layers
 
 
-def _batchnorm_scale(name: str, bn: nn.Module) -> np.ndarray:
+def _batchnorm_scale(name: str, bn: "nn.Module") -> np.ndarray:
+    import torch
+
     if bn.running_var is None:
         raise ValueError(f"BatchNorm {name!r} keeps no running variance (track_running_stats=False); pass fold_batchnorm=False")
     scale = 1.0 / torch.sqrt(bn.running_var.detach().double() + bn.eps)
@@ -114,7 +121,7 @@ def _batchnorm_scale(name: str, bn: nn.Module) -> np.ndarray:
     return scale.cpu().numpy()
 
 
-def _mlp_graph(layers: list[tuple[str, nn.Module, np.ndarray]]) -> BlockGraph:
+def _mlp_graph(layers: list[tuple[str, "nn.Module", np.ndarray]]) -> BlockGraph:
     names = ["input"]
     sizes = [layers[0][1].weight.shape[1]]
     blocks = []
@@ -144,7 +151,9 @@ def kernel_slice_norms(kernel: np.ndarray, kernel_norm: str) -> np.ndarray:
     return norms.T
 
 
-def _cnn_graph(layers: Iterable[tuple[str, nn.Module, np.ndarray]], kernel_norm: str) -> BlockGraph:
+def _cnn_graph(layers: Iterable[tuple[str, "nn.Module", np.ndarray]], kernel_norm: str) -> BlockGraph:
+    from torch import nn
+
     convs = [(n, m, s) for n, m, s in layers if isinstance(m, nn.Conv2d)]
     names = [n for n, _, _ in convs]
     sizes = [m.out_channels for _, m, _ in convs]
