@@ -8,6 +8,7 @@ from nnstructure.imagenet.weights import (
     imagenet_weight_candidates,
     load_imagenet_state_dict,
     load_imagenet_weights,
+    missing_weights_message,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "kernel_slice_norms",
     "load_imagenet_state_dict",
     "load_imagenet_weights",
+    "missing_weights_message",
 ]

@@ -13,7 +13,7 @@ original code (``get_conv_weight_connections`` in Filan et al.'s
   reads. The image (the input of the stem convolution) is omitted, and so are
   the outputs of fully-connected layers, so the channels of the last conv
   layer appear once, as the input group of the classifier.
-* **Edges come from the consumer-side conv kernels.** A conv ``P`` reading node
+* **Edge blocks are conv kernels.** A conv ``P`` reading node
   group ``in(P)`` and writing a tensor read by consumers ``C1, C2, ...`` gives
   one edge block ``in(P) -> in(Ci)`` per consumer, each equal to
   ``A_P[i, j] = ||W_P[j, i, :, :]||`` (output channel ``j``, input channel
@@ -39,14 +39,17 @@ original code (``get_conv_weight_connections`` in Filan et al.'s
   ``eps`` is the layer's own, 1e-5 for ResNet, 1e-3 for Inception). The
   factor is taken in absolute value so edge weights stay non-negative (γ of
   trained networks can be negative; ``|γ|`` is what scales the edge's
-  influence). With ``fold_batchnorm=False`` it is skipped.
+  influence; the original ImageNet code multiplied by the signed γ, which can
+  give negative affinities). With ``fold_batchnorm=False`` it is skipped.
 
-ResNet basic block, nodes ``[...]``, edge blocks ``==A_conv==>``::
+ResNet basic block ``k`` (``out = relu(bn2(conv2(relu(bn1(conv1(x))))) + x)``), read
+by block ``k+1``; nodes ``[...]``, edge blocks ``==A==>``, ``P`` = each conv whose
+output is summed into ``x``::
 
-    x = [layer1.0.conv1.input] (copy 1 of the block input)
-        [layer1.0.conv1.input] ==A_conv1==> [layer1.0.conv2.input]
-        [layer1.0.conv2.input] ==A_conv2==> [layer1.1.conv1.input]   (out = relu(bn2(conv2) + x))
-        producers of x         ==A_prev===> [layer1.1.conv1.input]   (identity path: same group)
+    [P.input] ==A_P==> [k.conv1.input]                    x, copy read by conv1
+    [P.input] ==A_P==> [k+1.conv1.input]                  x, via the identity shortcut
+    [k.conv1.input] ==A_conv1 * bn1==> [k.conv2.input]
+    [k.conv2.input] ==A_conv2 * bn2==> [k+1.conv1.input]  the sum's other summand
 
 Inception concat ``y = cat([b1, b2])`` read by conv ``C``::
 
