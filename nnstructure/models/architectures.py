@@ -100,9 +100,11 @@ def build_model(spec: dict, seed: int | None = None) -> nn.Sequential:
     """
     spec = validate_spec(spec)
     builder = {"mlp": _mlp, "cnn": _small_cnn, "vgg": _vgg16}[spec["arch"]]
-    model = builder(spec)
-    generator = torch.Generator().manual_seed(int(seed)) if seed is not None else None
-    return keras_init_(model, generator)
+    if seed is None:
+        return keras_init_(builder(spec))
+    with torch.random.fork_rng(devices=[]):  # torch's own layer init draws from the global RNG
+        model = builder(spec)
+    return keras_init_(model, torch.Generator().manual_seed(int(seed)))
 
 
 def _mlp(spec: dict) -> nn.Sequential:
