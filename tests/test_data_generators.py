@@ -9,7 +9,7 @@ from nnstructure.data import DATASETS, load_dataset, make_dataset, preview_grid
 from nnstructure.data.cli import register
 from nnstructure.data.dots import dots_labels, pair_distances, render_dots, sample_centres
 from nnstructure.data.idx import idx_bytes, write_idx_gz
-from nnstructure.data.lines import count_lines, lines_images
+from nnstructure.data.lines import count_lines
 from nnstructure.data.pairs import squeeze_width
 from nnstructure.data.polynomial import polynomial_targets
 from nnstructure.data.preview import to_rgb
