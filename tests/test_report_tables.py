@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnstructure.report import tables
 from nnstructure.report.tables import format_count, format_mean_sd, format_tick, summarize_clusterability, to_markdown
 from test_report_fixtures import clusterability_rows
 

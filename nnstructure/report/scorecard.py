@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from nnstructure.report.reference import load_random_init_ranges, load_thesis_reference
