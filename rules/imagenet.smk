@@ -5,27 +5,30 @@
 def imagenet_available():
     if not config["imagenet"]["enabled"]:
         return []
-    from nnstructure.imagenet import find_imagenet_weights
+    from nnstructure.imagenet import find_imagenet_weights, missing_weights_message
 
     found = find_imagenet_weights(DATA_DIR)
     for arch in config["imagenet"]["archs"]:
         if arch not in found:
-            print(
-                f"nnstructure: skipping ImageNet {arch}: no weights in {DATA_DIR}/imagenet/ "
-                f"(put torchvision's {arch} state_dict there as {arch}.pth)",
-                file=sys.stderr,
-            )
+            print(f"nnstructure: skipping ImageNet {arch}: {missing_weights_message(arch, DATA_DIR)}", file=sys.stderr)
     return [a for a in config["imagenet"]["archs"] if a in found]
 
 
+IMAGENET_ARCHS = imagenet_available()
+
+
 def imagenet_targets():
-    archs = imagenet_available()
-    return [f"{RESULTS}/imagenet/{a}.parquet" for a in archs]
+    return [f"{RESULTS}/imagenet/{a}.parquet" for a in IMAGENET_ARCHS]
+
+
+def imagenet_shuffle_targets():
+    return [f"{RESULTS}/imagenet/{a}-shuffles.parquet" for a in IMAGENET_ARCHS]
 
 
 rule imagenet_clusterability:
     output:
-        f"{RESULTS}/imagenet/{{arch}}.parquet",
+        row=f"{RESULTS}/imagenet/{{arch}}.parquet",
+        shuffles=f"{RESULTS}/imagenet/{{arch}}-shuffles.parquet",
     params:
         settings=lambda w: {
             **config["imagenet"],

@@ -38,7 +38,7 @@ def report_outputs():
 
 
 def report_targets():
-    if not wc.enabled_experiments(config):
+    if not wc.enabled_experiments(config) and not IMAGENET_ARCHS:
         return []
     return [f"{RESULTS}/tables/clusterability.parquet", f"{RESULTS}/report/scorecard.md"]
 
@@ -54,8 +54,9 @@ def settings_note():
 
 rule aggregate:
     input:
-        rows=lambda w: wc.row_targets(config, RESULTS),
-        shuffles=lambda w: wc.shuffle_targets(config, RESULTS),
+        # ImageNet rows (when weights are present) come last in both lists, keeping them aligned.
+        rows=lambda w: wc.row_targets(config, RESULTS) + imagenet_targets(),
+        shuffles=lambda w: wc.shuffle_targets(config, RESULTS) + imagenet_shuffle_targets(),
     output:
         rows=f"{RESULTS}/tables/clusterability.parquet",
         shuffles=f"{RESULTS}/tables/shuffles.parquet",
