@@ -7,7 +7,9 @@ eigen_solver="arpack", assign_labels="kmeans")``, which the thesis used:
    ``I - D^-1/2 A D^-1/2`` with the smallest eigenvalues, divided by
    ``sqrt(degree)`` (so they are eigenvectors of ``L_rw = D^-1 L``, as in
    Algorithm 1), each sign-flipped so its largest-magnitude entry is positive;
-2. ``sklearn.cluster.k_means`` with ``n_init`` starts clusters the rows.
+2. ``sklearn.cluster.k_means`` with ``n_init`` starts clusters the rows (run as
+   :func:`nnstructure.cluster.kmeans.kmeans_fast`: same random numbers, same
+   Lloyd code, seeding vectorised).
 
 Speed comes from solving the same eigenproblem more cheaply: ARPACK is asked for
 the *largest* eigenvalues of the sparse ``D^-1/2 A D^-1/2`` (no shift-invert LU
@@ -32,7 +34,8 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
-from sklearn.cluster import k_means
+
+from nnstructure.cluster.kmeans import kmeans_fast
 
 # Below this many nodes a dense eigendecomposition is both exact and fast.
 DENSE_EIGH_MAX_NODES = 400
@@ -123,14 +126,13 @@ def spectral_clustering(adjacency, k: int, n_init: int | str = 25, seed: int = 0
 
 
 def kmeans_labels(embedding: np.ndarray, k: int, n_init: int, random_state: np.random.RandomState) -> np.ndarray:
-    """``sklearn.cluster.k_means`` labels of the embedding rows."""
+    """``sklearn.cluster.k_means`` labels of the embedding rows (via :func:`kmeans_fast`)."""
     if embedding.shape[0] < k:
         raise ValueError(f"only {embedding.shape[0]} nodes have edges, fewer than k={k} clusters; lower k")
     with warnings.catch_warnings():
         # Duplicate rows (e.g. disconnected twins) make k-means warn about fewer distinct points.
         warnings.simplefilter("ignore", category=UserWarning)
-        _, labels, _ = k_means(embedding, k, n_init=n_init, random_state=random_state)
-    return labels.astype(np.int64)
+        return kmeans_fast(embedding, k, n_init, random_state)
 
 
 def spectral_embeddings_dense(adjacencies: Sequence, k: int, random_states: Sequence[np.random.RandomState], device="cpu") -> list[np.ndarray]:
