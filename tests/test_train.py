@@ -303,3 +303,15 @@ def test_cli_train_then_evaluate_json(tmp_path, capsys):
     assert ck.metadata["train_config"]["clusterable_init"] and ck.metadata["spec"]["arch"] == "cnn"
     assert main(["evaluate", str(tmp_path / "missing.pt")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_train_from_settings_splits_model_and_training_keys(tmp_path):
+    from nnstructure.train import train_from_settings
+
+    ds = toy_images()
+    settings = {"epochs": 1, "prune_epochs": 1, "batch_size": 64, "dropout": 0.5, "widths": [12, 12], "l1": 5e-5}
+    meta = train_from_settings(ds, "mlp", settings, 4, tmp_path / "m.pt", unpruned_out=tmp_path / "u.pt", progress=False)
+    assert meta["spec"]["widths"] == [12, 12] and meta["spec"]["dropout"] == 0.5
+    assert meta["train_config"]["l1"] == 5e-5 and meta["train_config"]["batch_size"] == 64
+    with pytest.raises(ValueError, match="unknown training config keys"):
+        train_from_settings(ds, "mlp", {"epochs": 1, "prune_epochs": 0, "bogus": 1}, 4, tmp_path / "x.pt", progress=False)

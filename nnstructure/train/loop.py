@@ -270,7 +270,11 @@ def train_network(
 
 
 def _train_epoch(model, data: _DeviceData, config: TrainConfig, optimizer, pruner, epoch: int, seed: int, steps_per_epoch: int) -> dict:
-    """One pass over the training set; returns running (Keras-style, training-mode) loss/accuracy."""
+    """One pass over the training set.
+
+    Returns Keras-style running metrics: the mean over batches of the training
+    loss (regulariser terms included) and accuracy, in training mode.
+    """
     device = data.x_train.device
     gen = torch.Generator().manual_seed(derive_seed(seed, "epoch", epoch))
     torch.manual_seed(derive_seed(seed, "dropout", epoch))  # dropout masks (all devices)
@@ -321,3 +325,36 @@ def _test_metrics(model, data: _DeviceData) -> dict:
     loss, acc = _evaluate_split(model, data, data.x_test, data.y_test)
     model.train(was)
     return {"test_loss": loss, "test_accuracy": acc}
+
+
+MODEL_SETTING_KEYS = ("dropout", "widths")
+
+
+def train_from_settings(
+    dataset: Dataset,
+    arch: str,
+    settings: dict,
+    seed: int,
+    out: str | os.PathLike,
+    unpruned_out: str | os.PathLike | None = None,
+    log: str | os.PathLike | None = None,
+    device: str | torch.device | None = None,
+    threads: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """:func:`train_network` from one flat settings dict (the workflow's per-condition ``train`` settings).
+
+    ``settings`` holds :class:`TrainConfig` fields plus the model keys
+    ``dropout`` and ``widths``; the model spec is derived from ``arch`` and the
+    dataset's input shape and output count. ``threads`` sets torch's CPU threads.
+    """
+    from nnstructure.models import model_spec
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    settings = dict(settings)
+    model_keys = {k: settings.pop(k) for k in MODEL_SETTING_KEYS if k in settings}
+    spec = model_spec(arch, dataset.input_shape, dataset.n_outputs, widths=model_keys.get("widths"),
+                      dropout=float(model_keys.get("dropout") or 0.0))
+    return train_network(dataset, spec, TrainConfig.from_dict(settings), seed, out, unpruned_out=unpruned_out,
+                         log=log, device=device, progress=progress)
