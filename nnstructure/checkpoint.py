@@ -102,3 +102,8 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> Checkpoint:
         ) from exc
     model.to(map_location).eval()
     return Checkpoint(model=model, metadata=metadata, masks=payload.get("masks"), path=Path(path))
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """Only the metadata of a checkpoint (no model is built); same errors as :func:`load_checkpoint`."""
+    return read_checkpoint_payload(path)["metadata"]

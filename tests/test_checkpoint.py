@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from nnstructure.checkpoint import load_checkpoint, save_checkpoint
+from nnstructure.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from nnstructure.io import ArtifactError
 from nnstructure.models import build_model, model_spec
 
@@ -23,6 +23,7 @@ def test_round_trip_rebuilds_the_same_function(tmp_path):
     assert ck.metadata["metrics"] == [{"epoch": 1, "loss": 0.5}] and ck.metadata["v"] == str(torch.__version__)
     assert torch.equal(ck.masks["1.weight"], masks["1.weight"])
     assert not list(tmp_path.glob(".*tmp*"))  # atomic write left no temporary file
+    assert read_metadata(tmp_path / "m.pt") == ck.metadata
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "foreign"])
@@ -36,9 +37,10 @@ def test_corrupt_or_foreign_files_raise_artifact_error_naming_the_file(tmp_path,
         path.write_bytes(b"not a checkpoint at all")
     else:
         torch.save({"weights": torch.zeros(3)}, path)
-    with pytest.raises(ArtifactError, match="delete it and rerun training") as err:
-        load_checkpoint(path)
-    assert str(path) in str(err.value)
+    for reader in (load_checkpoint, read_metadata):
+        with pytest.raises(ArtifactError, match="delete it and rerun training") as err:
+            reader(path)
+        assert str(path) in str(err.value)
 
 
 def test_missing_file_and_missing_spec(tmp_path):
