@@ -4,7 +4,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from nnstructure.checkpoint import save_checkpoint
 from nnstructure.cli import main
