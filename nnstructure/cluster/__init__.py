@@ -6,6 +6,7 @@ from nnstructure.cluster.relative import (
     relative_clusterability,
     relative_clusterability_stats,
     shuffle_table,
+    shuffled_adjacency,
     shuffled_ncuts,
 )
 from nnstructure.cluster.shuffle import SHUFFLE_KINDS, shuffle_layer_weights
@@ -29,6 +30,7 @@ __all__ = [
     "resolve_n_init",
     "shuffle_layer_weights",
     "shuffle_table",
+    "shuffled_adjacency",
     "shuffled_ncuts",
     "spectral_clustering",
     "spectral_embedding",

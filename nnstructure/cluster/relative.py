@@ -54,7 +54,8 @@ def _shuffle_seeds(seed: int, index: int) -> tuple[np.random.Generator, int]:
     return np.random.default_rng(perm_seq), int(cluster_seq.generate_state(1)[0])
 
 
-def _shuffled_graph(graph: BlockGraph, kind: str, seed: int, index: int) -> tuple:
+def shuffled_adjacency(graph: BlockGraph, kind: str, seed: int, index: int) -> tuple:
+    """``(adjacency without zero-degree nodes, clustering seed)`` of shuffle ``index``."""
     rng, cluster_seed = _shuffle_seeds(seed, index)
     shuffled, _ = drop_isolated_nodes(shuffle_layer_weights(graph, kind, rng))
     return shuffled.adjacency, cluster_seed
@@ -66,7 +67,7 @@ def _shuffle_chunk(graph: BlockGraph, k: int, kind: str, n_init, seed: int, indi
     rows = []
     with threadpool_limits(1):
         for i in indices:
-            adj, cluster_seed = _shuffled_graph(graph, kind, seed, i)
+            adj, cluster_seed = shuffled_adjacency(graph, kind, seed, i)
             used = resolve_n_init(n_init, adj.shape[0])
             labels = spectral_clustering(adj, k, used, cluster_seed)
             rows.append({"index": int(i), "ncut": ncut(adj, labels), "n_nodes": int(adj.shape[0]), "n_init": used})
@@ -87,7 +88,7 @@ def _dense_rows(graph: BlockGraph, k: int, kind: str, n_init, seed: int, indices
     rows = []
     for start in range(0, len(indices), batch_size):
         chunk = list(indices[start : start + batch_size])
-        made = [_shuffled_graph(graph, kind, seed, i) for i in chunk]
+        made = [shuffled_adjacency(graph, kind, seed, i) for i in chunk]
         states = [np.random.RandomState(s) for _, s in made]
         embeddings = spectral_embeddings_dense([a for a, _ in made], k, states, device=device)
         for i, (adj, _), rs, emb in zip(chunk, made, states, embeddings):
