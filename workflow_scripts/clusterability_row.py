@@ -4,22 +4,15 @@ import numpy as np
 import pandas as pd
 
 from nnstructure.checkpoint import read_metadata
-from nnstructure.cluster import relative_clusterability_stats
+from nnstructure.cluster import read_cluster_summary, relative_clusterability_stats
 from nnstructure.io import read_parquet, write_parquet
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-labels = read_parquet(sm.input.labels)
-observed = float(labels.attrs.get("ncut", np.nan)) if hasattr(labels, "attrs") else np.nan
-summary = __import__("nnstructure.cluster", fromlist=["read_cluster_summary"]).read_cluster_summary(sm.input.labels)
-observed = summary["ncut"]
-
-if sm.wildcards.kind == "none":
-    shuffled = np.array([])
-else:
-    shuffled = read_parquet(sm.input.shuffles)["ncut"].to_numpy()
-stats = relative_clusterability_stats(observed, shuffled) if len(shuffled) else {}
-
+summary = read_cluster_summary(sm.input.labels)
+shuffled = np.array([]) if sm.wildcards.kind == "none" else read_parquet(sm.input.shuffles)["ncut"].to_numpy()
+stats = relative_clusterability_stats(summary["ncut"], shuffled) if len(shuffled) else {}
 meta = read_metadata(sm.input.checkpoint)
+
 row = {
     **sm.params.labels,
     "k": sm.params.clustering["k"],
@@ -28,7 +21,7 @@ row = {
     "kernel_norm": sm.params.clustering["kernel_norm"],
     "fold_batchnorm": sm.params.clustering["fold_batchnorm"],
     "n_shuffles": len(shuffled),
-    "ncut": observed,
+    "ncut": summary["ncut"],
     "shuffle_mean": stats.get("shuffle_mean", np.nan),
     "shuffle_std": stats.get("shuffle_std", np.nan),
     "shuffle_min": float(shuffled.min()) if len(shuffled) else np.nan,
