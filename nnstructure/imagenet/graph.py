@@ -79,8 +79,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnstructure.graph.blocks import Block, BlockGraph
+from nnstructure.graph.weights import KERNEL_NORMS, kernel_slice_norms
 
-KERNEL_NORMS = ("l1", "l1-matrix", "l2")
 
 _IMAGE = "<image>"
 _LINEAR = "<linear>"
@@ -214,20 +214,6 @@ def _array(state: Mapping[str, torch.Tensor], key: str) -> np.ndarray:
     if key not in state:
         raise ValueError(f"the weights lack {key!r}; pass the state_dict of the matching architecture")
     return state[key].detach().to("cpu", torch.float64).numpy()
-
-
-def kernel_slice_norms(weight: np.ndarray, kernel_norm: str = "l1") -> np.ndarray:
-    """(in_channels, out_channels) matrix of norms of a conv kernel ``weight`` of shape (out, in, kh, kw)."""
-    a = np.abs(np.asarray(weight, dtype=np.float64))
-    if kernel_norm == "l1":
-        norms = a.sum(axis=(2, 3))
-    elif kernel_norm == "l1-matrix":  # numpy.linalg.norm(kernel[:, :, i, o], 1): max over kw of sums over kh
-        norms = a.sum(axis=2).max(axis=2)
-    elif kernel_norm == "l2":
-        norms = np.sqrt((a * a).sum(axis=(2, 3)))
-    else:
-        raise ValueError(f"unknown kernel_norm {kernel_norm!r}; choose one of {', '.join(KERNEL_NORMS)}")
-    return norms.T
 
 
 def weight_graph_from_flow(
