@@ -26,6 +26,7 @@ $(STAMP): requirements.txt pyproject.toml
 # Where the preset's outputs go: <results_dir>/<preset>/ (both read from the config file).
 OUTDIR = $$($(BIN)/python -c "import yaml,sys; c=yaml.safe_load(open(sys.argv[1])) or {}; print(c.get('results_dir','results') + '/' + c.get('preset','default'))" $(CONFIG))
 
+run: export PATH := $(abspath $(BIN)):$(PATH)
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
 	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report $(OUTDIR)/report.html

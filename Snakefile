@@ -6,6 +6,7 @@
 #
 # All logic lives in the `nnstructure` package; rules call workflow_scripts/ or the CLI.
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -24,6 +25,8 @@ check_config(config, workflow.source_path("config/schema.yaml"))
 validate(config, "config/schema.yaml")  # fills the schema's defaults
 
 RESULTS = f"{config['results_dir']}/{config['preset']}"
+# The CLI of the environment running Snakemake (no reliance on an activated venv).
+NNSTRUCTURE = f"{shlex.quote(sys.executable)} -m nnstructure"
 DATA_DIR = config["data_dir"]
 
 

@@ -22,7 +22,7 @@ rule graph:
         mem_mb=config["resources"]["cluster_mem_mb"],
         runtime=10,
     shell:
-        "nnstructure graph {input.checkpoint:q} {params.flags} --out {output:q} 2> {log:q}"
+        "{NNSTRUCTURE} graph {input.checkpoint:q} {params.flags} --out {output:q} 2> {log:q}"
 
 
 rule cluster:
@@ -38,7 +38,7 @@ rule cluster:
         mem_mb=config["resources"]["cluster_mem_mb"],
         runtime=config["resources"]["cluster_runtime"],
     shell:
-        "nnstructure cluster {input.graph:q} --k {params.cluster[k]} --n-init {params.cluster[n_init]}"
+        "{NNSTRUCTURE} cluster {input.graph:q} --k {params.cluster[k]} --n-init {params.cluster[n_init]}"
         " --seed {params.cluster[seed]} --out {output.labels:q} 2> {log:q}"
 
 
@@ -56,7 +56,7 @@ rule shuffles:
         mem_mb=config["resources"]["cluster_mem_mb"],
         runtime=config["resources"]["cluster_runtime"],
     shell:
-        "nnstructure shuffles {input.graph:q} --k {params.shuffle[k]} --n-init {params.shuffle[n_init]}"
+        "{NNSTRUCTURE} shuffles {input.graph:q} --k {params.shuffle[k]} --n-init {params.shuffle[n_init]}"
         " --n-shuffles {params.shuffle[n_shuffles]} --kind {params.shuffle[kind]}"
         " --seed {params.shuffle[seed]} --threads {threads} --out {output:q} 2> {log:q}"
 

@@ -29,5 +29,5 @@ rule dataset:
         mem_mb=4000,
         runtime=30,
     shell:
-        "nnstructure dataset {wildcards.dataset} --data-dir {params.data_dir:q} {params.args}"
+        "{NNSTRUCTURE} dataset {wildcards.dataset} --data-dir {params.data_dir:q} {params.args}"
         " --out {output.data:q} --preview {output.preview:q} 2> {log:q}"

@@ -48,7 +48,7 @@ def settings_note():
     return (
         f"preset '{config['preset']}': default training {t['epochs']} + {t['prune_epochs']} pruning epochs "
         f"(experiments may override; see the settings column), k = {c['k']}, {c['n_shuffles']} '{c['shuffle']}' "
-        f"shuffles, n_init = {c['n_init']}, kernel norm {c['kernel_norm']}, batch-norm folding {c['fold_batchnorm']}"
+        f"shuffles, n_init = {c['n_init']}, kernel norm {c['kernel_norm']}, batch-norm folding {c['fold_batchnorm']}."
     )
 
 
