@@ -18,7 +18,11 @@ from nnstructure.config_check import check_config
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# config.yaml is the default preset; a preset given with --configfile replaces it
+# (instead of being merged into it, which would mix the presets' experiments).
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
 
 
 check_config(config, workflow.source_path("config/schema.yaml"))

@@ -54,6 +54,13 @@ def test_dry_run_paper_lists_whole_dag():
     assert counts["dataset"] == 18  # every dataset name but dots (chapter 5)
 
 
+def test_a_preset_replaces_the_default_config():
+    out = snakemake("-n", "--cores", "2", "--configfile", str(ROOT / "config" / "mnist-a1.yaml"),
+                    "--config", "results_dir=/tmp/nnstructure-dryrun")
+    counts = job_counts(out.stdout)
+    assert counts["train"] == 4  # not merged with config.yaml's random-init experiment
+
+
 def test_bad_config_stops_before_any_job(tmp_path):
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     cfg["clustering"]["n_shufles"] = 3
@@ -161,3 +168,35 @@ def test_adding_a_seed_trains_one_more_network_per_condition(smoke_run):
     cfg["experiments"]["mlp-lines"]["seeds"] = [0, 1]
     counts = dry_counts(smoke_run, cfg)
     assert counts["train"] == 2
+
+
+def test_imagenet_skipped_with_a_message_when_no_weights(tmp_path):
+    cfg = {"preset": "inet", "data_dir": str(tmp_path / "data"), "results_dir": str(tmp_path / "results"),
+           "imagenet": {"enabled": True, "archs": ["resnet18", "vgg16"]}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    out = snakemake("-n", "--cores", "1", "--configfile", str(tmp_path / "c.yaml"))
+    message = out.stdout + out.stderr
+    assert "skipping ImageNet resnet18" in message and "skipping ImageNet vgg16" in message
+    assert "resnet18.pth" in message
+
+
+@pytest.mark.slow
+def test_imagenet_network_analysed_when_weights_present(tmp_path):
+    """Table A.7's path on a randomly initialised ResNet-18 saved as torchvision would."""
+    import torch
+
+    from nnstructure.imagenet import build_imagenet_model
+
+    (tmp_path / "data" / "imagenet").mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(build_imagenet_model("resnet18").state_dict(), tmp_path / "data" / "imagenet" / "resnet18.pth")
+    cfg = {"preset": "inet", "data_dir": str(tmp_path / "data"), "results_dir": str(tmp_path / "results"),
+           "imagenet": {"enabled": True, "archs": ["resnet18"], "k": 4, "n_init": 2, "n_shuffles": 2}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    snakemake("--cores", "2", "--configfile", str(tmp_path / "c.yaml"))
+    rows = pd.read_parquet(tmp_path / "results" / "inet" / "tables" / "clusterability.parquet")
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert row["arch"] == "resnet18" and row["dataset"] == "imagenet" and row["n_shuffles"] == 2
+    assert 0 < row["ncut"] <= 4 and row["n_nodes"] == 4352
+    assert (tmp_path / "results" / "inet" / "report" / "scorecard.md").exists()
