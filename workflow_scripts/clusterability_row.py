@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from nnstructure.checkpoint import read_metadata
+from nnstructure.checkpoint import network_metrics, read_metadata
 from nnstructure.cluster import read_cluster_summary, relative_clusterability_stats
 from nnstructure.io import read_parquet, write_parquet
 
@@ -29,7 +29,5 @@ row = {
     "z_score": stats.get("z_score", np.nan),
     "n_nodes": summary["n_nodes"],
 }
-for key in ("train_accuracy", "test_accuracy", "train_loss", "test_loss", "sparsity"):
-    value = meta.get(key)
-    row[key] = np.nan if value is None else float(value)
+row.update(network_metrics(meta))
 write_parquet(pd.DataFrame([row]), sm.output[0])
