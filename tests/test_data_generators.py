@@ -230,15 +230,15 @@ def test_seeds_and_subsamples_are_deterministic(data_dir):
         make_dataset("mnist", data_dir, n_train=101)
 
 
-def test_preview_colours_and_non_image_refusal(tmp_path):
+def test_preview_colours_and_feature_preview(tmp_path):
     two = np.zeros((2, 1, 1), dtype=np.uint8)
     two[0] = 255
     np.testing.assert_array_equal(to_rgb(two)[0, 0], [0, 0, 1])  # channel 0 is blue
     two = two[::-1].copy()
     np.testing.assert_array_equal(to_rgb(two)[0, 0], [0, 1, 0])  # channel 1 is green
     poly = make_dataset("polynomial", "/nonexistent", n_train=10, n_test=10)
-    with pytest.raises(ValueError, match="no images"):
-        preview_grid(poly, tmp_path / "p.png")
+    preview_grid(poly, tmp_path / "p.png")  # scatter panels of targets over (x, y)
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_dataset_command_writes_artifact_and_preview(data_dir, tmp_path):

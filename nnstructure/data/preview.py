@@ -49,7 +49,7 @@ def sample_rows(ds: Dataset, n_per_row: int, rows: int | None, seed: int) -> lis
 def preview_grid(ds: Dataset, path: str | os.PathLike, n_per_row: int = 10, rows: int | None = None, seed: int = 0) -> None:
     """Write a PNG grid of training images to ``path``, each titled with its label."""
     if not ds.is_image:
-        raise ValueError(f"{ds.name} has no images (inputs of shape {ds.input_shape}); there is nothing to preview")
+        return feature_preview(ds, path, n_panels=n_per_row, seed=seed)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,4 +73,45 @@ def preview_grid(ds: Dataset, path: str | os.PathLike, n_per_row: int = 10, rows
             text = str(int(label)) if ds.task == "classification" else ", ".join(f"{v:.3f}" for v in np.ravel(label)[:2])
             ax.set_title(text, fontsize=8)
     fig.suptitle(ds.name, fontsize=10)
+    save_figure(fig, path)
+
+
+def feature_preview(ds: Dataset, path: str | os.PathLike, n_panels: int = 10, seed: int = 0, n_points: int = 2000) -> None:
+    """Preview a dataset of feature vectors (e.g. polynomial regression).
+
+    Two-dimensional inputs: one scatter panel per target, points at (x, y)
+    coloured by the target's value (targets spread evenly over the target
+    index, always including the first and last). Other input sizes: the
+    distribution of the first inputs and of the targets.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(ds.x_train), size=min(n_points, len(ds.x_train)), replace=False)
+    x, y = ds.x_train[idx], np.asarray(ds.y_train[idx]).reshape(len(idx), -1)
+    if x.shape[1] == 2:
+        targets = np.unique(np.linspace(0, y.shape[1] - 1, min(n_panels, y.shape[1])).round().astype(int))
+        cols = min(5, len(targets))
+        n_rows = -(-len(targets) // cols)
+        fig, axes = plt.subplots(n_rows, cols, figsize=(2.6 * cols, 2.4 * n_rows), squeeze=False, layout="constrained")
+        for ax in axes.flat:
+            ax.axis("off")
+        for ax, t in zip(axes.flat, targets):
+            ax.axis("on")
+            points = ax.scatter(x[:, 0], x[:, 1], c=y[:, t], s=3, cmap="viridis")
+            ax.set_title(f"target {t}", fontsize=8)
+            ax.set_xlabel("x", fontsize=7)
+            ax.set_ylabel("y", fontsize=7)
+            ax.tick_params(labelsize=6)
+            fig.colorbar(points, ax=ax, shrink=0.8)
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
+        axes[0].hist(x[:, : min(5, x.shape[1])], bins=40, histtype="step")
+        axes[0].set_title("first inputs", fontsize=9)
+        axes[1].hist(y[:, : min(5, y.shape[1])], bins=40, histtype="step")
+        axes[1].set_title("targets", fontsize=9)
+    fig.suptitle(f"{ds.name} ({len(ds.x_train)} training samples; {n_points} shown)", fontsize=10)
     save_figure(fig, path)
