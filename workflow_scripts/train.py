@@ -1,26 +1,21 @@
 """Snakemake entry point: train one network (unpruned phase, then pruning)."""
 
-import shutil
+import contextlib
 
 from nnstructure.data.dataset import load_dataset
 from nnstructure.train import train_from_settings
 
-p = snakemake.params.train  # noqa: F821 (injected by Snakemake)
-out = snakemake.output  # noqa: F821
-
-with open(snakemake.log[0], "w") as log:  # noqa: F821
-    import contextlib
-
-    with contextlib.redirect_stderr(log):
-        dataset = load_dataset(snakemake.input.data)  # noqa: F821
-        train_from_settings(
-            dataset,
-            arch=p["arch"],
-            settings=p["train"],
-            seed=p["seed"],
-            out=out.final,
-            unpruned_out=out.unpruned,
-            log=out.metrics,
-            device=p["device"],
-            threads=snakemake.threads,  # noqa: F821
-        )
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+p = sm.params.train
+with open(sm.log[0], "w") as log, contextlib.redirect_stderr(log):
+    train_from_settings(
+        load_dataset(sm.input.data),
+        arch=p["arch"],
+        settings=p["train"],
+        seed=p["seed"],
+        out=sm.output.final,
+        unpruned_out=sm.output.unpruned,
+        log=sm.output.metrics,
+        device=p["device"],
+        threads=sm.threads,
+    )

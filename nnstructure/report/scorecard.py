@@ -242,12 +242,6 @@ def _fmt(value, digits: int = 3) -> str:
     return f"{float(value):.{digits}f}"
 
 
-def _agree_mark(value) -> str:
-    if value is None or pd.isna(value):
-        return ""
-    return "✓" if bool(value) else "×"
-
-
 def _condition(row: pd.Series) -> str:
     parts = [row["arch"], row["dataset"], row["reg"], "pruned" if row["pruned"] else "unpruned"]
     if row["init"] != "glorot":
