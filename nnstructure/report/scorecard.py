@@ -41,6 +41,7 @@ import math
 import pandas as pd
 
 from nnstructure.report.reference import load_random_init_ranges, load_thesis_reference
+from nnstructure.report.tables import format_tick
 
 MATCH_KEYS: tuple[str, ...] = ("arch", "dataset", "reg", "pruned", "init", "k", "epochs_variant")
 
@@ -317,7 +318,7 @@ def scorecard_markdown(card: pd.DataFrame, random_init_card: pd.DataFrame | None
             "Thesis": matched["theirs"].map(_fmt),
             "Diff": matched["diff"].map(_fmt),
             "Diff / s.d.": matched["diff_in_shuffle_sd"].map(lambda v: _fmt(v, 1)),
-            "Agrees": matched["agrees"].map(_agree_mark),
+            "Agrees": matched["agrees"].map(format_tick),
             "Networks (ours/thesis)": [f"{int(a)}/{int(b)}" for a, b in zip(matched["ours_n_networks"],
                                                                            matched["theirs_n_networks"])],
         })
@@ -344,7 +345,7 @@ def scorecard_markdown(card: pd.DataFrame, random_init_card: pd.DataFrame | None
             "Thesis range": [f"{_fmt(a, 2)} - {_fmt(b, 2)}" if not pd.isna(a) else "" for a, b in zip(
                 random_init_card["theirs_min"], random_init_card["theirs_max"])],
             "In range": random_init_card["frac_in_range"].map(lambda v: _fmt(v, 2)),
-            "Mean in range": random_init_card["agrees"].map(_agree_mark),
+            "Mean in range": random_init_card["agrees"].map(format_tick),
         })
         lines.append(_markdown_table(shown))
     return "\n".join(lines).rstrip() + "\n"
