@@ -13,6 +13,12 @@ def has_shuffles():
     )
 
 
+def table_experiments():
+    """Experiments that get a thesis-style table (random-init ones get the random-init figure)."""
+    names = [e for e in wc.enabled_experiments(config) if wc.experiment(config, e).get("kind", "clusterability") == "clusterability"]
+    return names + (["imagenet"] if IMAGENET_ARCHS else [])
+
+
 def report_outputs():
     out = {
         "table": report(f"{RESULTS}/report/table_clusterability.md", caption="../report/table.rst", category="Tables"),
@@ -23,6 +29,14 @@ def report_outputs():
             f"{RESULTS}/report/fig_ncut_vs_shuffles.png", caption="../report/fig_ncut_vs_shuffles.rst", category="Figures"
         ),
     }
+    for name in table_experiments():
+        out[f"table_{name}"] = report(
+            f"{RESULTS}/report/tables/{name}.md",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"experiment": name},
+        )
+        out[f"table_{name}_parquet"] = f"{RESULTS}/report/tables/{name}.parquet"
     if has_shuffles():
         out["fig_shuffle_distributions"] = report(
             f"{RESULTS}/report/fig_shuffle_distributions.png",

@@ -22,10 +22,14 @@ def test_report_tables_cli(tmp_path, capsys):
     code = main(["report-tables", "--rows", str(tmp_path / "rows.parquet"), "--shuffles",
                  str(tmp_path / "shuffles.parquet"), "--settings-note", "Preset: test.", "--out-dir", str(out)])
     assert code == 0
-    names = {p.name for p in out.iterdir()}
+    names = {p.name for p in out.iterdir() if p.is_file()}
     assert names == {"table_clusterability.parquet", "table_clusterability.md", "scorecard.parquet",
                      "scorecard.md", "scorecard_random_init.parquet", "fig_ncut_vs_shuffles.png",
                      "fig_shuffle_distributions.png", "fig_random_init.png"}
+    # one table per experiment (the thesis has one per experiment), Parquet plus Markdown
+    assert {p.name for p in (out / "tables").iterdir()} == {"mlp-mnist.parquet", "mlp-mnist.md"}
+    assert len(pd.read_parquet(out / "tables" / "mlp-mnist.parquet")) == 4
+    assert "9.0" in (out / "tables" / "mlp-mnist.md").read_text() or "±" in (out / "tables" / "mlp-mnist.md").read_text()
     table = pd.read_parquet(out / "table_clusterability.parquet")
     assert len(table) == 4 and set(table.kind) == {"clusterability"}  # random-init rows split off
     card = pd.read_parquet(out / "scorecard.parquet")

@@ -45,13 +45,18 @@ def clusterability_markdown(summary: pd.DataFrame) -> str:
         return "# Clusterability\n\n" + to_markdown(summary)
     parts = ["# Clusterability", ""]
     for experiment, group in summary.groupby("experiment", sort=True):
-        first = group.iloc[0]
-        caption = (f"Experiment {experiment}: {first['arch']} on {first['dataset']}, k = "
-                   f"{'/'.join(str(k) for k in sorted(group['k'].unique()))}. N-cut is mean ± s.d. over networks "
-                   "(ddof = 1); Dist. n-cuts is the mean over networks of each network's shuffle mean ± s.d.; "
-                   "Beat all shuffles counts networks whose n-cut is below all of their shuffles.")
-        parts += [f"## {experiment}", "", to_markdown(group.drop(columns=["experiment"]), caption=caption)]
+        parts += [f"## {experiment}", "", experiment_markdown(experiment, group)]
     return "\n".join(parts)
+
+
+def experiment_markdown(experiment: str, group: pd.DataFrame) -> str:
+    """One experiment's summary cells as a thesis-style table with its caption."""
+    first = group.iloc[0]
+    caption = (f"Experiment {experiment}: {first['arch']} on {first['dataset']}, k = "
+               f"{'/'.join(str(k) for k in sorted(group['k'].unique()))}. N-cut is mean ± s.d. over networks "
+               "(ddof = 1); Dist. n-cuts is the mean over networks of each network's shuffle mean ± s.d.; "
+               "Beat all shuffles counts networks whose n-cut is below all of their shuffles.")
+    return to_markdown(group.drop(columns=["experiment"]), caption=caption)
 
 
 def write_report(rows: pd.DataFrame, out_dir: str | os.PathLike, shuffles: pd.DataFrame | None = None,
@@ -68,6 +73,12 @@ def write_report(rows: pd.DataFrame, out_dir: str | os.PathLike, shuffles: pd.Da
     write_parquet(summary, written["table_parquet"])
     written["table"] = out / "table_clusterability.md"
     write_text(clusterability_markdown(summary), written["table"])
+    if "experiment" in summary.columns:  # one table per experiment, as the thesis's tables
+        for experiment, group in summary.groupby("experiment", sort=True):
+            written[f"table_{experiment}_parquet"] = out / "tables" / f"{experiment}.parquet"
+            write_parquet(group.reset_index(drop=True), written[f"table_{experiment}_parquet"])
+            written[f"table_{experiment}"] = out / "tables" / f"{experiment}.md"
+            write_text(f"# {experiment}\n\n" + experiment_markdown(experiment, group) + "\n", written[f"table_{experiment}"])
 
     card = scorecard(summary, load_thesis_reference())
     random_card = None
