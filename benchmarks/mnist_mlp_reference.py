@@ -10,39 +10,20 @@ seconds per epoch. Usage:
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import resource
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Parse a gzipped IDX file (big-endian header: magic with dtype code and rank, then the dims)."""
-    with gzip.open(path, "rb") as fh:
-        raw = fh.read()
-    if raw[:2] != b"\x00\x00" or raw[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
-    ndim = raw[3]
-    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims).copy()
-
-
 def load_mnist(data_dir: Path):
-    from nnstructure.data.dataset import Dataset
+    """Real MNIST through the package's loader (IDX files in DATA_DIR/mnist/)."""
+    from nnstructure.data import make_dataset
 
-    d = data_dir / "mnist"
-    return Dataset(
-        name="mnist",
-        x_train=read_idx(d / "train-images-idx3-ubyte.gz")[:, None],
-        y_train=read_idx(d / "train-labels-idx1-ubyte.gz").astype(np.int64),
-        x_test=read_idx(d / "t10k-images-idx3-ubyte.gz")[:, None],
-        y_test=read_idx(d / "t10k-labels-idx1-ubyte.gz").astype(np.int64),
-    )
+    return make_dataset("mnist", data_dir)
 
 
 def main() -> None:
