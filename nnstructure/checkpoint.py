@@ -56,11 +56,11 @@ def _plain_json(metadata: dict) -> dict:
     """``metadata`` as plain JSON types (numpy scalars and version objects become numbers/strings)."""
     import json
 
-    from nnstructure.io import _json_default
+    from nnstructure.io import json_default
 
     def default(obj):
         try:
-            return _json_default(obj)
+            return json_default(obj)
         except TypeError:
             if isinstance(obj, str):  # str subclasses such as torch's TorchVersion
                 return str(obj)

@@ -62,7 +62,7 @@ def read_parquet(path: str | os.PathLike):
 
 def write_json(obj: Any, path: str | os.PathLike) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=json_default) + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -91,7 +91,7 @@ def save_figure(fig, path: str | os.PathLike, **kwargs) -> None:
     plt.close(fig)
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
     import numpy as np
 
     if isinstance(obj, np.generic):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from nnstructure.graph.blocks import Block, BlockGraph
-from nnstructure.io import ArtifactError, atomic_path
+from nnstructure.io import ArtifactError, atomic_path, json_default
 
 _FORMAT = "nnstructure.blockgraph/1"
 
@@ -27,7 +27,7 @@ def save_graph(graph: BlockGraph, path: str | os.PathLike) -> None:
         "layer_names": np.array(graph.layer_names, dtype=str),
         "layer_sizes": np.asarray(graph.layer_sizes, dtype=np.int64),
         "block_ends": np.array([[b.src, b.dst] for b in graph.blocks], dtype=np.int64).reshape(-1, 2),
-        "meta": np.array(json.dumps(graph.meta, sort_keys=True, default=_json_default)),
+        "meta": np.array(json.dumps(graph.meta, sort_keys=True, default=json_default)),
     }
     for i, b in enumerate(graph.blocks):
         r, c = np.nonzero(b.weights)
@@ -59,10 +59,3 @@ def load_graph(path: str | os.PathLike) -> BlockGraph:
     except (OSError, KeyError, ValueError, IndexError, zipfile.BadZipFile, EOFError) as exc:
         raise ArtifactError(f"cannot read graph file {path}: {exc}. Delete it and rerun the step that makes it.") from exc
 
-
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"graph metadata value of type {type(obj).__name__} is not JSON serialisable")
