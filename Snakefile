@@ -37,7 +37,7 @@ DATA_DIR = config["data_dir"]
 wildcard_constraints:
     experiment=r"[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*",
     condition=r"[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*",
-    dataset=r"[a-z0-9-]+x?[0-9]*",
+    dataset=r"[a-z0-9-]+",
     seed=r"\d+",
     phase=r"unpruned|pruned",
     k=r"\d+",
