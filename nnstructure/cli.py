@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-# (module, purpose) of every sub-package CLI, in help order.
+# Sub-package CLI modules, in help order.
 _COMMAND_MODULES = [
     "nnstructure.data.cli",
     "nnstructure.train.cli",
