@@ -42,6 +42,7 @@ TRAIN_KEYS = (
     "ci_groups",
     "ci_beta",
     "spectral_reg",
+    "spectral_reduction",
     "shuffle",
     "augment",
     "widths",

@@ -315,3 +315,16 @@ def test_train_from_settings_splits_model_and_training_keys(tmp_path):
     assert meta["train_config"]["l1"] == 5e-5 and meta["train_config"]["batch_size"] == 64
     with pytest.raises(ValueError, match="unknown training config keys"):
         train_from_settings(ds, "mlp", {"epochs": 1, "prune_epochs": 0, "bogus": 1}, 4, tmp_path / "x.pt", progress=False)
+
+
+def test_spectral_penalty_reduction_sum_is_thesis_text_and_mean_is_original_code():
+    from nnstructure.models import build_model, model_spec
+    from nnstructure.train.regularizers import laplacian_eigenvalues, spectral_penalty
+
+    model = build_model(model_spec("mlp", [1, 3, 3], 3, widths=[5, 4]), seed=0)
+    lam = laplacian_eigenvalues(model)
+    total = spectral_penalty(model, (2, 3, 4), "sum")
+    assert float(total) == pytest.approx(float(lam[1] + lam[2] + lam[3]), rel=1e-6)
+    assert float(spectral_penalty(model, (2, 3, 4), "mean")) == pytest.approx(float(total) / 3, rel=1e-6)
+    with pytest.raises(ValueError, match="'sum' or 'mean'"):
+        spectral_penalty(model, (2, 3, 4), "max")

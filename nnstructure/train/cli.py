@@ -49,6 +49,8 @@ def register(subparsers) -> None:
     p.add_argument("--ci-groups", type=int, default=10)
     p.add_argument("--ci-beta", type=float, default=None, help="default 0.6 (mlp) / 0.8 (cnn, vgg)")
     p.add_argument("--spectral-reg", type=float, default=0.0, help="weight of the eigenvalue clusterability regularizer (mlp only)")
+    p.add_argument("--spectral-reduction", choices=("sum", "mean"), default="sum",
+                   help="sum of the regularised eigenvalues (thesis text, default) or their mean (original code)")
     p.add_argument("--widths", type=_widths, default=None, help="MLP hidden widths, e.g. 256,256,256,256")
     p.add_argument("--no-shuffle", action="store_true", help="keep the training order fixed")
     p.add_argument("--augment", action="store_true", help="CIFAR-style augmentation (rotations, shifts, flips)")
@@ -79,7 +81,7 @@ def _train(args) -> int:
         epochs=args.epochs, prune_epochs=args.prune_epochs, batch_size=args.batch_size, lr=args.lr,
         l1=args.l1, l2=args.l2, initial_sparsity=args.initial_sparsity, final_sparsity=args.final_sparsity,
         clusterable_init=args.clusterable_init, ci_groups=args.ci_groups, ci_beta=args.ci_beta,
-        spectral_reg=args.spectral_reg, shuffle=not args.no_shuffle, augment=args.augment,
+        spectral_reg=args.spectral_reg, spectral_reduction=args.spectral_reduction, shuffle=not args.no_shuffle, augment=args.augment,
     )
     meta = train_network(
         dataset, spec, config, args.seed, args.out, unpruned_out=args.unpruned_out, log=args.log,

@@ -17,7 +17,9 @@ class TrainConfig:
     are scaled by ``ci_beta`` (``None``: 0.6 for MLPs, 0.8 for CNN/VGG, thesis
     3.5.2). ``spectral_reg`` > 0 adds that weight times the sum of the
     normalised-Laplacian eigenvalues ``spectral_eigs`` (1-indexed) to the loss
-    and applies Algorithm 2's renormalisation after every step (MLP only).
+    (``spectral_reduction="sum"``, the thesis text) or times their mean
+    (``"mean"``, the original code: ``cluster_lambda / num_cluster_eigs``) and
+    applies Algorithm 2's renormalisation after every step (MLP only).
     ``augment`` turns on CIFAR-style augmentation (images only).
     """
 
@@ -39,6 +41,7 @@ class TrainConfig:
     ci_beta: float | None = None
     spectral_reg: float = 0.0
     spectral_eigs: tuple[int, ...] = field(default=(2, 3, 4))
+    spectral_reduction: str = "sum"
     shuffle: bool = True
     augment: bool = False
 
@@ -58,6 +61,8 @@ class TrainConfig:
             raise ValueError(f"ci_groups must be >= 1, got {self.ci_groups}")
         if self.ci_beta is not None and not 0.0 < self.ci_beta <= 1.0:
             raise ValueError(f"ci_beta must be in (0, 1], got {self.ci_beta}")
+        if self.spectral_reduction not in ("sum", "mean"):
+            raise ValueError(f"spectral_reduction must be 'sum' (thesis text) or 'mean' (original code), got {self.spectral_reduction!r}")
         if any(k < 1 for k in self.spectral_eigs):
             raise ValueError(f"spectral_eigs are 1-indexed eigenvalue numbers, got {self.spectral_eigs}")
 

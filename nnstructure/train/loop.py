@@ -297,7 +297,9 @@ def _train_epoch(model, data: _DeviceData, config: TrainConfig, optimizer, prune
         if config.l1 or config.l2:
             loss = loss + weight_penalty(model, config.l1, config.l2)
         if config.spectral_reg:
-            loss = loss + config.spectral_reg * spectral_penalty(model, config.spectral_eigs).to(loss.dtype)
+            loss = loss + config.spectral_reg * spectral_penalty(
+                model, config.spectral_eigs, config.spectral_reduction
+            ).to(loss.dtype)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
