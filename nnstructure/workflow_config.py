@@ -43,6 +43,7 @@ TRAIN_KEYS = (
     "ci_beta",
     "spectral_reg",
     "spectral_reduction",
+    "l2_first_layer_l1",
     "shuffle",
     "augment",
     "widths",

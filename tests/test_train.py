@@ -328,3 +328,18 @@ def test_spectral_penalty_reduction_sum_is_thesis_text_and_mean_is_original_code
     assert float(spectral_penalty(model, (2, 3, 4), "mean")) == pytest.approx(float(total) / 3, rel=1e-6)
     with pytest.raises(ValueError, match="'sum' or 'mean'"):
         spectral_penalty(model, (2, 3, 4), "max")
+
+
+def test_original_code_first_layer_l1_variant_of_l2():
+    from nnstructure.models import build_model, kernel_layers, model_spec
+    from nnstructure.train.regularizers import weight_penalty
+
+    model = build_model(model_spec("mlp", [1, 3, 3], 3, widths=[5, 4]), seed=0)
+    first, *rest = kernel_layers(model)
+    l2 = 1e-3
+    text = weight_penalty(model, 0.0, l2)
+    original = weight_penalty(model, 0.0, l2, first_layer_l1=True)
+    assert float(text) == pytest.approx(l2 * sum(float(m.weight.pow(2).sum()) for m in [first, *rest]), rel=1e-6)
+    assert float(original) == pytest.approx(
+        l2 * (float(first.weight.abs().sum()) + sum(float(m.weight.pow(2).sum()) for m in rest)), rel=1e-6
+    )

@@ -21,6 +21,9 @@ class TrainConfig:
     (``"mean"``, the original code: ``cluster_lambda / num_cluster_eigs``) and
     applies Algorithm 2's renormalisation after every step (MLP only).
     ``augment`` turns on CIFAR-style augmentation (images only).
+    ``l2_first_layer_l1`` copies the original code, whose MLPs penalised the
+    first layer with L1 (coefficient ``l2``) when L2 regularisation was chosen;
+    the thesis text describes L2 on every layer (the default).
     """
 
     epochs: int = 20
@@ -42,6 +45,7 @@ class TrainConfig:
     spectral_reg: float = 0.0
     spectral_eigs: tuple[int, ...] = field(default=(2, 3, 4))
     spectral_reduction: str = "sum"
+    l2_first_layer_l1: bool = False
     shuffle: bool = True
     augment: bool = False
 

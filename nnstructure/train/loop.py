@@ -295,7 +295,7 @@ def _train_epoch(model, data: _DeviceData, config: TrainConfig, optimizer, prune
         out = model(x)
         loss = _data_loss(out, y, data.classification)
         if config.l1 or config.l2:
-            loss = loss + weight_penalty(model, config.l1, config.l2)
+            loss = loss + weight_penalty(model, config.l1, config.l2, config.l2_first_layer_l1)
         if config.spectral_reg:
             loss = loss + config.spectral_reg * spectral_penalty(
                 model, config.spectral_eigs, config.spectral_reduction

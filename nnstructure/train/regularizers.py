@@ -10,14 +10,22 @@ from torch import nn
 from nnstructure.models import kernel_layers
 
 
-def weight_penalty(model: nn.Module, l1: float = 0.0, l2: float = 0.0) -> torch.Tensor:
-    """Keras-style ``l1 * sum|w| + l2 * sum w**2`` over Linear/Conv2d kernels (biases and batch norm excluded)."""
+def weight_penalty(model: nn.Module, l1: float = 0.0, l2: float = 0.0, first_layer_l1: bool = False) -> torch.Tensor:
+    """Keras-style ``l1 * sum|w| + l2 * sum w**2`` over Linear/Conv2d kernels (biases and batch norm excluded).
+
+    ``first_layer_l1`` reproduces the original code's MLPs, whose first dense
+    layer always got ``regularizers.l1(rate)`` even when L2 was chosen: the
+    first kernel then pays ``l2 * sum|w|`` instead of ``l2 * sum w**2``.
+    """
     total = torch.zeros((), device=next(model.parameters()).device)
-    for layer in kernel_layers(model):
+    for i, layer in enumerate(kernel_layers(model)):
         if l1:
             total = total + l1 * layer.weight.abs().sum()
         if l2:
-            total = total + l2 * layer.weight.pow(2).sum()
+            if first_layer_l1 and i == 0:
+                total = total + l2 * layer.weight.abs().sum()
+            else:
+                total = total + l2 * layer.weight.pow(2).sum()
     return total
 
 
