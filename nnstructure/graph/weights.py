@@ -31,9 +31,7 @@ Biases never enter the graph.
 from __future__ import annotations
 
 import os
-from typing import Iterable
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
