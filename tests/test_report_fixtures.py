@@ -52,3 +52,13 @@ def random_init_rows(seed: int = 0) -> pd.DataFrame:
     mlp = pd.DataFrame({"arch": "mlp", "dataset": "mnist", "seed": range(40), "k": 12, "ncut": rng.normal(10.3, 0.04, 40)})
     cnn = pd.DataFrame({"arch": "cnn", "dataset": "mnist", "seed": range(30), "k": 12, "ncut": rng.normal(10.5, 0.02, 30)})
     return pd.concat([mlp, cnn], ignore_index=True)
+
+
+def single_row(frame: pd.DataFrame, **keys) -> pd.Series:
+    """The one row of ``frame`` whose columns equal ``keys`` (fails unless exactly one matches)."""
+    mask = pd.Series(True, index=frame.index)
+    for column, value in keys.items():
+        mask &= frame[column] == value
+    rows = frame[mask]
+    assert len(rows) == 1, rows
+    return rows.iloc[0]

@@ -2,10 +2,10 @@
 
 import math
 
-import pandas as pd
 import pytest
 
 from nnstructure.report.reference import KEY_COLUMNS, load_random_init_ranges, load_thesis_reference
+from test_report_fixtures import single_row
 
 EXPECTED_ROWS = {
     "3.1": 6, "3.2": 4, "3.3": 4, "3.4": 2, "3.5": 2, "3.6": 2, "3.7": 4, "3.8": 4, "3.9": 4,
@@ -19,14 +19,6 @@ def ref():
     return load_thesis_reference()
 
 
-def _one(ref, **keys):
-    mask = pd.Series(True, index=ref.index)
-    for column, value in keys.items():
-        mask &= ref[column] == value
-    rows = ref[mask]
-    assert len(rows) == 1, rows
-    return rows.iloc[0]
-
 
 def test_row_counts_per_table(ref):
     assert ref.groupby("table").size().to_dict() == EXPECTED_ROWS
@@ -39,7 +31,7 @@ def test_keys_are_unique_within_each_table(ref):
 
 
 def test_a1_dropout_pruned(ref):
-    row = _one(ref, table="A.1", reg="dropout", pruned=True)
+    row = single_row(ref, table="A.1", reg="dropout", pruned=True)
     assert (row.arch, row.dataset, row.init, row.k, row.n_shuffles) == ("mlp", "mnist", "glorot", 12, 50)
     assert row.ncut == 8.350 and row.shuffle_mean == 9.247 and row.shuffle_std == 0.039
     assert (row.n_beat_all, row.n_networks) == (5, 5)
@@ -48,25 +40,25 @@ def test_a1_dropout_pruned(ref):
 
 
 def test_spot_values_across_tables(ref):
-    control = _one(ref, table="A.6", reg="none", pruned=True)
+    control = single_row(ref, table="A.6", reg="none", pruned=True)
     assert (control.arch, control.ncut, control.shuffle_std, control.n_beat_all) == ("vgg", 8.133, 0.213, 0)
-    assert _one(ref, table="A.6", reg="dropout-l2", pruned=True).n_beat_all == 4
-    memorise = _one(ref, table="3.6", reg="dropout")
+    assert single_row(ref, table="A.6", reg="dropout-l2", pruned=True).n_beat_all == 4
+    memorise = single_row(ref, table="3.6", reg="dropout")
     assert (memorise.unpruned_ncut, memorise.unpruned_ncut_std, memorise.ncut, memorise.ncut_std) == (10.221, 0.061, 8.82, 0.15)
     assert (memorise.n_beat_all, memorise.n_networks, memorise.train_accuracy) == (6, 10, 0.213)
     kilo = ref[ref.table == "3.5"]
     assert set(kilo.epochs_variant) == {"kilo-epoch"} and set(kilo.dataset) == {"random"}
-    k4 = _one(ref, table="3.7", dataset="fashion", reg="dropout")
+    k4 = single_row(ref, table="3.7", dataset="fashion", reg="dropout")
     assert (k4.k, k4.n_shuffles, k4.ncut, k4.ncut_std, k4.shuffle_mean) == (4, 320, 1.726, 0.022, 2.013)
-    poly = _one(ref, table="3.1", reg="l1", pruned=False)
+    poly = single_row(ref, table="3.1", reg="l1", pruned=False)
     assert (poly.n_beat_all, poly.train_loss, poly.test_loss) == (3, 0.350, 0.319)
     assert math.isnan(poly.train_accuracy)
-    resnet = _one(ref, table="A.7", arch="resnet34")
+    resnet = single_row(ref, table="A.7", arch="resnet34")
     assert (resnet.n_shuffles, resnet.n_networks, resnet.p_value, resnet.top1_accuracy) == (100, 1, 0.01, 0.722)
     assert resnet.shuffle_std == 0.001 and resnet.init == "pretrained"
-    stack = _one(ref, table="A.8", dataset="fashion-stack-diff", pruned=False)
+    stack = single_row(ref, table="A.8", dataset="fashion-stack-diff", pruned=False)
     assert (stack.arch, stack.n_beat_all, stack.test_accuracy) == ("cnn", 3, 0.703)
-    spectral = _one(ref, table="3.11", reg="spectral", pruned=True)
+    spectral = single_row(ref, table="3.11", reg="spectral", pruned=True)
     assert (spectral.arch, spectral.dataset, spectral.ncut, spectral.n_beat_all) == ("mlp-7x7", "mnist-7x7", 5.51, 7)
     assert set(ref[ref.table.isin(["A.9", "A.10", "A.11"])].init) == {"clusterable"}
 

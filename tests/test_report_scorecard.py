@@ -8,7 +8,7 @@ import pytest
 from nnstructure.report.reference import load_random_init_ranges, load_thesis_reference
 from nnstructure.report.scorecard import random_init_scorecard, scorecard, scorecard_markdown
 from nnstructure.report.tables import summarize_clusterability
-from test_report_fixtures import clusterability_rows, random_init_rows
+from test_report_fixtures import clusterability_rows, random_init_rows, single_row
 
 
 @pytest.fixture(scope="module")
@@ -16,35 +16,27 @@ def card():
     return scorecard(summarize_clusterability(clusterability_rows()), load_thesis_reference())
 
 
-def _entry(card, **keys):
-    mask = pd.Series(True, index=card.index)
-    for column, value in keys.items():
-        mask &= card[column] == value
-    rows = card[mask]
-    assert len(rows) == 1, rows
-    return rows.iloc[0]
-
 
 def test_pruned_dropout_matches_a1_and_table_3_3(card):
     pruned = card[(card.reg == "dropout") & card.pruned & (card.shuffle == "layer")]
     assert set(pruned.table) == {"A.1", "3.3"}
-    ncut = _entry(card, table="A.1", reg="dropout", pruned=True, metric="ncut")
+    ncut = single_row(card, table="A.1", reg="dropout", pruned=True, metric="ncut")
     # ours 8.2 (mean of 8.0, 8.2, 8.4), thesis 8.350 with shuffle s.d. 0.039
     assert ncut.ours == pytest.approx(8.2) and ncut.theirs == 8.350
     assert ncut["diff"] == pytest.approx(-0.15)
     assert ncut.diff_in_shuffle_sd == pytest.approx(-0.15 / 0.039)
     assert not ncut.agrees  # 3.8 s.d. away
-    mean = _entry(card, table="A.1", reg="dropout", pruned=True, metric="shuffle_mean")
+    mean = single_row(card, table="A.1", reg="dropout", pruned=True, metric="shuffle_mean")
     assert mean.diff_in_shuffle_sd == pytest.approx((9.2 - 9.247) / 0.039) and mean.agrees
-    beat = _entry(card, table="A.1", reg="dropout", pruned=True, metric="frac_beat_all")
+    beat = single_row(card, table="A.1", reg="dropout", pruned=True, metric="frac_beat_all")
     assert (beat.ours, beat.theirs) == (pytest.approx(2 / 3), 1.0) and beat.agrees
-    acc = _entry(card, table="A.1", reg="dropout", pruned=True, metric="test_accuracy")
+    acc = single_row(card, table="A.1", reg="dropout", pruned=True, metric="test_accuracy")
     assert acc["diff"] == pytest.approx(0.97 - 0.979) and acc.agrees
     # Table 3.3 has no shuffle statistics: the scale falls back to its s.d. over networks (0.046).
-    ncut33 = _entry(card, table="3.3", metric="ncut")
+    ncut33 = single_row(card, table="3.3", metric="ncut")
     assert ncut33.scale == 0.046 and "over networks" in ncut33.scale_source
     assert ncut33.diff_in_shuffle_sd == pytest.approx(-0.15 / 0.046)
-    spread = _entry(card, table="3.3", metric="ncut_std")
+    spread = single_row(card, table="3.3", metric="ncut_std")
     assert spread.ours == pytest.approx(0.2) and not spread.agrees  # ratio 4.3
     assert (ncut33.ours_n_networks, ncut33.theirs_n_networks, ncut33.ours_n_shuffles, ncut33.theirs_n_shuffles) == (3, 5, 50, 50)
 
@@ -54,7 +46,7 @@ def test_l1_cell_and_metrics_absent_in_thesis(card):
     assert set(l1.table) == {"A.1"}
     # A.1 prints no losses, so our losses are not compared there.
     assert not {"train_loss", "test_loss", "p_value"} & set(l1.metric)
-    ncut = _entry(card, reg="l1", metric="ncut")
+    ncut = single_row(card, reg="l1", metric="ncut")
     assert ncut["diff"] == pytest.approx(10.5 - 10.063) and ncut.agrees  # 1.3 s.d.
 
 
@@ -62,7 +54,7 @@ def test_unmatched_cells_are_kept(card):
     nonzero = card[card.shuffle == "nonzero"]
     assert len(nonzero) > 0 and (nonzero.table == "").all() and nonzero.theirs.isna().all()
     assert nonzero.agrees.isna().all()
-    assert _entry(card, shuffle="nonzero", metric="shuffle_mean").ours == pytest.approx(8.5)
+    assert single_row(card, shuffle="nonzero", metric="shuffle_mean").ours == pytest.approx(8.5)
     # A cell the thesis never ran (cnn on 'lines') is also listed.
     rows = clusterability_rows()
     rows["arch"] = "cnn"
@@ -78,7 +70,7 @@ def test_k_and_epochs_variant_are_keys():
     rows["n_shuffles"] = 320  # also the p-value floor changes; irrelevant to matching
     card = scorecard(summarize_clusterability(rows))
     assert set(card.table) == {"3.7"}
-    assert _entry(card, metric="ncut").theirs == 1.840
+    assert single_row(card, metric="ncut").theirs == 1.840
     rows["epochs_variant"] = "kilo-epoch"
     assert (scorecard(summarize_clusterability(rows)).table == "").all()
 
@@ -92,8 +84,8 @@ def test_accuracy_and_loss_criteria_by_hand():
     summary["test_loss"] = 0.25  # thesis 0.192: |diff| 0.058 > 0.048
     card = scorecard(summary)
     assert set(card.table) == {"3.1"}
-    assert _entry(card, metric="train_loss").agrees
-    assert not _entry(card, metric="test_loss").agrees
+    assert single_row(card, metric="train_loss").agrees
+    assert not single_row(card, metric="test_loss").agrees
 
 
 def test_imagenet_top1_is_compared_with_test_accuracy():
@@ -105,8 +97,8 @@ def test_imagenet_top1_is_compared_with_test_accuracy():
     }])
     card = scorecard(summary)
     assert set(card.table) == {"A.7"}
-    assert _entry(card, metric="test_accuracy").theirs == 0.682
-    p = _entry(card, metric="p_value")
+    assert single_row(card, metric="test_accuracy").theirs == 0.682
+    p = single_row(card, metric="p_value")
     assert p.theirs == 0.01 and p.agrees
     assert "frac_beat_all" not in set(card.metric)  # A.7 prints p-values, not counts
 
