@@ -1,4 +1,4 @@
-"""Network architectures (MLP, small CNN, VGG-16) as flat ``nn.Sequential`` models."""
+"""Network architectures (MLP, small CNN, VGG-16, chapter 5's reward net) as flat ``nn.Sequential`` models."""
 
 from nnstructure.models.architectures import (
     ARCHS,
@@ -9,5 +9,15 @@ from nnstructure.models.architectures import (
     n_parameters,
     validate_spec,
 )
+from nnstructure.models.reward import (
+    predict_rewards,
+    reward_layer_outputs,
+    reward_net_spec,
+    taken_action_output,
+    transition_inputs,
+)
 
-__all__ = ["ARCHS", "build_model", "keras_init_", "kernel_layers", "model_spec", "n_parameters", "validate_spec"]
+__all__ = [
+    "ARCHS", "build_model", "keras_init_", "kernel_layers", "model_spec", "n_parameters", "validate_spec",
+    "predict_rewards", "reward_layer_outputs", "reward_net_spec", "taken_action_output", "transition_inputs",
+]

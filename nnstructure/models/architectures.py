@@ -6,7 +6,8 @@ Every model is a flat ``nn.Sequential`` made only of ``Linear``, ``Conv2d``,
 described by a JSON-serialisable *spec* dict, stored in every checkpoint, from
 which :func:`build_model` rebuilds it:
 
-* ``arch``: ``"mlp"``, ``"cnn"`` or ``"vgg"``;
+* ``arch``: ``"mlp"``, ``"cnn"``, ``"vgg"`` or ``"reward"`` (chapter 5; its spec keys are
+  documented in :mod:`nnstructure.models.reward`);
 * ``input_shape``: the shape of one input, ``[C, H, W]`` for images or ``[D]``;
 * ``n_outputs``: number of classes (or regression targets);
 * ``widths`` (MLP only): hidden layer widths, default ``[256] * 4`` (thesis 3.3);
@@ -26,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-ARCHS = ("mlp", "cnn", "vgg")
+ARCHS = ("mlp", "cnn", "vgg", "reward")
 DEFAULT_MLP_WIDTHS = (256, 256, 256, 256)
 
 # Keras BatchNormalization defaults expressed in torch's convention.
@@ -79,6 +80,10 @@ def validate_spec(spec: dict) -> dict:
     for key in ("input_shape", "n_outputs"):
         if key not in spec:
             raise ValueError(f"model spec is missing {key!r} (spec: {spec})")
+    if arch == "reward":
+        from nnstructure.models.reward import validate_reward_spec
+
+        return validate_reward_spec(spec)
     out = dict(spec)
     out["input_shape"] = [int(s) for s in spec["input_shape"]]
     out["n_outputs"] = int(spec["n_outputs"])
@@ -99,6 +104,10 @@ def build_model(spec: dict, seed: int | None = None) -> nn.Sequential:
     it (the global torch RNG is left untouched); otherwise from the global RNG.
     """
     spec = validate_spec(spec)
+    if spec["arch"] == "reward":
+        from nnstructure.models.reward import build_reward_net
+
+        return build_reward_net(spec, None if seed is None else torch.Generator().manual_seed(int(seed)))
     builder = {"mlp": _mlp, "cnn": _small_cnn, "vgg": _vgg16}[spec["arch"]]
     if seed is None:
         return keras_init_(builder(spec))

@@ -3,8 +3,14 @@
 A run trains ``config.epochs`` epochs unpruned, then ``config.prune_epochs``
 epochs with magnitude pruning (a fresh Adam optimiser whose step counter drives
 the pruning schedule, as when the thesis code recompiles the pruned Keras
-model). The whole dataset lives on the device; each epoch indexes a random
-permutation, so no DataLoader is involved.
+model). The loop reads its data through a small interface (``n_train``,
+``train_batches``, ``loss``, ``evaluate_split``) with two implementations:
+:class:`_DeviceData`, a chapter-3 :class:`Dataset` held whole on the device,
+each epoch indexing a random permutation (no DataLoader), and
+:class:`_StreamedTransitions`, a chapter-5 transition dataset folder
+(:class:`nnstructure.reward.transitions.TransitionDataset`) streamed one shard
+at a time (shard order and within-shard order drawn from the epoch's seed),
+whose loss is the MSE of the output of the action taken.
 
 Determinism and resume: the permutation, augmentation and dropout randomness
 of epoch ``e`` come from seeds derived from ``(seed, e)``, so an epoch does not
@@ -49,16 +55,119 @@ PARTIAL_FORMAT = "nnstructure-resume"
 class _DeviceData:
     """A dataset's arrays as device tensors; images stay uint8 and are scaled per batch."""
 
+    streamed = False
+
     def __init__(self, dataset: Dataset, device: torch.device):
+        self.name = dataset.name
+        self.task = dataset.task
+        self.device = device
         self.is_image = dataset.is_image
         self.classification = dataset.task == "classification"
         self.x_train = torch.as_tensor(dataset.x_train).to(device)
         self.y_train = torch.as_tensor(dataset.y_train).to(device)
         self.x_test = torch.as_tensor(dataset.x_test).to(device)
         self.y_test = torch.as_tensor(dataset.y_test).to(device)
+        self._dataset = dataset
+
+    @property
+    def n_train(self) -> int:
+        return len(self.x_train)
 
     def inputs(self, x: torch.Tensor) -> torch.Tensor:
         return x.float().div_(255.0) if self.is_image else x.float()
+
+    def check_compatible(self, spec: dict, config: TrainConfig) -> None:
+        _check_compatible(spec, self._dataset)
+        if config.augment and not self.is_image:
+            raise ValueError(f"augmentation needs image data, but dataset {self.name!r} is not images; drop --augment")
+
+    def train_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator):
+        """``(inputs, targets)`` per step: a permutation drawn from ``generator`` (or the stored order)."""
+        n = self.n_train
+        order = torch.randperm(n, generator=generator).to(self.device) if shuffle else torch.arange(n, device=self.device)
+        for i in range(math.ceil(n / batch_size)):
+            idx = order[i * batch_size:(i + 1) * batch_size]
+            yield self.inputs(self.x_train[idx]), self.y_train[idx]
+
+    def loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return _data_loss(output, y, self.classification)
+
+    def evaluate_split(self, model: nn.Module, split: str) -> tuple[float, float | None]:
+        if split == "train":
+            return _evaluate_split(model, self, self.x_train, self.y_train)
+        return _evaluate_split(model, self, self.x_test, self.y_test)
+
+
+class _StreamedTransitions:
+    """A transition dataset streamed from its shards: inputs are [obs, next_obs] / 255, targets (action, reward).
+
+    The loss is the MSE between the output of the action taken and the reward
+    (thesis 5.3). Each epoch's shard order and within-shard permutation come
+    from a seed drawn from the epoch's generator.
+    """
+
+    streamed = True
+    is_image = False
+    classification = False
+    task = "reward-regression"
+    eval_batch = 256
+
+    def __init__(self, dataset, device: torch.device):
+        self.dataset = dataset
+        self.name = dataset.name
+        self.device = device
+        self.n_train = dataset.n("train")
+        if self.n_train == 0:
+            raise ValueError(f"transition dataset {dataset.path} has no training transitions; regenerate it with more episodes")
+
+    def check_compatible(self, spec: dict, config: TrainConfig) -> None:
+        from nnstructure.models.reward import N_PROCGEN_ACTIONS
+
+        channels, height, width = self.dataset.frame_shape
+        shape = [2 * channels, height, width]
+        if spec["input_shape"] != shape:
+            raise ValueError(f"model input shape {spec['input_shape']} differs from the transitions' [obs, next_obs] shape {shape}")
+        if spec["n_outputs"] != N_PROCGEN_ACTIONS:
+            raise ValueError(f"a procgen reward net needs {N_PROCGEN_ACTIONS} outputs (one per action), got {spec['n_outputs']}")
+        if config.augment:
+            raise ValueError("augmentation is not implemented for transition datasets; drop --augment")
+
+    def _batches(self, split: str, batch_size: int, shuffle: bool, seed: int):
+        from nnstructure.models.reward import transition_inputs
+
+        for batch in self.dataset.batches(split, batch_size, shuffle=shuffle, seed=seed):
+            x = transition_inputs(batch["obs"].to(self.device, non_blocking=True), batch["next_obs"].to(self.device, non_blocking=True))
+            yield x, (batch["action"].to(self.device), batch["reward"].to(self.device))
+
+    def train_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator):
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+        return self._batches("train", batch_size, shuffle, seed)
+
+    def loss(self, output: torch.Tensor, y: tuple[torch.Tensor, torch.Tensor], reduction: str = "mean") -> torch.Tensor:
+        from nnstructure.models.reward import taken_action_output
+
+        action, reward = y
+        return F.mse_loss(taken_action_output(output, action), reward, reduction=reduction)
+
+    @torch.no_grad()
+    def evaluate_split(self, model: nn.Module, split: str) -> tuple[float, None]:
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
+        n = 0
+        for x, y in self._batches(split, self.eval_batch, False, 0):
+            total += self.loss(model(x), y, reduction="sum").double()
+            n += len(x)
+        return float(total) / max(n, 1), None
+
+
+def _training_data(dataset, device: torch.device):
+    """The loop's data interface for a chapter-3 :class:`Dataset` or a chapter-5 ``TransitionDataset``."""
+    if isinstance(dataset, Dataset):
+        return _DeviceData(dataset, device)
+    from nnstructure.reward.transitions import TransitionDataset
+
+    if isinstance(dataset, TransitionDataset):
+        return _StreamedTransitions(dataset, device)
+    raise TypeError(f"cannot train on a {type(dataset).__name__}; pass an nnstructure Dataset or a TransitionDataset")
 
 
 def _data_loss(output: torch.Tensor, y: torch.Tensor, classification: bool) -> torch.Tensor:
@@ -81,11 +190,11 @@ def _evaluate_split(model: nn.Module, data: _DeviceData, x: torch.Tensor, y: tor
     return float(total_loss) / n, (int(correct) / n if data.classification else None)
 
 
-def _evaluate_data(model: nn.Module, data: _DeviceData) -> dict:
+def _evaluate_data(model: nn.Module, data) -> dict:
     was_training = model.training
     model.eval()
-    train_loss, train_acc = _evaluate_split(model, data, data.x_train, data.y_train)
-    test_loss, test_acc = _evaluate_split(model, data, data.x_test, data.y_test)
+    train_loss, train_acc = data.evaluate_split(model, "train")
+    test_loss, test_acc = data.evaluate_split(model, "test")
     model.train(was_training)
     return {
         "train_loss": train_loss,
@@ -97,12 +206,14 @@ def _evaluate_data(model: nn.Module, data: _DeviceData) -> dict:
     }
 
 
-def evaluate(model: nn.Module, dataset: Dataset, device: str | torch.device | None = None) -> dict:
+def evaluate(model: nn.Module, dataset, device: str | torch.device | None = None) -> dict:
     """Loss (cross-entropy, or MSE per target for regression; no regulariser terms), accuracy
-    (``None`` for regression) on both splits, kernel sparsity and parameter count, in eval mode."""
+    (``None`` for regression) on both splits, kernel sparsity and parameter count, in eval mode.
+
+    ``dataset`` is a :class:`Dataset` or a transition dataset (loss: MSE of the taken action's output)."""
     device = device if isinstance(device, torch.device) else select_device(device)
     model.to(device)
-    return _evaluate_data(model, _DeviceData(dataset, device))
+    return _evaluate_data(model, _training_data(dataset, device))
 
 
 def _check_compatible(spec: dict, dataset: Dataset) -> None:
@@ -147,7 +258,7 @@ def _load_partial(path: Path, fingerprint: dict, device: torch.device) -> dict |
 
 
 def train_network(
-    dataset: Dataset,
+    dataset,
     spec: dict,
     config: TrainConfig | dict,
     seed: int,
@@ -161,8 +272,10 @@ def train_network(
 ) -> dict:
     """Train (and prune) a network, write its checkpoint(s); return the final checkpoint's metadata.
 
-    ``out`` gets the final network (phase ``"pruned"``, ``"unpruned"`` without
-    pruning epochs, ``"init"`` with no epochs at all); ``unpruned_out`` the one
+    ``dataset`` is a chapter-3 :class:`Dataset` (held on the device) or a
+    chapter-5 :class:`~nnstructure.reward.transitions.TransitionDataset`
+    (streamed shard by shard; MSE of the taken action's output). ``out`` gets
+    the final network (phase ``"pruned"``, ``"unpruned"`` without pruning epochs, ``"init"`` with no epochs at all); ``unpruned_out`` the one
     at the end of the unpruned phase. ``log`` is a Parquet table with one row per
     epoch. ``epoch_callback(epoch, metrics)`` runs after each epoch's resume
     state is saved (tests use it to simulate a kill). ``extra_metadata`` is merged
@@ -170,11 +283,10 @@ def train_network(
     """
     config = TrainConfig.from_dict(config) if isinstance(config, dict) else config
     spec = validate_spec(spec)
-    _check_compatible(spec, dataset)
-    if config.augment and not dataset.is_image:
-        raise ValueError(f"augmentation needs image data, but dataset {dataset.name!r} is not images; drop --augment")
     device = device if isinstance(device, torch.device) else select_device(device)
     seed = int(seed)
+    data = _training_data(dataset, device)
+    data.check_compatible(spec, config)
 
     model = build_model(spec, seed=derive_seed(seed, "init"))
     if config.clusterable_init:
@@ -184,8 +296,7 @@ def train_network(
         raise ValueError("the spectral clusterability regularizer is implemented for MLPs only; use --arch mlp or --spectral-reg 0")
     model.to(device)
 
-    data = _DeviceData(dataset, device)
-    n_train = len(data.x_train)
+    n_train = data.n_train
     steps_per_epoch = math.ceil(n_train / config.batch_size)
     total_epochs = config.epochs + config.prune_epochs
     schedule = PolynomialDecay(
@@ -194,8 +305,8 @@ def train_network(
     )
     base_meta = {
         "spec": spec,
-        "dataset": dataset.name,
-        "task": dataset.task,
+        "dataset": data.name,
+        "task": data.task,
         "train_config": config.to_dict(),
         "seed": seed,
         "device": str(device),
@@ -211,7 +322,7 @@ def train_network(
         save_checkpoint(path, model, meta, masks=pruner.state_dict() if pruner else None)
         return meta
 
-    fingerprint = {"spec": spec, "config": config.to_dict(), "seed": seed, "dataset": dataset.name, "n_train": n_train}
+    fingerprint = {"spec": spec, "config": config.to_dict(), "seed": seed, "dataset": data.name, "n_train": n_train}
     partial = _partial_path(out)
     state = _load_partial(partial, fingerprint, device)
     start_epoch, metrics = 0, []
@@ -235,13 +346,13 @@ def train_network(
 
     from tqdm import tqdm
 
-    bar = tqdm(range(start_epoch, total_epochs), desc=f"train {dataset.name} {spec['arch']}", file=sys.stderr,
+    bar = tqdm(range(start_epoch, total_epochs), desc=f"train {data.name} {spec['arch']}", file=sys.stderr,
                initial=start_epoch, total=total_epochs, disable=not progress, leave=False)
     for epoch in bar:
         if epoch == config.epochs:
             optimizer = make_optimizer()
             pruner = MagnitudePruner(model, schedule)
-        row = _train_epoch(model, data, config, optimizer, pruner, epoch, seed, steps_per_epoch)
+        row = _train_epoch(model, data, config, optimizer, pruner, epoch, seed, steps_per_epoch, progress=progress)
         row.update(_test_metrics(model, data))
         row["phase"] = "pruning" if pruner is not None else "unpruned"
         row["target_sparsity"] = schedule.sparsity((epoch - config.epochs + 1) * steps_per_epoch - 1) if pruner else 0.0
@@ -269,31 +380,35 @@ def train_network(
     return meta
 
 
-def _train_epoch(model, data: _DeviceData, config: TrainConfig, optimizer, pruner, epoch: int, seed: int, steps_per_epoch: int) -> dict:
-    """One pass over the training set.
+def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int, seed: int, steps_per_epoch: int,
+                 progress: bool = False) -> dict:
+    """One pass over the training set (``data``: :class:`_DeviceData` or :class:`_StreamedTransitions`).
 
     Returns Keras-style running metrics: the mean over batches of the training
-    loss (regulariser terms included) and accuracy, in training mode.
+    loss (regulariser terms included) and accuracy, in training mode. With
+    ``progress``, a streamed epoch shows a per-batch progress bar.
     """
-    device = data.x_train.device
+    device = data.device
     gen = torch.Generator().manual_seed(derive_seed(seed, "epoch", epoch))
     torch.manual_seed(derive_seed(seed, "dropout", epoch))  # dropout masks (all devices)
-    n = len(data.x_train)
-    order = torch.randperm(n, generator=gen).to(device) if config.shuffle else torch.arange(n, device=device)
+    n = data.n_train
+    batches = data.train_batches(config.batch_size, config.shuffle, gen)
+    if progress and data.streamed:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}", unit="batch", file=sys.stderr, leave=False)
     prune_step0 = (epoch - config.epochs) * steps_per_epoch
     model.train()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
     t0 = time.perf_counter()
-    for i in range(steps_per_epoch):
-        idx = order[i * config.batch_size:(i + 1) * config.batch_size]
-        x, y = data.inputs(data.x_train[idx]), data.y_train[idx]
+    for i, (x, y) in enumerate(batches):
         if config.augment:
             x = augment_batch(x, gen)
         if pruner is not None:
             pruner.before_step(prune_step0 + i)
         out = model(x)
-        loss = _data_loss(out, y, data.classification)
+        loss = data.loss(out, y)
         if config.l1 or config.l2:
             loss = loss + weight_penalty(model, config.l1, config.l2, config.l2_first_layer_l1)
         if config.spectral_reg:
@@ -307,7 +422,7 @@ def _train_epoch(model, data: _DeviceData, config: TrainConfig, optimizer, prune
             pruner.apply()
         if config.spectral_reg:
             normalize_hidden_units_(model)
-        loss_sum += loss.detach().double() * len(idx)
+        loss_sum += loss.detach().double() * len(x)
         if data.classification:
             correct += (out.detach().argmax(dim=1) == y).sum()
     if device.type == "cuda":
@@ -321,10 +436,10 @@ def _train_epoch(model, data: _DeviceData, config: TrainConfig, optimizer, prune
     }
 
 
-def _test_metrics(model, data: _DeviceData) -> dict:
+def _test_metrics(model, data) -> dict:
     was = model.training
     model.eval()
-    loss, acc = _evaluate_split(model, data, data.x_test, data.y_test)
+    loss, acc = data.evaluate_split(model, "test")
     model.train(was)
     return {"test_loss": loss, "test_accuracy": acc}
 

@@ -1,0 +1,177 @@
+"""Reward net (thesis 5.3): architecture, action selection, layer outputs, streamed training, resume, checkpoints."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from nnstructure.checkpoint import load_checkpoint
+from nnstructure.data.dataset import Dataset
+from nnstructure.io import ArtifactError
+from nnstructure.models import build_model, reward_layer_outputs, reward_net_spec, taken_action_output, transition_inputs
+from nnstructure.models.reward import predict_rewards, reward_channels
+from nnstructure.reward.nets import mean_guess_mse, reward_net_row, train_reward_net
+from nnstructure.reward.transitions import TransitionDataset
+from nnstructure.train import TrainConfig, train_network
+from test_reward_transitions_data import write_transition_dataset
+
+TINY = {"width_multiplier": 1 / 32, "batch_size": 16, "lr": 5e-3, "epochs": 10}
+
+
+def test_architecture_matches_the_thesis_and_the_width_multiplier():
+    spec = reward_net_spec()
+    assert spec["input_shape"] == [6, 64, 64] and spec["n_outputs"] == 15
+    model = build_model(spec, seed=0)
+    convs = [m for m in model if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [96, 256, 384, 384, 256]
+    assert all(c.kernel_size == (3, 3) and c.stride == (1, 1) and c.padding == (1, 1) for c in convs)
+    assert [type(m).__name__ for m in model] == ["Conv2d", "ReLU"] * 5 + ["AdaptiveAvgPool2d", "Flatten", "Linear"]
+    assert model[-1].in_features == 256 and model[-1].out_features == 15
+    quarter = reward_net_spec(width_multiplier=0.25)
+    assert reward_channels(quarter) == [24, 64, 96, 96, 64]
+    for bad, match in (({"dropout": 0.5}, "no dropout"), ({"width_multiplier": 0}, "width_multiplier"), ({"init": "he"}, "init")):
+        with pytest.raises(ValueError, match=match):
+            build_model({**spec, **bad})
+
+
+def test_initialisation_is_seeded_and_leaves_the_global_rng_alone():
+    spec = reward_net_spec([6, 8, 8], width_multiplier=1 / 16)
+    state = torch.random.get_rng_state()
+    a, b, c = build_model(spec, seed=4), build_model(spec, seed=4), build_model(spec, seed=5)
+    assert torch.equal(state, torch.random.get_rng_state())
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a[0].weight, c[0].weight)
+    # PyTorch default init (original code): kernels and biases within 1/sqrt(fan_in)
+    bound = 1 / math.sqrt(6 * 9)
+    assert a[0].weight.abs().max() <= bound and a[0].bias.abs().max() <= bound
+    glorot = build_model({**spec, "init": "glorot"}, seed=4)
+    assert torch.all(glorot[0].bias == 0) and glorot[0].weight.abs().max() <= math.sqrt(6 / (6 * 9 + 6 * 9))
+
+
+def test_output_shape_action_selection_and_inputs():
+    spec = reward_net_spec([6, 12, 12], width_multiplier=1 / 16)
+    model = build_model(spec, seed=0).eval()
+    obs = torch.randint(0, 256, (5, 3, 12, 12), dtype=torch.uint8)
+    nxt = torch.randint(0, 256, (5, 3, 12, 12), dtype=torch.uint8)
+    x = transition_inputs(obs, nxt)
+    assert x.shape == (5, 6, 12, 12) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+    assert torch.equal(x[:, 3:], nxt.float() / 255)
+    out = model(x)
+    assert out.shape == (5, 15)
+    action = torch.tensor([0, 14, 3, 3, 7])
+    picked = taken_action_output(out, action)
+    assert torch.equal(picked, torch.stack([out[i, a] for i, a in enumerate(action.tolist())]))
+    assert torch.allclose(predict_rewards(model, obs, nxt, action, batch_size=2), picked)
+    assert torch.allclose(predict_rewards(model, obs, nxt), out)
+
+
+def test_layer_outputs_are_the_relu_outputs_in_thesis_numbering():
+    spec = reward_net_spec([6, 10, 10], width_multiplier=1 / 16)
+    model = build_model(spec, seed=1)
+    x = torch.rand(2, 6, 10, 10)
+    acts = reward_layer_outputs(model, x, [0, 2, 4])
+    assert torch.equal(acts[0], torch.relu(model[0](x)))
+    h = x
+    for m in list(model)[:10]:
+        h = m(h)
+    assert torch.equal(acts[4], h) and acts[4].shape == (2, 16, 10, 10)  # same padding: spatial size kept
+    assert acts[2].shape[1] == reward_channels(spec)[2] and (acts[2] >= 0).all()
+    with pytest.raises(ValueError, match="0..4"):
+        reward_layer_outputs(model, x, [5])
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(tmp_path_factory):
+    return write_transition_dataset(tmp_path_factory.mktemp("reward_nets") / "ds", n_shards=3, episodes_per_shard=12, steps=3, size=8)
+
+
+class _Killed(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def trained(dataset_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("nets") / "full.pt"
+    meta = train_reward_net(dataset_dir, TINY, 0, out, log=out.with_suffix(".parquet"), progress=False)
+    return out, meta
+
+
+def test_streamed_training_lowers_the_loss_below_mean_guessing(trained, dataset_dir):
+    out, meta = trained
+    history = pd.read_parquet(out.with_suffix(".parquet"))
+    assert list(history["epoch"]) == list(range(1, 11))
+    assert history["test_loss"].iloc[-1] < history["test_loss"].iloc[0]
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+    baseline = mean_guess_mse(TransitionDataset(dataset_dir))
+    assert meta["test_loss"] < 0.75 * baseline["test"]
+    # the checkpoint's test loss is the MSE of the taken action's output over the test split
+    ds = TransitionDataset(dataset_dir)
+    model = load_checkpoint(out).model
+    batch = ds.load(ds.rows("test"))
+    pred = predict_rewards(model, batch["obs"], batch["next_obs"], batch["action"])
+    assert meta["test_loss"] == pytest.approx(float(((pred - batch["reward"]) ** 2).mean()), rel=1e-5)
+    row = reward_net_row(out, "tiny")
+    assert row["game"] == "coinrun" and row["epochs"] == 10 and row["width_multiplier"] == pytest.approx(1 / 32)
+    assert row["test_loss"] == pytest.approx(meta["test_loss"]) and row["mean_guess_test_mse"] == pytest.approx(baseline["test"])
+    assert meta["spec"]["arch"] == "reward" and meta["reward_net_settings"]["adam_eps"] == 1e-8
+
+
+def test_streamed_training_resumes_exactly(trained, dataset_dir, tmp_path):
+    full, _ = trained
+    out = tmp_path / "resumed.pt"
+
+    def kill(epoch, _row):
+        if epoch == 2:
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        train_reward_net(dataset_dir, TINY, 0, out, progress=False, epoch_callback=kill)
+    assert (tmp_path / "resumed.pt.partial").exists() and not out.exists()
+    seen = []
+    train_reward_net(dataset_dir, TINY, 0, out, progress=False, epoch_callback=lambda e, r: seen.append(e))
+    assert seen == list(range(3, 10))
+    a, b = load_checkpoint(full), load_checkpoint(out)
+    for (name, p), q in zip(a.model.named_parameters(), b.model.parameters()):
+        assert torch.equal(p, q), name
+    assert a.metadata["test_loss"] == b.metadata["test_loss"]
+
+
+def test_truncated_reward_checkpoint_is_refused(trained, tmp_path):
+    data = trained[0].read_bytes()
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(data[: len(data) // 3])
+    with pytest.raises(ArtifactError, match="corrupt or truncated"):
+        load_checkpoint(bad)
+
+
+def test_reward_arch_trains_in_memory_on_single_images(tmp_path):
+    # dots-and-distances style: 3-channel images, one regression output, the chapter-3 in-memory path
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (48, 3, 8, 8), dtype=np.uint8)
+    y = (x.reshape(48, -1).mean(axis=1, keepdims=True) / 255).astype(np.float32)
+    ds = Dataset("bright", x[:40], y[:40], x[40:], y[40:], task="regression", n_classes=None)
+    spec = reward_net_spec([3, 8, 8], 1, width_multiplier=1 / 32)
+    meta = train_network(ds, spec, TrainConfig(epochs=2, prune_epochs=0, batch_size=16), 0, tmp_path / "d.pt", progress=False)
+    assert meta["spec"]["arch"] == "reward" and load_checkpoint(tmp_path / "d.pt").model[-1].out_features == 1
+
+
+def test_wrong_model_for_transitions_is_refused(dataset_dir, tmp_path):
+    spec = reward_net_spec([6, 16, 16], width_multiplier=1 / 32)
+    with pytest.raises(ValueError, match=r"differs from the transitions"):
+        train_network(TransitionDataset(dataset_dir), spec, TrainConfig(epochs=1, prune_epochs=0), 0, tmp_path / "m.pt", progress=False)
+
+
+def test_cli_reward_net(dataset_dir, tmp_path, capsys):
+    from nnstructure.cli import main
+
+    out = tmp_path / "cli.pt"
+    rc = main(["reward-net", "--dataset", str(dataset_dir), "--epochs", "1", "--width-multiplier", "0.03125",
+               "--batch-size", "32", "--seed", "1", "--out", str(out), "--summary", str(tmp_path / "row.parquet"), "--quiet"])
+    assert rc == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["epochs"] == 1 and printed["game"] == "coinrun"
+    assert pd.read_parquet(tmp_path / "row.parquet")["test_loss"].iloc[0] == pytest.approx(printed["test_loss"])
