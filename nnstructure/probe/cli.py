@@ -1,0 +1,134 @@
+"""``nnstructure probe``, ``probe-features`` and ``probe-fit``: linear probes on a network's pooled layers.
+
+``probe-features`` runs the network once and caches layers (one job per
+network x input set); ``probe-fit`` fits one (layer, target, filtered?) probe
+on a cache (one job per cell); ``probe`` does both for one cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def _layers(text: str) -> list[int]:
+    try:
+        layers = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--layers takes comma-separated layer indices like 1,2,3,4, got {text!r}")
+    if not layers:
+        raise argparse.ArgumentTypeError("--layers needs at least one layer index")
+    return layers
+
+
+def _add_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default=None, help="transition dataset folder (with transitions.parquet and shards/)")
+    p.add_argument("--dots-seed", type=int, default=None, help="probe on a fresh dots-and-distances dataset from this seed instead")
+    p.add_argument("--dots-n", type=int, default=90_000, help="images in the fresh dots dataset (thesis: 9e4); the last 10%% are the test split")
+    p.add_argument("--random-init", type=int, default=None, metavar="SEED",
+                   help="probe a randomly initialised network of the checkpoint's architecture (the thesis's baseline) drawn from SEED")
+    p.add_argument("--network", default=None, help="name recorded in the results (default: the checkpoint's file name)")
+    p.add_argument("--batch-size", type=int, default=256, help="forward-pass batch size (does not change the features)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_fit(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--layer", type=int, required=True, help="probed layer: output of that ReLU (0 = first convolution)")
+    p.add_argument("--target", required=True, help="distance, distance_sq, inv_distance, inv_distance_sq, dx, dy, pair_distances, mean_distance")
+    p.add_argument("--filtered", action="store_true", help="only rows where the goal is visible (distance < 6)")
+    p.add_argument("--epochs", type=int, default=None, help="Adam epochs (default: the thesis's for --thesis-network, else 5)")
+    p.add_argument("--thesis-network", default=None,
+                   help="take the epochs from the thesis's captions for this network: coinrun-15, coinrun-40, heist, adversarial, dots")
+    p.add_argument("--probe-batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--ridge", type=float, default=1e-8, help="relative ridge of the closed-form probe (times trace(G)/d)")
+    p.add_argument("--split", choices=("dataset", "random"), default="dataset",
+                   help="test split: the dataset's own (transitions: by episode; dots: last 10%%) or a random 10%% of rows")
+    p.add_argument("--seed", type=int, default=0, help="seeds the Adam probe's initialisation and order (and a random split)")
+    p.add_argument("--fit-device", default="cpu", help="device of the Adam probe (cpu is fast for these small linear maps)")
+    p.add_argument("--out", default=None, help="write the results row to this .parquet")
+    p.add_argument("--json", action="store_true", help="print the results row as one JSON object (default: a short summary)")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("probe", help="linear probe of one layer of a network for one target (features + fit)")
+    p.add_argument("checkpoint")
+    _add_source(p)
+    _add_fit(p)
+    p.add_argument("--cache", default=None, help="keep the layer's feature cache in this folder (default: a temporary one)")
+    p.set_defaults(func=_probe)
+
+    f = subparsers.add_parser("probe-features", help="cache the space-pooled ReLU layers of a network over a dataset")
+    f.add_argument("checkpoint")
+    _add_source(f)
+    f.add_argument("--layers", type=_layers, default=[1, 2, 3, 4], help="comma-separated layers (default 1,2,3,4)")
+    f.add_argument("--out", required=True, help="output folder (layer<L>.npy, rows.parquet, features.json)")
+    f.set_defaults(func=_features)
+
+    g = subparsers.add_parser("probe-fit", help="fit Adam and closed-form probes on a feature cache; one results row")
+    g.add_argument("features", help="folder written by probe-features")
+    _add_fit(g)
+    g.set_defaults(func=_fit)
+
+
+def _epochs(args) -> int:
+    if args.epochs is not None:
+        return args.epochs
+    if args.thesis_network is not None:
+        from nnstructure.probe.schedule import thesis_probe_epochs
+
+        return thesis_probe_epochs(args.thesis_network, args.layer, args.target, args.filtered)
+    return 5
+
+
+def _cache(args, out, layers):
+    from nnstructure.probe.sources import cache_features
+
+    if args.dataset is None and args.dots_seed is None:
+        raise ValueError("give the probe's inputs: --dataset DIR (transition dataset) or --dots-seed SEED (fresh dots images)")
+    return cache_features(args.checkpoint, out, layers, dataset=args.dataset, dots_seed=args.dots_seed, dots_n=args.dots_n,
+                          random_init_seed=args.random_init, network=args.network, batch_size=args.batch_size,
+                          device=args.device, progress=not args.quiet)
+
+
+def _fit_and_report(args, cache) -> int:
+    import pandas as pd
+
+    from nnstructure.io import write_parquet
+    from nnstructure.probe.run import probe_row
+
+    row = probe_row(cache, args.layer, args.target, args.filtered, _epochs(args), args.probe_batch_size, args.lr,
+                    args.seed, args.split, args.ridge, args.fit_device)
+    if args.thesis_network is not None:
+        row["thesis_network"] = args.thesis_network
+    if args.out:
+        write_parquet(pd.DataFrame([row]), args.out)
+    if args.json:
+        print(json.dumps(row))
+    else:
+        print(f"{row['network']} ({row['init']}) layer {row['layer']} {row['target']}{' filtered' if row['filtered'] else ''}: "
+              f"Adam {row['adam_test_loss']:.4g} ({row['epochs']} epochs), closed form {row['closed_form_test_loss']:.4g}, "
+              f"mean guess {row['mean_loss']:.4g}; {row['n_train']} train / {row['n_test']} test")
+    return 0
+
+
+def _probe(args) -> int:
+    import tempfile
+
+    if args.cache is not None:
+        return _fit_and_report(args, _cache(args, args.cache, [args.layer]))
+    with tempfile.TemporaryDirectory(prefix="nnstructure-probe-") as tmp:
+        return _fit_and_report(args, _cache(args, tmp, [args.layer]))
+
+
+def _features(args) -> int:
+    cache = _cache(args, args.out, args.layers)
+    print(json.dumps({"out": str(cache.path), "layers": cache.layers, "n_rows": len(cache.rows), "widths": cache.metadata["widths"]}))
+    return 0
+
+
+def _fit(args) -> int:
+    from nnstructure.probe.features import load_feature_cache
+
+    return _fit_and_report(args, load_feature_cache(args.features))
