@@ -32,17 +32,14 @@ FORMAT = "nnstructure-probe-features"
 VERSION = 1
 
 
-def relu_positions(model: nn.Sequential) -> list[int]:
-    """Indices in ``model`` of its top-level ``nn.ReLU`` modules; probe layer ``i`` is the output of the ``i``-th."""
-    if not isinstance(model, nn.Sequential):
-        raise TypeError(f"probes read flat nn.Sequential models, got {type(model).__name__}")
-    return [k for k, module in enumerate(model) if isinstance(module, nn.ReLU)]
-
-
 def check_layers(model: nn.Sequential, layers: Iterable[int]) -> list[int]:
     """``layers`` sorted and deduplicated; an error names the valid range when one is out of it."""
+    from nnstructure.models.reward import relu_indices
+
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"probes read flat nn.Sequential models, got {type(model).__name__}")
     layers = sorted({int(layer) for layer in layers})
-    n = len(relu_positions(model))
+    n = len(relu_indices(model))
     if not layers:
         raise ValueError("no layers requested; pass layer indices such as 1,2,3,4")
     bad = [layer for layer in layers if not 0 <= layer < n]
@@ -59,18 +56,10 @@ def pool_space(activation: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def pooled_layer_outputs(model: nn.Sequential, x: torch.Tensor, layers: Iterable[int]) -> dict[int, torch.Tensor]:
     """Pooled outputs ``{layer: [B, C]}`` of the requested ReLU layers; the forward pass stops after the last one."""
-    layers = check_layers(model, layers)
-    positions = relu_positions(model)
-    wanted = {positions[layer]: layer for layer in layers}
-    out: dict[int, torch.Tensor] = {}
-    h = x
-    for k, module in enumerate(model):
-        h = module(h)
-        if k in wanted:
-            out[wanted[k]] = pool_space(h)
-            if len(out) == len(wanted):
-                break
-    return out
+    from nnstructure.models.reward import reward_layer_outputs
+
+    outputs = reward_layer_outputs(model, x, check_layers(model, layers))
+    return {layer: pool_space(h) for layer, h in outputs.items()}
 
 
 def pooled_features(

@@ -1,0 +1,106 @@
+"""Probes on reward-net checkpoints through the CLI: transition datasets, dots, random-network baselines."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from nnstructure.checkpoint import save_checkpoint
+from nnstructure.cli import main
+from nnstructure.models import build_model, reward_net_spec, transition_inputs
+from nnstructure.probe import load_feature_cache, pooled_layer_outputs
+from nnstructure.reward.transitions import TransitionDataset
+from test_reward_transitions_data import write_transition_dataset
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("probe-cli")
+    dataset = write_transition_dataset(root / "ds", kept_filter=True)
+    spec = reward_net_spec([6, 16, 16], width_multiplier=1 / 32)
+    save_checkpoint(root / "net.pt", build_model(spec, seed=1), {"spec": spec})
+    dots_spec = reward_net_spec([3, 64, 64], n_outputs=1, width_multiplier=1 / 32)
+    save_checkpoint(root / "dots.pt", build_model(dots_spec, seed=2), {"spec": dots_spec})
+    return root, dataset
+
+
+def test_feature_cache_of_a_transition_dataset_matches_the_network(setup, capsys):
+    root, dataset = setup
+    assert main(["probe-features", str(root / "net.pt"), "--dataset", str(dataset), "--layers", "1,3",
+                 "--out", str(root / "feats"), "--network", "tiny", "--batch-size", "7", "--quiet"]) == 0
+    cache = load_feature_cache(root / "feats")
+    ds = TransitionDataset(dataset)
+    # Every kept transition once, in table order, with its split and distances.
+    np.testing.assert_array_equal(cache.rows["row"], ds.rows())
+    table = ds.table.iloc[ds.rows()].reset_index(drop=True)
+    np.testing.assert_array_equal(cache.rows["split"], table["split"])
+    np.testing.assert_array_equal(cache.rows["distance_raw"], table["distance_raw"])
+    assert cache.metadata["network"] == "tiny" and cache.metadata["random_init_seed"] is None
+    # The cached vectors are the pooled ReLU outputs of the checkpoint's network.
+    from nnstructure.checkpoint import load_checkpoint
+
+    model = load_checkpoint(root / "net.pt").model
+    batch = ds.load(cache.rows["row"].to_numpy()[[0, 5, 17]])
+    expected = pooled_layer_outputs(model, transition_inputs(batch["obs"], batch["next_obs"]), [3])[3]
+    np.testing.assert_allclose(cache.layer(3)[[0, 5, 17]], expected.numpy(), rtol=1e-5, atol=1e-7)
+    assert json.loads(capsys.readouterr().out)["n_rows"] == ds.n()
+
+
+def test_probe_fit_rows_for_every_target_and_the_filter(setup, capsys):
+    root, _ = setup
+    rows = []
+    for target, extra in (("distance", []), ("inv_distance_sq", []), ("distance", ["--filtered"]), ("x", [])):
+        out = root / f"row-{target}-{len(extra)}.parquet"
+        assert main(["probe-fit", str(root / "feats"), "--layer", "1", "--target", target, "--epochs", "2",
+                     "--out", str(out), *extra]) == 0
+        rows.append(pd.read_parquet(out).iloc[0])
+    capsys.readouterr()
+    assert [r["target"] for r in rows] == ["distance", "inv_distance_sq", "distance", "dx"]
+    cache = load_feature_cache(root / "feats")
+    visible = cache.rows["distance_raw"].to_numpy() < 6
+    assert rows[0]["n_train"] + rows[0]["n_test"] == len(cache.rows)
+    assert rows[2]["filtered"] and rows[2]["n_train"] + rows[2]["n_test"] == visible.sum()
+    for r in rows:
+        assert r["epochs"] == 2 and len(r["adam_test_loss_by_epoch"]) == 2 and r["split"] == "dataset"
+        # The exact least-squares probe is never worse than guessing the mean on the training rows it was fitted on.
+        assert np.isfinite(r["adam_test_loss"]) and r["closed_form_train_loss"] <= r["mean_loss"] * 10
+
+
+def test_probe_command_on_a_random_network_and_thesis_epochs(setup, capsys):
+    root, dataset = setup
+    assert main(["probe", str(root / "net.pt"), "--dataset", str(dataset), "--layer", "2", "--target", "squared",
+                 "--random-init", "3", "--thesis-network", "coinrun-40", "--json", "--quiet"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["init"] == "random" and row["init_seed"] == 3 and row["epochs"] == 10 and row["target"] == "distance_sq"
+    assert row["thesis_network"] == "coinrun-40"
+
+
+def test_probe_on_fresh_dots_images(setup, capsys):
+    root, _ = setup
+    assert main(["probe", str(root / "dots.pt"), "--dots-seed", "0", "--dots-n", "40", "--layer", "4",
+                 "--target", "pair_distances", "--epochs", "1", "--json", "--quiet", "--cache", str(root / "dots-feats")]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["n_components"] == 3 and row["n_train"] == 36 and row["n_test"] == 4
+    cache = load_feature_cache(root / "dots-feats")
+    from nnstructure.data.dots import centres_at, pair_distances
+    from nnstructure.data.dots_stream import dots_split_seed
+    from nnstructure.probe.sources import DOTS_PROBE_SPLIT
+
+    expected = pair_distances(centres_at(dots_split_seed(0, DOTS_PROBE_SPLIT), np.arange(40)))
+    np.testing.assert_allclose(cache.rows[["pair_distance_red", "pair_distance_blue", "pair_distance_green"]], expected)
+
+
+def test_clear_errors(setup, capsys):
+    root, dataset = setup
+    assert main(["probe", str(root / "net.pt"), "--layer", "1", "--target", "distance", "--quiet"]) == 1
+    assert "--dataset DIR" in capsys.readouterr().err
+    assert main(["probe-fit", str(root / "nowhere"), "--layer", "1", "--target", "distance"]) == 1
+    assert "probe-features" in capsys.readouterr().err
+    assert main(["probe-fit", str(root / "feats"), "--layer", "2", "--target", "distance"]) == 1
+    assert "holds layers [1, 3]" in capsys.readouterr().err
+    assert main(["probe", str(root / "net.pt"), "--dataset", str(dataset), "--layer", "5", "--target", "distance", "--quiet"]) == 1
+    assert "numbered 0..4" in capsys.readouterr().err
