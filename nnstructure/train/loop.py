@@ -167,6 +167,8 @@ def _training_data(dataset, device: torch.device):
 
     if isinstance(dataset, TransitionDataset):
         return _StreamedTransitions(dataset, device)
+    if hasattr(dataset, "training_data"):  # any other source bound to a device (dots on the fly, adversarial training)
+        return dataset.training_data(device)
     raise TypeError(f"cannot train on a {type(dataset).__name__}; pass an nnstructure Dataset or a TransitionDataset")
 
 
@@ -391,6 +393,8 @@ def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int
     device = data.device
     gen = torch.Generator().manual_seed(derive_seed(seed, "epoch", epoch))
     torch.manual_seed(derive_seed(seed, "dropout", epoch))  # dropout masks (all devices)
+    if hasattr(data, "before_epoch"):  # e.g. adversarial training adds examples made with the current model
+        data.before_epoch(model, epoch)
     n = data.n_train
     batches = data.train_batches(config.batch_size, config.shuffle, gen)
     if progress and data.streamed:
@@ -417,6 +421,8 @@ def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int
             ).to(loss.dtype)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if hasattr(data, "after_backward"):  # e.g. adversarial training clips the gradient norm
+            data.after_backward(model)
         optimizer.step()
         if pruner is not None:
             pruner.apply()
