@@ -126,3 +126,92 @@ def dots_loader(seed: int, split: str, n: int, batch_size: int, task: str = "reg
     if workers > 0:
         kwargs.update(prefetch_factor=prefetch, persistent_workers=False)
     return torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False, **kwargs)
+
+
+class DotsTrainingData:
+    """Dots generated on the fly as a data source of the training loop (:func:`nnstructure.train.loop.train_network`).
+
+    ``n_train`` images of split ``"train"`` and ``n_test`` of split ``"test"``
+    of dataset seed ``seed``, rendered by ``workers`` DataLoader processes;
+    nothing is kept in memory beyond the batches in flight. Every epoch visits
+    the training images in an order drawn from the loop's epoch generator.
+    Loss: MSE (regression, distances) or cross-entropy (classification).
+    :meth:`training_data` binds it to a device (the loop's data interface).
+    """
+
+    streamed = True
+    is_image = True
+    eval_batch = 512
+
+    def __init__(self, task: str, n_train: int, n_test: int, seed: int = 0, workers: int = 0,
+                 cutoff: float | None = None, device: torch.device | None = None):
+        self.task_name = check_task(task)
+        self.n_train, self.n_test = int(n_train), int(n_test)
+        if self.n_train < 1 or self.n_test < 1:
+            raise ValueError(f"dots training needs n_train >= 1 and n_test >= 1, got {n_train} and {n_test}")
+        self.seed, self.workers = int(seed), int(workers)
+        self.cutoff = classification_cutoff(CLASSIFICATION_FRACTION) if task == "classification" and cutoff is None else cutoff
+        self.device = device
+        self.classification = task == "classification"
+        self.task = "classification" if self.classification else "regression"
+        self.name = f"dots-{task}-seed{self.seed}-n{self.n_train}"
+
+    def training_data(self, device: torch.device) -> "DotsTrainingData":
+        return DotsTrainingData(self.task_name, self.n_train, self.n_test, self.seed, self.workers, self.cutoff, device)
+
+    def check_compatible(self, spec: dict, config) -> None:
+        if list(spec["input_shape"]) != list(INPUT_SHAPE):
+            raise ValueError(f"dots images are {list(INPUT_SHAPE)}; the model takes {spec['input_shape']}")
+        if spec["n_outputs"] != n_outputs(self.task_name):
+            raise ValueError(f"dots task {self.task_name!r} needs {n_outputs(self.task_name)} outputs, the model has {spec['n_outputs']}")
+        if getattr(config, "augment", False):
+            raise ValueError("augmentation is not used for dots and distances; drop --augment")
+
+    def _batches(self, split: str, n: int, batch_size: int, shuffle: bool, order_seed: int):
+        loader = dots_loader(self.seed, split, n, batch_size, self.task_name, shuffle, order_seed, 0, self.workers)
+        for x, y in loader:
+            x = x.to(self.device, non_blocking=True).float().div_(255.0)
+            yield x, y.to(self.device, non_blocking=True)
+
+    def train_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator):
+        order_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+        return self._batches("train", self.n_train, batch_size, shuffle, order_seed)
+
+    def loss(self, output: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        if self.classification:
+            return torch.nn.functional.cross_entropy(output, y, reduction=reduction)
+        loss = torch.nn.functional.mse_loss(output, y.float(), reduction=reduction)
+        return loss / output.shape[1] if reduction == "sum" else loss
+
+    @torch.no_grad()
+    def evaluate_split(self, model: torch.nn.Module, split: str) -> tuple[float, float | None]:
+        n = self.n_train if split == "train" else self.n_test
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        for x, y in self._batches(split, n, self.eval_batch, False, 0):
+            out = model(x)
+            total += self.loss(out, y, reduction="sum").double()
+            if self.classification:
+                correct += (out.argmax(dim=1) == y).sum()
+        return float(total) / n, (int(correct) / n if self.classification else None)
+
+
+def baseline_loss(task: str, seed: int, n_train: int, n_test: int, chunk: int = 1_000_000) -> float:
+    """The loss of a network that ignores its input, on the test split.
+
+    Regression / distances: MSE of guessing the training mean (thesis: 0.0166
+    for the mean distance). Classification: cross-entropy of predicting the
+    training base rate (thesis: 0.053). Only centres are drawn, in chunks.
+    """
+    def labels(split, n):
+        parts = [dots_labels_for(centres_at(dots_split_seed(seed, split), np.arange(s, min(s + chunk, n))), task)
+                 for s in range(0, n, chunk)]
+        return np.concatenate(parts)
+
+    train, test = labels("train", n_train), labels("test", n_test)
+    if check_task(task) == "classification":
+        p = np.bincount(train, minlength=2) / len(train)
+        p = np.clip(p, 1e-12, 1.0)
+        return float(-np.log(p[test]).mean())
+    mean = train.astype(np.float64).mean(axis=0)
+    return float(((test - mean) ** 2).mean())

@@ -1,0 +1,142 @@
+"""Adversarial training (thesis 5.8): example sets counted and labelled 0, gradient clipping at the percentile, resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from nnstructure.reward.adversarial import (
+    AdversarialTrainingData,
+    adversarial_epochs_table,
+    adversarial_settings,
+    adversarial_train,
+    examples_path,
+    fraction_variant,
+    generation_epochs,
+    load_examples,
+    n_examples,
+)
+from nnstructure.reward.transitions import TransitionDataset
+from test_reward_transitions_data import write_transition_dataset
+
+# 4 epochs, examples made after epochs 2 and 3 (trained on in epochs 3 and 4) and after epoch 4 (evaluated).
+TINY = {"width_multiplier": 1 / 32, "epochs": 4, "first_adversarial_epoch": 2, "batch_size": 8,
+        "adversarial_fraction": 0.1, "optimization_steps": 2, "max_shift": 2, "optimization_batch": 3}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("adversarial")
+    dataset = write_transition_dataset(root / "ds")
+    summary = adversarial_train(dataset, TINY, seed=0, out=root / "adv.pt", examples_dir=root / "examples",
+                                log=root / "log.parquet", progress=False)
+    return root, dataset, summary
+
+
+def test_schedule_and_counts():
+    assert generation_epochs(10, 5) == [5, 6, 7, 8, 9]
+    assert n_examples(0.001, 805_940) == 806 and n_examples(0.04, 805_940) == 32_238 and n_examples(0.001, 10) == 1
+    assert fraction_variant(0.001) == "thesis-text" and fraction_variant(0.04) == "original-code"
+    with pytest.raises(ValueError, match="unknown adversarial-training settings"):
+        adversarial_settings({"huber": True})
+    with pytest.raises(ValueError, match="first_adversarial_epoch"):
+        adversarial_settings({"first_adversarial_epoch": 11})
+
+
+def test_sets_are_counted_as_configured(run):
+    root, dataset, summary = run
+    n_train = TransitionDataset(dataset).n("train")
+    per_set = n_examples(0.1, n_train)
+    for epoch in (2, 3, 4):
+        s = load_examples(examples_path(root / "examples", epoch))
+        assert len(s["actions"]) == per_set and int(s["epoch"]) == epoch
+        assert s["obs"].shape == (per_set, 3, 16, 16) and 0 <= s["obs"].min() and s["obs"].max() <= 1
+    assert summary["examples_per_set"] == per_set and summary["n_sets_trained"] == 2
+    epochs = adversarial_epochs_table(root / "examples", root / "log.parquet")
+    assert epochs["epoch"].tolist() == [1, 2, 3, 4]
+    assert epochs["n_adversarial"].tolist() == [0, 0, per_set, 2 * per_set]
+    assert summary["variant"] == "custom" and summary["adversarial_fraction"] == 0.1
+    for key in ("train_loss", "test_loss", "first_adversarial_loss", "final_adversarial_loss", "end_examples_mse"):
+        assert np.isfinite(summary[key])
+
+
+def test_adversarial_examples_are_labelled_zero_and_spread_over_the_epoch(run):
+    root, dataset, _ = run
+    data = AdversarialTrainingData(TransitionDataset(dataset), root / "examples", adversarial_settings(TINY), 0).training_data(torch.device("cpu"))
+    data.before_epoch(None, 3)  # both training sets exist on disk: loaded, nothing is made (no model needed)
+    adv = load_examples(examples_path(root / "examples", 2))
+    batches = list(data.train_batches(8, True, torch.Generator().manual_seed(0)))
+    sizes = [len(a) for _, (a, _) in batches]
+    assert sum(sizes) == data.n_base + 2 * len(adv["actions"]) and all(s == 8 for s in sizes[:-1])
+    x = torch.cat([b[0] for b in batches])
+    reward = torch.cat([b[1][1] for b in batches])
+    # An adversarial example is found in the batches with its own action and label 0.
+    target = torch.cat([adv["obs"][0], adv["next_obs"][0]])
+    match = [i for i in range(len(x)) if torch.equal(x[i], target)]
+    assert len(match) == 1 and reward[match[0]] == 0
+    assert torch.cat([b[1][0] for b in batches])[match[0]] == adv["actions"][0]
+
+
+def test_gradients_clipped_to_the_percentile_of_the_reference_epoch(run):
+    root, _, summary = run
+    ref = np.load(root / "examples" / "clip-reference.npz")
+    assert int(ref["epoch"]) == 2
+    assert float(ref["threshold"]) == pytest.approx(np.percentile(ref["norms"], 99))
+    assert summary["clip_threshold"] == pytest.approx(float(ref["threshold"]))
+    stats = {json.loads(p.read_text())["epoch"]: json.loads(p.read_text()) for p in (root / "examples").glob("epoch-*.json")}
+    assert stats[1]["clip_threshold"] is None and stats[3]["clip_threshold"] == pytest.approx(float(ref["threshold"]))
+
+
+def test_after_backward_clips_the_total_norm(tmp_path):
+    data = AdversarialTrainingData.__new__(AdversarialTrainingData)
+    data.sets, data.threshold, data._norms, data._clipped = {5: {}}, 1.0, [], 0
+    model = torch.nn.Linear(3, 2)
+    model.weight.grad = torch.full((2, 3), 2.0)
+    model.bias.grad = torch.full((2,), 2.0)  # total norm 2 * sqrt(8)
+    data.after_backward(model)
+    total = torch.sqrt(model.weight.grad.pow(2).sum() + model.bias.grad.pow(2).sum())
+    assert float(total) == pytest.approx(1.0, rel=1e-5)
+    assert float(data._norms[0]) == pytest.approx(2 * np.sqrt(8)) and int(data._clipped) == 1
+    data.sets = {}
+    model.weight.grad = torch.full((2, 3), 0.1)
+    model.bias.grad = torch.zeros(2)
+    data.after_backward(model)  # before any adversarial example: recorded, not clipped
+    assert float(model.weight.grad[0, 0]) == pytest.approx(0.1)
+
+
+def test_killed_run_resumes_with_the_same_examples(tmp_path, run):
+    root, dataset, summary = run
+
+    class Kill(Exception):
+        pass
+
+    def kill_after_third(epoch, row):
+        if epoch == 2:
+            raise Kill
+
+    with pytest.raises(Kill):
+        adversarial_train(dataset, TINY, seed=0, out=tmp_path / "adv.pt", examples_dir=tmp_path / "examples",
+                          progress=False, epoch_callback=kill_after_third)
+    resumed = adversarial_train(dataset, TINY, seed=0, out=tmp_path / "adv.pt", examples_dir=tmp_path / "examples", progress=False)
+    for epoch in (2, 3, 4):
+        a = load_examples(examples_path(root / "examples", epoch))
+        b = load_examples(examples_path(tmp_path / "examples", epoch))
+        torch.testing.assert_close(a["obs"], b["obs"])
+    assert resumed["test_loss"] == pytest.approx(summary["test_loss"], rel=1e-6)
+
+
+def test_examples_start_from_the_highest_predicted_rewards_and_raise_them(run):
+    from nnstructure.checkpoint import load_checkpoint
+    from nnstructure.reward.adversarial import make_adversarial_examples, predicted_rewards
+
+    root, dataset, _ = run
+    model = load_checkpoint(root / "adv.pt").model
+    ds = TransitionDataset(dataset)
+    rows, preds = predicted_rewards(model, ds)
+    made = make_adversarial_examples(model, ds, 4, steps=3, lr=0.05, max_shift=0, seed=1, chunk=3)
+    np.testing.assert_array_equal(made["rows"], rows[np.argsort(-preds, kind="stable")[:4]])
+    np.testing.assert_allclose(made["source_predicted_reward"], np.sort(preds)[::-1][:4], rtol=1e-5)
+    assert made["predicted_reward"].mean() > made["source_predicted_reward"].mean()
