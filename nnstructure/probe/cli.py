@@ -1,8 +1,10 @@
-"""``nnstructure probe``, ``probe-features`` and ``probe-fit``: linear probes on a network's pooled layers.
+"""Chapter 5, part 2 commands: linear probes, the dots-and-distances networks, adversarial training.
 
-``probe-features`` runs the network once and caches layers (one job per
-network x input set); ``probe-fit`` fits one (layer, target, filtered?) probe
-on a cache (one job per cell); ``probe`` does both for one cell.
+``probe-features`` runs a network once and caches its pooled layers (one job per
+network x input set); ``probe-fit`` fits one (layer, target, filtered?) probe on
+a cache (one job per cell); ``probe`` does both for one cell. ``dots-net``
+trains a dots network on images made on the fly (thesis 5.9);
+``adversarial-train`` adversarially trains a reward net (thesis 5.8).
 """
 
 from __future__ import annotations
@@ -71,6 +73,51 @@ def register(subparsers) -> None:
     _add_fit(g)
     g.set_defaults(func=_fit)
 
+    d = subparsers.add_parser("dots-net", help="train a dots-and-distances network on images generated on the fly (thesis 5.9)")
+    d.add_argument("--task", choices=("regression", "classification", "distances"), required=True,
+                   help="regression: mean same-colour distance; classification: below the 0.93%% cut-off or not")
+    d.add_argument("--n-train", type=int, required=True, help="training images (thesis: 900000 or 9000000)")
+    d.add_argument("--n-test", type=int, default=10_000, help="test images (another split of the same stream)")
+    d.add_argument("--epochs", type=int, required=True, help="thesis: 50 (9e5 images) or 5 (9e6 images)")
+    d.add_argument("--batch-size", type=int, default=128)
+    d.add_argument("--lr", type=float, default=1e-3)
+    d.add_argument("--width-multiplier", type=float, default=1.0, help="scales the reward net's channels (96, 256, 384, 384, 256)")
+    d.add_argument("--seed", type=int, default=0, help="initialisation and batch order")
+    d.add_argument("--data-seed", type=int, default=0, help="the image stream (the same for every network by default)")
+    d.add_argument("--workers", type=int, default=0, help="image-rendering worker processes (0: in the training process)")
+    d.add_argument("--out", required=True, help="checkpoint (.pt)")
+    d.add_argument("--log", default=None, help="per-epoch metrics (.parquet)")
+    d.add_argument("--row", default=None, help="write the network's results row to this .parquet")
+    d.add_argument("--network", default=None, help="name in the results row (default: the checkpoint's file name)")
+    d.add_argument("--device", default="auto")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=_dots_net)
+
+    a = subparsers.add_parser("adversarial-train", help="adversarially train a reward net on a transition dataset (thesis 5.8)")
+    a.add_argument("dataset", help="transition dataset folder")
+    a.add_argument("--out", required=True, help="checkpoint (.pt)")
+    a.add_argument("--examples", required=True, help="folder for the adversarial example sets and clipping statistics")
+    a.add_argument("--epochs", type=int, default=10)
+    a.add_argument("--batch-size", type=int, default=256)
+    a.add_argument("--lr", type=float, default=1e-3)
+    a.add_argument("--first-adversarial-epoch", type=int, default=5, help="examples are made after this epoch and every later one")
+    fraction = a.add_mutually_exclusive_group()
+    fraction.add_argument("--variant", choices=("thesis-text", "original-code"), default="thesis-text",
+                          help="examples per addition: 0.1%% of the training set (thesis text) or 4%% (original code)")
+    fraction.add_argument("--adversarial-fraction", type=float, default=None, help="any other fraction of the training set")
+    a.add_argument("--optimization-steps", type=int, default=16)
+    a.add_argument("--optimization-lr", type=float, default=0.05)
+    a.add_argument("--max-shift", type=int, default=8, help="random translation (pixels) during the optimisation")
+    a.add_argument("--clip-percentile", type=float, default=99.0)
+    a.add_argument("--width-multiplier", type=float, default=1.0)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--log", default=None, help="per-epoch metrics of the loop (.parquet)")
+    a.add_argument("--summary", default=None, help="write the run's section-5.8 numbers to this .parquet")
+    a.add_argument("--epochs-table", default=None, help="write per-epoch clipping/example statistics to this .parquet")
+    a.add_argument("--device", default="auto")
+    a.add_argument("--quiet", action="store_true")
+    a.set_defaults(func=_adversarial)
+
 
 def _epochs(args) -> int:
     if args.epochs is not None:
@@ -132,3 +179,40 @@ def _fit(args) -> int:
     from nnstructure.probe.features import load_feature_cache
 
     return _fit_and_report(args, load_feature_cache(args.features))
+
+
+def _dots_net(args) -> int:
+    import pandas as pd
+
+    from nnstructure.io import write_parquet
+    from nnstructure.probe.dots_nets import dots_net_row, train_dots_net
+
+    settings = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "width_multiplier": args.width_multiplier}
+    train_dots_net(args.task, args.n_train, args.n_test, settings, args.seed, args.out, data_seed=args.data_seed,
+                   workers=args.workers, log=args.log, device=args.device, progress=not args.quiet)
+    row = dots_net_row(args.out, args.network)
+    if args.row:
+        write_parquet(pd.DataFrame([row]), args.row)
+    print(json.dumps(row))
+    return 0
+
+
+def _adversarial(args) -> int:
+    import pandas as pd
+
+    from nnstructure.io import write_parquet
+    from nnstructure.reward.adversarial import FRACTIONS, adversarial_epochs_table, adversarial_train
+
+    fraction = args.adversarial_fraction if args.adversarial_fraction is not None else FRACTIONS[args.variant]
+    settings = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+                "first_adversarial_epoch": args.first_adversarial_epoch, "adversarial_fraction": fraction,
+                "optimization_steps": args.optimization_steps, "optimization_lr": args.optimization_lr,
+                "max_shift": args.max_shift, "clip_percentile": args.clip_percentile, "width_multiplier": args.width_multiplier}
+    summary = adversarial_train(args.dataset, settings, args.seed, args.out, args.examples, log=args.log,
+                                device=args.device, progress=not args.quiet)
+    if args.summary:
+        write_parquet(pd.DataFrame([summary]), args.summary)
+    if args.epochs_table:
+        write_parquet(adversarial_epochs_table(args.examples, args.log), args.epochs_table)
+    print(json.dumps(summary))
+    return 0

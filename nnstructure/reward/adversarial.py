@@ -364,12 +364,13 @@ def adversarial_train(dataset_path: str | os.PathLike, settings: dict | None, se
              "adversarial_variant": fraction_variant(full["adversarial_fraction"]), "examples_dir": str(examples_dir),
              "n_train_base": dataset.n("train"), "n_test": dataset.n("test"),
              "loss": "mse of the taken action's output; adversarial examples labelled 0"}
+    from nnstructure.checkpoint import load_checkpoint
+    from nnstructure.device import select_device
+
+    device = device if isinstance(device, torch.device) else select_device(device)
     train_network(data, spec, config, seed, out, log=log, device=device, extra_metadata=extra,
                   epoch_callback=epoch_callback, progress=progress)
-    from nnstructure.checkpoint import load_checkpoint
-
-    dev = device if isinstance(device, torch.device) else None
-    model = load_checkpoint(out, map_location=dev or "cpu").model
+    model = load_checkpoint(out, map_location=device).model
     final = examples_path(examples_dir, full["epochs"])
     if not final.exists():
         made = make_adversarial_examples(model, dataset, n_examples(full["adversarial_fraction"], dataset.n("train")),

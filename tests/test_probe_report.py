@@ -1,0 +1,92 @@
+"""Chapter 5 part 2 report: thesis-layout probe tables, adversarial and dots tables, figures, scorecard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nnstructure.report import ch5_part2
+
+
+def _probe(thesis_network, network, layer, target, init="trained", adam=1.0, exact=0.9, mean=2.0, filtered=False, seed=None):
+    return {"thesis_network": thesis_network, "network": network, "layer": layer, "target": target, "filtered": filtered,
+            "init": init, "init_seed": seed, "adam_test_loss": adam, "closed_form_test_loss": exact, "mean_loss": mean,
+            "epochs": 5, "n_test": 100, "adam_test_loss_by_epoch": [adam * 2, adam]}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    rows = []
+    for layer in (1, 2, 3, 4):
+        rows.append(_probe("coinrun-15", "cr15", layer, "distance", adam=11.4 if layer == 2 else 16.0, exact=10.0, mean=17.2))
+        rows.append(_probe("coinrun-15", "cr15", layer, "distance", init="random", adam=17.0, exact=16.5, mean=17.2, seed=0))
+        rows.append(_probe("coinrun-15", "cr15", layer, "distance", filtered=True, adam=0.9, exact=0.8, mean=1.83))
+        for net in ch5_part2.DOTS_NETWORKS:
+            rows.append(_probe("dots", net, layer, "pair_distances", adam=0.03, exact=0.025, mean=0.0498))
+        for seed in range(5):
+            rows.append(_probe("dots", "dots-random", layer, "pair_distances", init="random", adam=0.0495 + 0.0002 * seed,
+                               exact=0.049, mean=0.0498, seed=seed))
+    path = tmp_path_factory.mktemp("examples") / "examples-epoch-10.npz"
+    np.savez(path, obs=np.random.default_rng(0).uniform(size=(3, 3, 8, 8)).astype(np.float16),
+             next_obs=np.zeros((3, 3, 8, 8), np.float16), predicted_reward=np.array([20.0, 22.0, 21.0], np.float32))
+    return {
+        "probes": pd.DataFrame(rows),
+        "adversarial": pd.DataFrame([{"train_loss": 0.2, "test_loss": 0.25, "first_adversarial_loss": 0.01,
+                                      "final_adversarial_loss": 2.0, "end_examples_mse": 400.0, "end_examples_reward": 19.0,
+                                      "adversarial_fraction": 0.001, "variant": "thesis-text"}]),
+        "adversarial_edits": pd.DataFrame({"kind": ["original"] * 3 + ["rearranged"] * 3,
+                                           "predicted_reward": [9.0, 8.0, 10.0, 0.0, 0.1, 0.2]}),
+        "adversarial_examples": pd.DataFrame([{"epoch": 10, "path": str(path)}]),
+        "dots_nets": pd.DataFrame([{"network": "dots-regression-50", "task": "regression", "n_train": 20000, "epochs": 5,
+                                    "test_loss": 0.009, "baseline_loss": 0.0165}]),
+    }
+
+
+def test_probe_tables_follow_the_thesis_layout(inputs):
+    tables = ch5_part2.build_tables(inputs)
+    assert {"table_5_3", "table_5_6", "table_5_10", "adversarial_training", "dots_networks"} <= set(tables)
+    t53 = tables["table_5_3"]
+    assert t53[""].tolist() == ["Mean", "Layer 1", "Layer 2", "Layer 3", "Layer 4"]
+    assert t53.loc[0, "Distance (Adam)"] == "17.2"
+    assert t53.loc[2, "Distance (Adam)"] == "11.4 (17.0)" and t53.loc[2, "Distance (closed form)"] == "10.0 (16.5)"
+    assert tables["table_5_6"].loc[1, "Distance (Adam)"] == "0.900"
+    t510 = tables["table_5_10"]
+    assert t510.loc[1, "50-epoch net (Adam)"] == "0.0300" and t510.loc[0, "Random (Adam)"] == ""
+    assert t510.loc[1, "Random (Adam)"].startswith("0.0499 ± 0.000") and t510.loc[1, "Random networks"] == "5"
+    adv = tables["adversarial_training"].set_index("Quantity")
+    assert adv.loc["MSE of adversarial examples generated at the end", "Thesis"] == "436"
+    assert adv.loc["Edited transitions, original", "Ours"] == "9.0 ± 1.0"
+    md = ch5_part2.tables_markdown(tables)
+    assert "Table 5.3" in md["table_5_3"] and "closed form" in md["table_5_3"]
+
+
+def test_scorecard_compares_losses_relative_to_guessing_the_mean(inputs):
+    card = ch5_part2.scorecard(inputs)
+    assert set(card.columns) >= {"chapter", "table", "cell", "metric", "ours", "theirs", "diff", "agrees", "criterion", "note"}
+    cell = card[(card["table"] == "5.3") & (card["cell"] == "cr15 layer 2 distance (trained)")]
+    raw = cell[cell["metric"] == "test_loss"].iloc[0]
+    assert raw["ours"] == 11.4 and raw["theirs"] == 11.4
+    ratio = cell[cell["metric"] == "test_loss_over_mean"].iloc[0]
+    assert ratio["ours"] == pytest.approx(11.4 / 17.2) and ratio["theirs"] == pytest.approx(11.4 / 17.2) and ratio["agrees"]
+    random = card[(card["table"] == "5.10") & card["cell"].str.contains("dots-random layer 1")]
+    assert random[random["metric"] == "test_loss"]["theirs"].iloc[0] == pytest.approx(0.0500)
+    mse = card[card["metric"] == "end_examples_mse"].iloc[0]
+    assert mse["theirs"] == pytest.approx(436.4) and mse["agrees"]
+    dots = card[(card["table"] == "5.9") & (card["metric"] == "test_loss")].iloc[0]
+    assert dots["theirs"] == pytest.approx(0.0052) and not dots["agrees"]
+
+
+def test_reference_holds_every_probe_cell():
+    ref = ch5_part2.load_reference()
+    assert len(ref[(ref["table"] == "5.3") & (ref["metric"] == "test_loss")]) == 32
+    assert len(ref[(ref["table"] == "5.5") & (ref["init"] == "trained")]) == 24
+    assert len(ref[(ref["table"] == "5.10") & (ref["metric"] == "test_loss")]) == 16
+    value = ref[(ref["table"] == "5.4") & (ref["layer"] == "4") & (ref["target"] == "distance_sq") & (ref["init"] == "trained")]
+    assert value["value"].iloc[0] == 5.4e4 and value["epochs"].iloc[0] == "10"
+
+
+def test_figures_are_written(inputs, tmp_path):
+    figures = ch5_part2.build_figures(inputs, tmp_path)
+    assert {"fig_5_19", "fig_5_18", "fig_probe_convergence"} <= set(figures)
+    assert all(p.exists() and p.stat().st_size > 1000 for p in figures.values())
