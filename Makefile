@@ -38,5 +38,11 @@ dryrun: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The workflow through profiles/slurm on a real one-node SLURM (installed with apt-get;
+# needs root on Debian/Ubuntu, prints SKIPPED elsewhere), compared with a local run.
+.PHONY: test-slurm
+test-slurm: $(STAMP)
+	$(BIN)/python tests/slurm/run_slurm.py
+
 clean-results:
 	rm -rf results/
