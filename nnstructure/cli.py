@@ -16,6 +16,7 @@ _COMMAND_MODULES = [
     "nnstructure.data.cli",
     "nnstructure.train.cli",
     "nnstructure.cluster.cli",
+    "nnstructure.specialization.cli",
     "nnstructure.reward.nets_cli",
     "nnstructure.probe.cli",
     "nnstructure.report.cli",
