@@ -4,11 +4,13 @@ A checkpoint is a ``torch.save`` file holding ``{"format", "version",
 "state_dict", "metadata", "masks"}``. ``metadata["spec"]`` is the model spec
 (:mod:`nnstructure.models`), so :func:`load_checkpoint` returns a ready model.
 Files are written atomically and read with ``weights_only=True`` (no pickled
-code is executed).
+code is executed). Identical payloads give byte-identical files (the metadata
+holds no wall-clock times; training timings live in the metrics table).
 """
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,8 +50,21 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, metadata: dict, m
         "metadata": metadata,
         "masks": None if masks is None else {k: v.detach().cpu().bool() for k, v in masks.items()},
     }
+    data = checkpoint_bytes(payload)
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        tmp.write_bytes(data)
+
+
+def checkpoint_bytes(payload: dict) -> bytes:
+    """``payload`` serialised by ``torch.save``, identical for identical payloads.
+
+    ``torch.save`` to a file names the zip archive's root folder after the file,
+    which for an atomic write is a random temporary name; saved to a buffer the
+    archive is always named ``archive``, so equal payloads give equal bytes.
+    """
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
 
 
 def _plain_json(metadata: dict) -> dict:

@@ -49,3 +49,33 @@ def test_missing_file_and_missing_spec(tmp_path):
     _, model = _model()
     with pytest.raises(ValueError, match="spec"):
         save_checkpoint(tmp_path / "m.pt", model, {"seed": 0})
+
+
+def test_checkpoint_bytes_do_not_depend_on_the_file_name(tmp_path):
+    spec, model = _model()
+    for name in ("a.pt", "some-other-name.pt"):
+        save_checkpoint(tmp_path / name, model, {"spec": spec, "seed": 1})
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "some-other-name.pt").read_bytes()
+
+
+def test_identical_training_runs_give_identical_checkpoint_bytes(tmp_path):
+    import numpy as np
+
+    from nnstructure.data.dataset import Dataset
+    from nnstructure.io import read_parquet
+    from nnstructure.train import TrainConfig, train_network
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    ds = Dataset("toy", x[:64], y[:64], x[64:], y[64:], n_classes=2)
+    spec = model_spec("mlp", [6], 2, widths=[8])
+    cfg = TrainConfig(epochs=1, prune_epochs=1, batch_size=16, prune_frequency=1)
+    for run in ("run1", "run2"):
+        train_network(ds, spec, cfg, 3, tmp_path / run / "final.pt", unpruned_out=tmp_path / run / "unpruned.pt",
+                      log=tmp_path / run / "metrics.parquet", progress=False)
+    for name in ("final.pt", "unpruned.pt"):
+        assert (tmp_path / "run1" / name).read_bytes() == (tmp_path / "run2" / name).read_bytes(), name
+    # The timings are in the metrics table, not in the checkpoint.
+    assert "seconds" in read_parquet(tmp_path / "run1" / "metrics.parquet").columns
+    assert all("seconds" not in row for row in read_metadata(tmp_path / "run1" / "final.pt")["metrics"])

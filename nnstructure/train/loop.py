@@ -320,7 +320,9 @@ def train_network(
         return torch.optim.Adam(model.parameters(), lr=config.lr, betas=(config.beta1, config.beta2), eps=config.adam_eps)
 
     def checkpoint(path, phase: str, metrics: list[dict], pruner: MagnitudePruner | None) -> dict:
-        meta = {**base_meta, "phase": phase, "epochs_trained": len(metrics), "metrics": list(metrics), **_evaluate_data(model, data)}
+        # Wall-clock "seconds" stay in the metrics table only, so identical runs give identical checkpoints.
+        history = [{k: v for k, v in row.items() if k != "seconds"} for row in metrics]
+        meta = {**base_meta, "phase": phase, "epochs_trained": len(metrics), "metrics": history, **_evaluate_data(model, data)}
         save_checkpoint(path, model, meta, masks=pruner.state_dict() if pruner else None)
         return meta
 
@@ -332,6 +334,7 @@ def train_network(
     pruner: MagnitudePruner | None = None
     if state is not None:
         start_epoch, metrics = int(state["epoch"]), list(state["metrics"])
+        print(f"resuming from {partial} at epoch {start_epoch} of {total_epochs}", file=sys.stderr)
         model.load_state_dict(state["model"])
         if start_epoch > config.epochs:
             pruner = MagnitudePruner(model, schedule)
