@@ -1,218 +1,482 @@
-"""Resolve a validated workflow config into experiment cells and per-rule params.
+"""Resolve a validated workflow config into networks, analysis cells and per-rule params.
 
-The Snakefile stays thin: it asks this module which networks exist, where
-their artifacts live and which config subset each rule depends on. Keeping the
-logic here makes it testable without Snakemake.
+The Snakefile stays thin: it asks this module which networks exist, which
+analysis cells use them and which settings each rule's output depends on.
+Keeping the logic here makes it testable without Snakemake.
 
 Vocabulary
 ----------
-experiment  a block of ``config['experiments']``: one architecture on one
-            dataset, with a set of conditions and seeds (e.g. ``mlp-mnist``).
-condition   a named training variant inside an experiment (``none``,
-            ``dropout``, ``l1``, ``l2``, ``clusterable``, ...); its mapping holds
-            the training settings it overrides, plus optional labels ``reg``
-            and ``init`` used to match thesis table rows.
-cell        one network: (experiment, condition, seed).
-phase       ``unpruned`` (end of the unpruned phase) or ``pruned`` (end of
-            training) when the experiment prunes; only ``unpruned`` otherwise.
+network set  a block of ``config['networks']``: what is trained (``kind: trained``:
+             architecture, dataset, seeds, conditions, training settings), initialised
+             without training (``kind: random_init``) or loaded (``kind: pretrained``:
+             ImageNet weights from ``<data_dir>/imagenet/``).
+condition    a named variant inside a trained or random-init set (``none``, ``dropout``,
+             ...); its mapping holds the settings it overrides plus the table labels
+             ``reg`` and ``init``. In a pretrained set the conditions are the architectures.
+network      one (set, condition, seed): trained once, whichever analyses use it.
+phase        which checkpoint of a network: ``unpruned`` and ``pruned`` (trained),
+             ``init`` (random init), ``pretrained`` (imported weights).
+analysis     a top-level section (``clusterability`` now) with its own settings and an
+             ``networks`` mapping of *entries*: each entry names a network set (``set``,
+             default: the entry's name), optionally a subset of its conditions, seeds and
+             phases, per-entry setting overrides and the thesis table it reproduces.
+
+Params (Snakemake rerun triggers) are exactly what changes a rule's output:
+the data directory and the device are never params (the first is where files
+are looked for, checksums define what they contain; the device used is recorded
+in checkpoints and rows instead); graph settings reach only the graphs of
+architectures they apply to; training settings are filtered by
+:func:`nnstructure.train.config.applicable_settings`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
+from nnstructure.paths import ArtifactPaths
 from nnstructure.seeding import derive_seed
 
-# Keys of a condition mapping that are labels, not training settings.
+NETWORK_KINDS = ("trained", "random_init", "pretrained")
+# Keys of a condition mapping that are table labels, not settings.
 CONDITION_LABELS = ("reg", "init")
-TRAIN_KEYS = (
-    "epochs",
-    "prune_epochs",
-    "batch_size",
-    "lr",
-    "dropout",
-    "l1",
-    "l2",
-    "initial_sparsity",
-    "final_sparsity",
-    "prune_frequency",
-    "prune_power",
-    "clusterable_init",
-    "ci_groups",
-    "ci_beta",
-    "spectral_reg",
-    "spectral_reduction",
-    "l2_first_layer_l1",
-    "shuffle",
-    "augment",
-    "widths",
-)
-CLUSTER_KEYS = ("k", "n_init", "n_shuffles", "shuffle", "kernel_norm", "fold_batchnorm")
+CLUSTERING_KEYS = ("k", "n_init", "n_shuffles", "shuffle", "kernel_norm", "fold_batchnorm")
+# Graph settings that only change the graphs of convolutional networks.
+CONV_GRAPH_KEYS = ("kernel_norm", "fold_batchnorm")
+CONV_ARCHS = ("cnn", "vgg")
+#: Names of network sets, conditions and analysis entries (also a Snakemake wildcard constraint).
+NAME_REGEX = r"[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*"
+#: Analyses whose ``networks`` entries select network sets.
+ANALYSES = ("clusterability",)
 
 
-@dataclass(frozen=True)
-class Cell:
-    experiment: str
+class WorkflowConfigError(ValueError):
+    """The config names something that does not exist or cannot work together."""
+
+
+@dataclass(frozen=True, order=True)
+class Network:
+    """One network: a (set, condition, seed) cell of a network set."""
+
+    network_set: str
     condition: str
     seed: int
 
     @property
     def path(self) -> str:
-        return f"{self.experiment}/{self.condition}/seed{self.seed}"
+        return f"{self.network_set}/{self.condition}/seed{self.seed}"
 
 
-def experiment(config: dict, name: str) -> dict:
+# ---------------------------------------------------------------------------------------------
+# Network sets
+
+
+def network_set(config: dict, name: str) -> dict:
     try:
-        return config["experiments"][name]
+        return config["networks"][name]
     except KeyError:
-        known = ", ".join(sorted(config.get("experiments", {})))
-        raise ValueError(f"unknown experiment {name!r}; config 'experiments' has: {known}") from None
+        known = ", ".join(sorted(config.get("networks", {}))) or "none"
+        raise WorkflowConfigError(f"unknown network set {name!r}; config 'networks' has: {known}") from None
 
 
-def enabled_experiments(config: dict) -> list[str]:
-    return [n for n, e in config.get("experiments", {}).items() if e.get("enabled", True)]
+def network_kind(config: dict, name: str) -> str:
+    return network_set(config, name).get("kind", "trained")
 
 
-def cells(config: dict, experiment_name: str | None = None) -> Iterator[Cell]:
-    names = [experiment_name] if experiment_name else enabled_experiments(config)
-    for name in names:
-        exp = experiment(config, name)
-        for cond in exp["conditions"]:
-            for seed in exp["seeds"]:
-                yield Cell(name, cond, int(seed))
+def enabled_network_sets(config: dict) -> list[str]:
+    return [n for n, s in config.get("networks", {}).items() if s.get("enabled", True)]
 
 
-def train_settings(config: dict, experiment_name: str, condition: str) -> dict:
-    """The complete training settings of one condition (defaults < experiment < condition)."""
-    exp = experiment(config, experiment_name)
-    if condition not in exp["conditions"]:
-        raise ValueError(
-            f"experiment {experiment_name!r} has no condition {condition!r}; "
-            f"it has {', '.join(exp['conditions'])}"
-        )
-    settings = {**config.get("train", {}), **exp.get("train", {})}
-    overrides = exp["conditions"][condition] or {}
-    settings.update({k: v for k, v in overrides.items() if k not in CONDITION_LABELS})
-    unknown = sorted(set(settings) - set(TRAIN_KEYS))
-    if unknown:
-        raise ValueError(
-            f"experiments.{experiment_name}.conditions.{condition}: unknown training setting(s) {unknown}; "
-            f"allowed: {', '.join(TRAIN_KEYS)}"
-        )
-    return settings
+def set_conditions(config: dict, name: str) -> dict[str, dict]:
+    """Condition name -> its overrides (labels included). Pretrained sets: one condition per architecture."""
+    s = network_set(config, name)
+    if network_kind(config, name) == "pretrained":
+        return {arch: {} for arch in s["archs"]}
+    return {cond: (overrides or {}) for cond, overrides in (s.get("conditions") or {"none": {}}).items()}
 
 
-def train_params(config: dict, cell: Cell) -> dict:
-    """Everything the training job's output depends on (Snakemake params)."""
-    exp = experiment(config, cell.experiment)
+def set_seeds(config: dict, name: str) -> list[int]:
+    s = network_set(config, name)
+    return [0] if network_kind(config, name) == "pretrained" else [int(x) for x in s["seeds"]]
+
+
+def set_arch(config: dict, network: Network) -> str:
+    """The architecture of a network (a pretrained set's condition is its architecture)."""
+    if network_kind(config, network.network_set) == "pretrained":
+        return network.condition
+    return network_set(config, network.network_set)["arch"]
+
+
+def set_dataset(config: dict, name: str) -> str:
+    return "imagenet" if network_kind(config, name) == "pretrained" else network_set(config, name)["dataset"]
+
+
+def networks_of(config: dict, name: str) -> Iterator[Network]:
+    for cond in set_conditions(config, name):
+        for seed in set_seeds(config, name):
+            yield Network(name, cond, seed)
+
+
+def network_settings(config: dict, network: Network) -> dict:
+    """All training settings of a trained or random-init network (defaults < set ``train`` < condition)."""
+    name, cond = network.network_set, network.condition
+    s = network_set(config, name)
+    conditions = set_conditions(config, name)
+    if cond not in conditions:
+        raise WorkflowConfigError(f"network set {name!r} has no condition {cond!r}; it has {', '.join(conditions)}")
+    overrides = {k: v for k, v in conditions[cond].items() if k not in CONDITION_LABELS}
+    if network_kind(config, name) == "random_init":
+        from nnstructure.train.config import setting_fields
+
+        own = {**(s.get("init") or {}), **overrides}
+        not_init = sorted(k for k in own if k in setting_fields() and not setting_fields()[k].metadata["init"])
+        if not_init:
+            raise WorkflowConfigError(
+                f"network set {name!r} is random_init (never trained), so training setting(s) {not_init} do not apply; "
+                "remove them (only model and initialisation settings change an untrained network)"
+            )
+        return {**config.get("train", {}), **own}
+    return {**config.get("train", {}), **(s.get("train") or {}), **overrides}
+
+
+def network_seed(network: Network) -> int:
+    """The seed every random choice of a network's training derives from."""
+    return derive_seed(network.network_set, network.condition, network.seed)
+
+
+def network_phases(config: dict, name: str) -> list[str]:
+    """The checkpoints a network set's networks have."""
+    kind = network_kind(config, name)
+    if kind == "random_init":
+        return ["init"]
+    if kind == "pretrained":
+        return ["pretrained"]
+    prunes = [network_settings(config, Network(name, c, 0)).get("prune_epochs", 0) for c in set_conditions(config, name)]
+    if not any(prunes):
+        return ["unpruned"]
+    if all(prunes):
+        return ["unpruned", "pruned"]
+    raise WorkflowConfigError(
+        f"network set {name!r}: conditions disagree on whether to prune (prune_epochs); split them into two network sets"
+    )
+
+
+def train_params(config: dict, network: Network) -> dict:
+    """Everything a training job's output depends on (Snakemake params)."""
+    from nnstructure.train.config import applicable_settings
+
+    arch = set_arch(config, network)
     return {
-        "arch": exp["arch"],
-        "dataset": exp["dataset"],
-        "train": train_settings(config, cell.experiment, cell.condition),
-        "seed": derive_seed(cell.experiment, cell.condition, cell.seed),
-        "device": config.get("device", "auto"),
+        "arch": arch,
+        "dataset": set_dataset(config, network.network_set),
+        "seed": network_seed(network),
+        "settings": applicable_settings(network_settings(config, network), arch, trained=True),
     }
 
 
+def init_params(config: dict, network: Network) -> dict:
+    """Everything a randomly initialised network depends on: no training setting reaches it."""
+    from nnstructure.train.config import applicable_settings
+
+    arch = set_arch(config, network)
+    return {
+        "arch": arch,
+        "dataset": set_dataset(config, network.network_set),
+        "seed": network_seed(network),
+        "settings": applicable_settings(network_settings(config, network), arch, trained=False),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Pretrained (ImageNet) weights
+
+
+def pretrained_weights(config: dict, arch: str) -> Path | None:
+    """The weight file of an ImageNet architecture in the data directory, or ``None``."""
+    from nnstructure.imagenet import find_imagenet_weights
+
+    return find_imagenet_weights(config["data_dir"]).get(arch)
+
+
+_CHECKSUMS: dict[tuple[str, int, int], str] = {}
+
+
+def file_checksum(path: str | os.PathLike) -> str:
+    """SHA-256 of a file (cached per path, size and modification time within the process)."""
+    st = os.stat(path)
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _CHECKSUMS:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                digest.update(chunk)
+        _CHECKSUMS[key] = digest.hexdigest()
+    return _CHECKSUMS[key]
+
+
+def pretrained_params(config: dict, network: Network) -> dict:
+    """A pretrained network is its architecture and its weight file's content (not the file's location)."""
+    path = pretrained_weights(config, network.condition)
+    return {"arch": network.condition, "weights_sha256": file_checksum(path) if path else None}
+
+
+def available_networks(config: dict, name: str, report=None) -> list[Network]:
+    """The networks of a set that can be built: a pretrained architecture without weights is skipped.
+
+    ``report(message)`` is called once per skipped network.
+    """
+    nets = list(networks_of(config, name))
+    if network_kind(config, name) != "pretrained":
+        return nets
+    from nnstructure.imagenet import missing_weights_message
+
+    out = []
+    for net in nets:
+        if pretrained_weights(config, net.condition) is None:
+            if report is not None:
+                report(f"skipping ImageNet {net.condition}: {missing_weights_message(net.condition, config['data_dir'])}")
+            continue
+        out.append(net)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Datasets
+
+
 def dataset_params(config: dict, dataset: str) -> dict:
+    """What a dataset artifact depends on: sizes, seed and the checksums of the real files it is built from."""
+    from nnstructure.data.registry import required_real_datasets
+    from nnstructure.data.sources import REAL_DATASETS
+
     opts = (config.get("datasets") or {}).get(dataset) or {}
     return {
         "n_train": opts.get("n_train"),
         "n_test": opts.get("n_test"),
         "seed": int(opts.get("seed", 0)),
+        "sources": {key: {f.name: f.md5 for f in REAL_DATASETS[key].files} for key in required_real_datasets(dataset)},
     }
 
 
-def phases(config: dict, experiment_name: str) -> list[str]:
-    exp = experiment(config, experiment_name)
-    prune = {**config.get("train", {}), **exp.get("train", {})}.get("prune_epochs", 0)
-    prunes = [prune] + [
-        (c or {}).get("prune_epochs", prune) for c in exp["conditions"].values()
-    ]
-    if exp.get("kind") == "random_init" or not any(prunes):
-        return ["unpruned"]
-    if all(prunes):
-        return list(exp.get("phases", ["unpruned", "pruned"]))
-    raise ValueError(
-        f"experiment {experiment_name!r}: conditions disagree on whether to prune (prune_epochs); "
-        "split them into two experiments"
-    )
+def used_datasets(config: dict, sets: list[str] | None = None) -> list[str]:
+    """Datasets of the trained and random-init networks of ``sets`` (default: every enabled set)."""
+    names = enabled_network_sets(config) if sets is None else sets
+    return sorted({set_dataset(config, n) for n in names if network_kind(config, n) != "pretrained"})
 
 
-def clustering_settings(config: dict, experiment_name: str) -> dict:
-    exp = experiment(config, experiment_name)
-    settings = {**config["clustering"], **(exp.get("clustering") or {})}
-    if exp.get("kind") == "random_init":
-        settings["n_shuffles"] = 0
+# ---------------------------------------------------------------------------------------------
+# Analyses: entries that select networks
+
+
+@dataclass(frozen=True, order=True)
+class AnalysisCell:
+    """One network phase analysed by one analysis entry."""
+
+    entry: str
+    network: Network
+    phase: str
+
+    @property
+    def condition(self) -> str:
+        return self.network.condition
+
+    @property
+    def seed(self) -> int:
+        return self.network.seed
+
+
+def analysis_entries(config: dict, analysis: str) -> list[str]:
+    entries = (config.get(analysis) or {}).get("networks") or {}
+    return [e for e, spec in entries.items() if (spec or {}).get("enabled", True)]
+
+
+def analysis_entry(config: dict, analysis: str, entry: str) -> dict:
+    entries = (config.get(analysis) or {}).get("networks") or {}
+    if entry not in entries:
+        raise WorkflowConfigError(f"{analysis}.networks has no entry {entry!r}; it has {', '.join(entries) or 'none'}")
+    return entries[entry] or {}
+
+
+def entry_set(config: dict, analysis: str, entry: str) -> str:
+    name = analysis_entry(config, analysis, entry).get("set", entry)
+    if name not in config.get("networks", {}):
+        known = ", ".join(sorted(config.get("networks", {}))) or "none"
+        raise WorkflowConfigError(
+            f"{analysis}.networks.{entry} uses network set {name!r}, which is not defined under 'networks' "
+            f"(defined: {known}); add it there or set {analysis}.networks.{entry}.set"
+        )
+    return name
+
+
+def entry_network(config: dict, analysis: str, entry: str, condition: str, seed: int) -> Network:
+    return Network(entry_set(config, analysis, entry), condition, int(seed))
+
+
+def analysis_cells(config: dict, analysis: str, report=None) -> Iterator[AnalysisCell]:
+    """Every (entry, network, phase) an analysis runs on, honouring the entry's subsets."""
+    for entry in analysis_entries(config, analysis):
+        spec = analysis_entry(config, analysis, entry)
+        name = entry_set(config, analysis, entry)
+        conditions = spec.get("conditions")
+        seeds = spec.get("seeds")
+        phases = network_phases(config, name)
+        wanted = spec.get("phases")
+        for bad, have, what in ((conditions, set_conditions(config, name), "conditions"),
+                                (seeds, set_seeds(config, name), "seeds"),
+                                (wanted, phases, "phases")):
+            missing = [x for x in (bad or []) if x not in have]
+            if missing:
+                raise WorkflowConfigError(
+                    f"{analysis}.networks.{entry}.{what} lists {missing}, which network set {name!r} does not have "
+                    f"(it has {list(have)})"
+                )
+        for net in available_networks(config, name, report):
+            if conditions is not None and net.condition not in conditions:
+                continue
+            if seeds is not None and net.seed not in seeds:
+                continue
+            for phase in phases:
+                if wanted is None or phase in wanted:
+                    yield AnalysisCell(entry, net, phase)
+
+
+def used_network_sets(config: dict) -> list[str]:
+    """Network sets some enabled analysis uses."""
+    out = []
+    for analysis in ANALYSES:
+        for entry in analysis_entries(config, analysis):
+            name = entry_set(config, analysis, entry)
+            if name not in out:
+                out.append(name)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Clusterability (chapter 3)
+
+
+def clustering_settings(config: dict, entry: str) -> dict:
+    """The clustering settings of an entry (section defaults < entry overrides); k and shuffle as lists."""
+    section = {k: v for k, v in (config.get("clusterability") or {}).items() if k in CLUSTERING_KEYS}
+    spec = analysis_entry(config, "clusterability", entry)
+    settings = {**section, **{k: v for k, v in spec.items() if k in CLUSTERING_KEYS}}
     ks = settings["k"] if isinstance(settings["k"], list) else [settings["k"]]
     kinds = settings["shuffle"] if isinstance(settings["shuffle"], list) else [settings["shuffle"]]
     return {**settings, "k": [int(k) for k in ks], "shuffle": list(kinds)}
 
 
-def graph_params(config: dict, experiment_name: str) -> dict:
-    s = clustering_settings(config, experiment_name)
-    return {"kernel_norm": s["kernel_norm"], "fold_batchnorm": bool(s["fold_batchnorm"])}
+def graph_params(config: dict, entry: str, network: Network) -> dict:
+    """Graph settings that change this network's graph: none for MLPs (they have no kernels or batch norm)."""
+    arch = set_arch(config, network)
+    s = clustering_settings(config, entry)
+    params: dict[str, Any] = {}
+    if arch != "mlp":
+        params = {"kernel_norm": s["kernel_norm"], "fold_batchnorm": bool(s["fold_batchnorm"])}
+    if network_kind(config, network.network_set) == "pretrained":
+        params.update(pretrained_params(config, network))
+    return params
 
 
-def cluster_params(config: dict, cell: Cell, phase: str, k: int) -> dict:
-    s = clustering_settings(config, cell.experiment)
-    return {"k": int(k), "n_init": s["n_init"], "seed": derive_seed(cell.path, phase, "cluster", k)}
+def cluster_params(config: dict, cell: AnalysisCell, k: int) -> dict:
+    s = clustering_settings(config, cell.entry)
+    return {"k": int(k), "n_init": s["n_init"], "seed": derive_seed(cell_key(cell), cell.phase, "cluster", k)}
 
 
-def shuffle_params(config: dict, cell: Cell, phase: str, k: int, kind: str) -> dict:
-    s = clustering_settings(config, cell.experiment)
+def shuffle_params(config: dict, cell: AnalysisCell, k: int, kind: str) -> dict:
+    s = clustering_settings(config, cell.entry)
     return {
         "k": int(k),
         "n_init": s["n_init"],
         "n_shuffles": int(s["n_shuffles"]),
         "kind": kind,
-        "seed": derive_seed(cell.path, phase, "shuffle", kind, k),
+        "seed": derive_seed(cell_key(cell), cell.phase, "shuffle", kind, k),
     }
 
 
-def row_labels(config: dict, cell: Cell, phase: str) -> dict[str, Any]:
+def cell_key(cell: AnalysisCell) -> str:
+    """The identity clustering and shuffle seeds derive from: ``<entry>/<condition>/seed<k>``."""
+    return f"{cell.entry}/{cell.condition}/seed{cell.seed}"
+
+
+def row_labels(config: dict, cell: AnalysisCell) -> dict[str, Any]:
     """Identifying columns of a results row, matching the thesis reference keys."""
-    exp = experiment(config, cell.experiment)
-    cond = exp["conditions"][cell.condition] or {}
-    settings = train_settings(config, cell.experiment, cell.condition)
+    name = cell.network.network_set
+    kind = network_kind(config, name)
+    s = network_set(config, name)
+    entry = analysis_entry(config, "clusterability", cell.entry)
+    if kind == "pretrained":
+        arch = cell.condition.replace("_", "")
+        reg, init = "none", "pretrained"
+    else:
+        cond = set_conditions(config, name)[cell.condition]
+        settings = network_settings(config, cell.network)
+        arch = s.get("label_arch", s["arch"])
+        reg = cond.get("reg", cell.condition)
+        init = cond.get("init", "clusterable" if settings.get("clusterable_init") else "glorot")
     return {
-        "experiment": cell.experiment,
+        "experiment": cell.entry,
+        "network_set": name,
         "condition": cell.condition,
         "seed": cell.seed,
-        "kind": exp.get("kind", "clusterability"),
-        "arch": exp.get("label_arch", exp["arch"]),
-        "dataset": exp["dataset"],
-        "reg": cond.get("reg", cell.condition),
-        "init": cond.get("init", "clusterable" if settings.get("clusterable_init") else "glorot"),
-        "pruned": phase == "pruned",
-        "phase": phase,
-        "epochs_variant": exp.get("epochs_variant", "default"),
-        "epochs": settings.get("epochs"),
-        "prune_epochs": settings.get("prune_epochs"),
+        "kind": kind,
+        "table": str(entry.get("table", "")),
+        "arch": arch,
+        "dataset": set_dataset(config, name),
+        "reg": reg,
+        "init": init,
+        "pruned": cell.phase == "pruned",
+        "phase": cell.phase,
+        "epochs_variant": s.get("epochs_variant", "default"),
     }
 
 
-def row_targets(config: dict, results: str) -> list[str]:
-    """Per-network, per-setting result rows the aggregation rule gathers.
+def row_keys(config: dict, results: str) -> list[dict]:
+    """One dict per clusterability results row: its entry, network and clustering setting.
 
-    ``kind`` is ``none`` where no shuffles are drawn (random-init networks).
+    ``kind`` is ``none`` where no shuffles are drawn (``n_shuffles: 0``).
     """
     out = []
-    for cell in cells(config):
-        s = clustering_settings(config, cell.experiment)
+    for cell in analysis_cells(config, "clusterability"):
+        s = clustering_settings(config, cell.entry)
         kinds = s["shuffle"] if s["n_shuffles"] > 0 else ["none"]
-        for phase in phases(config, cell.experiment):
-            for k in s["k"]:
-                for kind in kinds:
-                    out.append(f"{results}/rows/{cell.path}/{phase}-k{k}-{kind}.parquet")
+        for k in s["k"]:
+            for kind in kinds:
+                out.append({"experiment": cell.entry, "condition": cell.condition, "seed": cell.seed,
+                            "phase": cell.phase, "k": k, "shuffle": kind})
     return out
 
 
+def row_targets(config: dict, results: str) -> list[str]:
+    paths = ArtifactPaths(results)
+    return [paths.clusterability_row(r["experiment"], r["condition"], r["seed"], r["phase"], r["k"], r["shuffle"])
+            for r in row_keys(config, results)]
+
+
 def shuffle_targets(config: dict, results: str) -> list[str]:
-    """The shuffle tables behind :func:`row_targets`, in the same order (rows with shuffles only)."""
-    return [
-        t.replace(f"{results}/rows/", f"{results}/shuffles/", 1)
-        for t in row_targets(config, results)
-        if not t.endswith("-none.parquet")
-    ]
+    paths = ArtifactPaths(results)
+    return [paths.shuffles(r["experiment"], r["condition"], r["seed"], r["phase"], r["k"], r["shuffle"])
+            for r in row_keys(config, results) if r["shuffle"] != "none"]
+
+
+def settings_note(config: dict) -> str:
+    """One sentence on the preset's settings for the report header."""
+    c = config.get("clusterability") or {}
+    t = config.get("train") or {}
+    return (
+        f"preset '{config['preset']}': default training {t.get('epochs')} + {t.get('prune_epochs')} pruning epochs "
+        f"(network sets may override; see the settings column), k = {c.get('k')}, {c.get('n_shuffles')} "
+        f"'{c.get('shuffle')}' shuffles, n_init = {c.get('n_init')}, kernel norm {c.get('kernel_norm')}, "
+        f"batch-norm folding {c.get('fold_batchnorm')} (entries may override)."
+    )
+
+
+def describe(config: dict) -> str:
+    """A JSON summary of the resolved DAG inputs (for debugging a config)."""
+    return json.dumps({
+        "network_sets": {n: [net.path for net in networks_of(config, n)] for n in enabled_network_sets(config)},
+        "clusterability": [f"{c.entry}:{c.network.path}:{c.phase}" for c in analysis_cells(config, "clusterability")],
+    }, indent=2)

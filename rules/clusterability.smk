@@ -1,88 +1,112 @@
 # Clusterability (thesis ch. 3): network -> weighted graph -> spectral clustering
-# -> n-cut, and the n-cut distribution of shuffled networks. Params carry only
-# the clustering settings, so changing k / shuffles never retrains a network.
-
-CELL = "{experiment}/{condition}/seed{seed}"
+# -> n-cut, and the n-cut distribution of shuffled networks; one job per network
+# phase (graph), per k (clustering), per k and shuffle kind (shuffles, row).
+# Params carry only clustering settings (graph settings only where they apply),
+# so no clustering edit retrains a network.
 
 
 rule graph:
     input:
-        checkpoint=network_checkpoint,
+        network=analysis_network,
     output:
-        f"{RESULTS}/graphs/{CELL}/{{phase}}.npz",
+        graph=PATHS.graph("{entry}", "{condition}", "{seed}", "{phase}"),
     params:
-        graph=lambda w: wc.graph_params(config, w.experiment),
-        flags=lambda w: (
-            f"--kernel-norm {wc.graph_params(config, w.experiment)['kernel_norm']}"
-            + ("" if wc.graph_params(config, w.experiment)["fold_batchnorm"] else " --no-fold-batchnorm")
-        ),
+        graph=lambda w: wc.graph_params(config, w.entry, cell_from(w).network),
     log:
-        f"{RESULTS}/logs/graph/{CELL}/{{phase}}.log",
+        PATHS.log("graph", "{entry}", "{condition}", "seed{seed}", "{phase}"),
+    benchmark:
+        PATHS.benchmark("graph", "{entry}", "{condition}", "seed{seed}", "{phase}")
     resources:
         mem_mb=config["resources"]["cluster_mem_mb"],
-        runtime=10,
-    shell:
-        "{NNSTRUCTURE} graph {input.checkpoint:q} {params.flags} --out {output:q} 2> {log:q}"
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/graph.py"
 
 
 rule cluster:
     input:
-        graph=rules.graph.output[0],
+        graph=rules.graph.output.graph,
     output:
-        labels=f"{RESULTS}/clusters/{CELL}/{{phase}}-k{{k}}.parquet",
+        labels=PATHS.cluster_labels("{entry}", "{condition}", "{seed}", "{phase}", "{k}"),
     params:
-        cluster=lambda w: wc.cluster_params(config, cell_of(w), w.phase, int(w.k)),
+        cluster=lambda w: wc.cluster_params(config, cell_from(w), int(w.k)),
     log:
-        f"{RESULTS}/logs/cluster/{CELL}/{{phase}}-k{{k}}.log",
+        PATHS.log("cluster", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}"),
+    benchmark:
+        PATHS.benchmark("cluster", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}")
     resources:
         mem_mb=config["resources"]["cluster_mem_mb"],
         runtime=config["resources"]["cluster_runtime"],
-    shell:
-        "{NNSTRUCTURE} cluster {input.graph:q} --k {params.cluster[k]} --n-init {params.cluster[n_init]}"
-        " --seed {params.cluster[seed]} --out {output.labels:q} 2> {log:q}"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/cluster.py"
 
 
 rule shuffles:
     input:
-        graph=rules.graph.output[0],
+        graph=rules.graph.output.graph,
     output:
-        f"{RESULTS}/shuffles/{CELL}/{{phase}}-k{{k}}-{{kind}}.parquet",
+        shuffles=PATHS.shuffles("{entry}", "{condition}", "{seed}", "{phase}", "{k}", "{kind}"),
     params:
-        shuffle=lambda w: wc.shuffle_params(config, cell_of(w), w.phase, int(w.k), w.kind),
+        shuffle=lambda w: wc.shuffle_params(config, cell_from(w), int(w.k), w.kind),
     log:
-        f"{RESULTS}/logs/shuffles/{CELL}/{{phase}}-k{{k}}-{{kind}}.log",
+        PATHS.log("shuffles", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}-{kind}"),
+    benchmark:
+        PATHS.benchmark("shuffles", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}-{kind}")
     threads: config["threads"]["shuffles"]
     resources:
         mem_mb=config["resources"]["cluster_mem_mb"],
         runtime=config["resources"]["cluster_runtime"],
-    shell:
-        "{NNSTRUCTURE} shuffles {input.graph:q} --k {params.shuffle[k]} --n-init {params.shuffle[n_init]}"
-        " --n-shuffles {params.shuffle[n_shuffles]} --kind {params.shuffle[kind]}"
-        " --seed {params.shuffle[seed]} --threads {threads} --out {output:q} 2> {log:q}"
-
-
-def row_shuffles(wildcards):
-    if wildcards.kind == "none":
-        return []
-    return f"{RESULTS}/shuffles/{CELL}/{{phase}}-k{{k}}-{{kind}}.parquet".format(**wildcards)
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/shuffles.py"
 
 
 rule clusterability_row:
     input:
-        checkpoint=network_checkpoint,
+        unpack(row_shuffles),
+        network=analysis_network,
         labels=rules.cluster.output.labels,
-        shuffles=row_shuffles,
     output:
-        f"{RESULTS}/rows/{CELL}/{{phase}}-k{{k}}-{{kind}}.parquet",
+        row=PATHS.clusterability_row("{entry}", "{condition}", "{seed}", "{phase}", "{k}", "{kind}"),
     params:
-        labels=lambda w: wc.row_labels(config, cell_of(w), w.phase),
-        clustering=lambda w: {
-            **wc.cluster_params(config, cell_of(w), w.phase, int(w.k)),
-            **wc.graph_params(config, w.experiment),
-            "shuffle": w.kind,
-        },
+        labels=lambda w: wc.row_labels(config, cell_from(w)),
+        clustering=row_clustering,
+    log:
+        PATHS.log("clusterability_row", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}-{kind}"),
+    benchmark:
+        PATHS.benchmark("clusterability_row", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}-{kind}")
     resources:
         mem_mb=2000,
         runtime=5,
+    conda:
+        ENV
     script:
         "../workflow_scripts/clusterability_row.py"
+
+
+rule aggregate_clusterability:
+    input:
+        rows=lambda w: wc.row_targets(config, RESULTS),
+        shuffles=lambda w: wc.shuffle_targets(config, RESULTS),
+    output:
+        rows=PATHS.table("clusterability"),
+        shuffles=PATHS.table("shuffles"),
+    params:
+        # <results>/<preset>, where every row's shuffle table is looked up by the row's key
+        results=lambda w, output: str(Path(output.rows).parent.parent),
+    log:
+        PATHS.log("aggregate_clusterability", "all"),
+    benchmark:
+        PATHS.benchmark("aggregate_clusterability", "all")
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/aggregate_clusterability.py"

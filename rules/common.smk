@@ -1,16 +1,140 @@
-# Helpers shared by the rule files: which cells exist and what each rule depends on.
+# Shared helpers: which networks and analysis cells exist, their targets, input
+# functions and params. Functions only (the steps are in the other .smk files);
+# the logic itself is in nnstructure.workflow_config and nnstructure.paths.
+
+import sys
 
 
-def cell_of(wildcards):
-    return wc.Cell(wildcards.experiment, wildcards.condition, int(wildcards.seed))
+def note(message):
+    print(f"nnstructure: {message}", file=sys.stderr)
 
 
-def experiment_datasets():
-    return sorted({wc.experiment(config, e)["dataset"] for e in wc.enabled_experiments(config)})
+def network_from(wildcards):
+    return wc.Network(wildcards.network_set, wildcards.condition, int(wildcards.seed))
+
+
+# Resolved once per DAG build (a skipped pretrained network is reported once).
+NETWORKS = {name: wc.available_networks(config, name, report=note) for name in wc.enabled_network_sets(config)}
+CLUSTERABILITY_CELLS = list(wc.analysis_cells(config, "clusterability"))
 
 
 def dataset_targets():
     out = []
-    for name in experiment_datasets():
-        out += [f"{RESULTS}/datasets/{name}.npz", f"{RESULTS}/datasets/{name}.png"]
+    for name in wc.used_datasets(config):
+        out += [PATHS.dataset(name), PATHS.dataset_preview(name)]
     return out
+
+
+def network_files(network, phase):
+    path = PATHS.network(network.network_set, network.condition, network.seed, phase)
+    return path
+
+
+def network_targets():
+    out = []
+    for name, networks in NETWORKS.items():
+        for net in networks:
+            for phase in wc.network_phases(config, name):
+                out.append(network_files(net, phase))
+            if wc.network_kind(config, name) == "trained":
+                out.append(PATHS.training_metrics(net.network_set, net.condition, net.seed))
+    return out
+
+
+def network_dataset(wildcards):
+    return PATHS.dataset(wc.set_dataset(config, wildcards.network_set))
+
+
+def pretrained_weights_file(wildcards):
+    path = wc.pretrained_weights(config, wildcards.condition)
+    if path is None:
+        from nnstructure.imagenet import missing_weights_message
+
+        raise ValueError(missing_weights_message(wildcards.condition, config["data_dir"]))
+    return str(path)
+
+
+def cell_from(wildcards):
+    network = wc.entry_network(config, "clusterability", wildcards.entry, wildcards.condition, wildcards.seed)
+    return wc.AnalysisCell(wildcards.entry, network, wildcards.phase)
+
+
+def analysis_network(wildcards):
+    """The checkpoint an analysis cell reads. Imported (pretrained) checkpoints are `ancient`: their content
+    is pinned by the weight file's checksum in the params, so re-importing an unchanged file (the data
+    directory moved) reruns nothing downstream."""
+    cell = cell_from(wildcards)
+    path = network_files(cell.network, cell.phase)
+    if wc.network_kind(config, cell.network.network_set) == "pretrained":
+        return ancient(path)
+    return path
+
+
+def row_shuffles(wildcards):
+    if wildcards.kind == "none":
+        return {}
+    return {"shuffles": PATHS.shuffles(wildcards.entry, wildcards.condition, wildcards.seed, wildcards.phase,
+                                       wildcards.k, wildcards.kind)}
+
+
+def row_clustering(wildcards):
+    cell = cell_from(wildcards)
+    settings = wc.clustering_settings(config, cell.entry)
+    return {"k": int(wildcards.k), "n_init": settings["n_init"], "shuffle": wildcards.kind,
+            **wc.graph_params(config, cell.entry, cell.network)}
+
+
+def clusterability_entries_with_tables():
+    """Entries that get a thesis-style table (random-init ones get the random-init figure instead)."""
+    entries = []
+    for cell in CLUSTERABILITY_CELLS:
+        if wc.network_kind(config, cell.network.network_set) != "random_init" and cell.entry not in entries:
+            entries.append(cell.entry)
+    return sorted(entries)
+
+
+def clusterability_has_shuffles():
+    return any(wc.clustering_settings(config, c.entry)["n_shuffles"] > 0 for c in CLUSTERABILITY_CELLS)
+
+
+def clusterability_has_random_init():
+    return any(wc.network_kind(config, c.network.network_set) == "random_init" for c in CLUSTERABILITY_CELLS)
+
+
+def report_outputs():
+    out = {
+        "table": report(PATHS.report_file("table_clusterability.md"), caption="../report/table.rst", category="Tables"),
+        "table_parquet": PATHS.report_file("table_clusterability.parquet"),
+        "scorecard": report(PATHS.report_file("scorecard.md"), caption="../report/scorecard.rst", category="Scorecard"),
+        "scorecard_parquet": PATHS.report_file("scorecard.parquet"),
+        "fig_ncut_vs_shuffles": report(
+            PATHS.report_file("fig_ncut_vs_shuffles.png"), caption="../report/fig_ncut_vs_shuffles.rst", category="Figures"
+        ),
+    }
+    for name in clusterability_entries_with_tables():
+        out[f"table_{name}"] = report(
+            PATHS.report_file(f"tables/{name}.md"), caption="../report/table.rst", category="Tables",
+            labels={"experiment": name},
+        )
+        out[f"table_{name}_parquet"] = PATHS.report_file(f"tables/{name}.parquet")
+    if clusterability_has_shuffles():
+        out["fig_shuffle_distributions"] = report(
+            PATHS.report_file("fig_shuffle_distributions.png"), caption="../report/fig_shuffle_distributions.rst",
+            category="Figures",
+        )
+    if clusterability_has_random_init():
+        out["fig_random_init"] = report(
+            PATHS.report_file("fig_random_init.png"), caption="../report/fig_random_init.rst", category="Figures"
+        )
+        out["random_init_scorecard"] = PATHS.report_file("scorecard_random_init.parquet")
+    return out
+
+
+def clusterability_targets():
+    if not CLUSTERABILITY_CELLS:
+        return []
+    return [PATHS.table("clusterability"), PATHS.report_file("scorecard.md")]
+
+
+def all_targets():
+    return dataset_targets() + network_targets() + clusterability_targets()

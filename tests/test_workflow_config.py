@@ -1,5 +1,6 @@
-"""Config validation and the experiment-cell logic behind the Snakefile."""
+"""Config validation, the generated schema, and the network/analysis logic behind the Snakefile."""
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,16 @@ from snakemake.utils import validate
 
 from nnstructure import workflow_config as wc
 from nnstructure.config_check import ConfigError, check_config
+from nnstructure.train.config import (
+    ModelSettings,
+    TrainConfig,
+    add_setting_options,
+    applicable_settings,
+    setting_fields,
+    settings_from_options,
+    split_settings,
+)
+from nnstructure.workflow_schema import schema_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -15,15 +26,18 @@ SCHEMA = ROOT / "config" / "schema.yaml"
 
 def small_config(**extra):
     cfg = {
-        "experiments": {
+        "networks": {
             "mlp-lines": {
                 "arch": "mlp",
                 "dataset": "lines",
                 "seeds": [0, 1],
                 "conditions": {"none": {}, "dropout": {"dropout": 0.5}},
                 "train": {"epochs": 2, "prune_epochs": 1},
-            }
-        }
+            },
+            "cnn-lines": {"arch": "cnn", "dataset": "lines", "seeds": [0], "conditions": {"none": {}},
+                          "train": {"prune_epochs": 0}},
+        },
+        "clusterability": {"networks": {"mlp-lines": {"table": "A.1"}, "cnn-lines": {}}},
     }
     cfg.update(extra)
     check_config(cfg, SCHEMA)
@@ -31,16 +45,58 @@ def small_config(**extra):
     return cfg
 
 
+def test_committed_schema_is_generated_from_the_definitions():
+    assert SCHEMA.read_text() == schema_yaml(), (
+        "config/schema.yaml is out of date: run `python -m nnstructure.workflow_schema config/schema.yaml`"
+    )
+
+
+def test_training_settings_are_defined_once_and_agree_everywhere():
+    """Schema, CLI options, TrainConfig/ModelSettings and the workflow's params list the same settings."""
+    names = list(setting_fields())
+    assert names == [f for f in TrainConfig.__dataclass_fields__] + [f for f in ModelSettings.__dataclass_fields__]
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert list(schema["properties"]["train"]["properties"]) == names
+    assert list(schema["$defs"]["train_settings"]["properties"]) == names
+    assert list(schema["$defs"]["condition"]["properties"]) == ["reg", "init", *names]
+    parser = argparse.ArgumentParser()
+    add_setting_options(parser)
+    args = parser.parse_args([])
+    settings = settings_from_options(args)
+    assert list(settings) == names
+    # The CLI's defaults are the dataclasses' defaults, so `nnstructure train` reproduces a workflow network.
+    train, model = split_settings(settings)
+    assert train == TrainConfig() and model == ModelSettings()
+    args = parser.parse_args(["--prune-frequency", "3", "--prune-power", "2", "--l2-first-layer-l1", "--no-shuffle",
+                              "--widths", "8,8", "--spectral-reduction", "mean"])
+    train, model = split_settings(settings_from_options(args))
+    assert (train.prune_frequency, train.prune_power, train.l2_first_layer_l1, train.shuffle) == (3, 2.0, True, False)
+    assert model.widths == [8, 8] and train.spectral_reduction == "mean"
+    # The schema's defaults are the dataclasses' defaults.
+    defaults = {k: v.get("default") for k, v in schema["properties"]["train"]["properties"].items()}
+    assert defaults["prune_frequency"] == TrainConfig().prune_frequency and defaults["lr"] == TrainConfig().lr
+
+
+def test_dataset_names_and_shuffle_kinds_come_from_the_library():
+    from nnstructure.cluster.shuffle import SHUFFLE_KINDS
+    from nnstructure.data.registry import DATASETS
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert schema["$defs"]["dataset_name"]["enum"] == list(DATASETS)
+    assert schema["$defs"]["shuffle_kind"]["enum"] == list(SHUFFLE_KINDS)
+
+
 @pytest.mark.parametrize(
     "bad, key, allowed",
     [
-        ({"clustering": {"kk": 3}}, "'kk'", "n_shuffles"),
-        ({"clustering": {"shuffle": "random"}}, "clustering.shuffle", "layer, nonzero"),
+        ({"clusterability": {"kk": 3}}, "'kk'", "n_shuffles"),
+        ({"clusterability": {"shuffle": "random"}}, "clusterability.shuffle", "layer, nonzero"),
         ({"train": {"epochs": -1}}, "train.epochs", ">= 0"),
         ({"train": {"dropout": 1.5}}, "train.dropout", "< 1"),
         ({"device": "gpu"}, "device", "auto|cpu"),
-        ({"clustering": {"k": "twelve"}}, "clustering.k", "integer"),
-        ({"typo_key": 1}, "'typo_key'", "experiments"),
+        ({"clusterability": {"k": "twelve"}}, "clusterability.k", "integer"),
+        ({"typo_key": 1}, "'typo_key'", "networks"),
+        ({"networks": {"m": {"arch": "mlp", "seeds": [0]}}}, "networks.m", "dataset"),
     ],
 )
 def test_invalid_config_names_key_and_what_is_allowed(bad, key, allowed):
@@ -51,86 +107,150 @@ def test_invalid_config_names_key_and_what_is_allowed(bad, key, allowed):
 
 
 def test_unknown_condition_setting_is_named():
-    cfg = {"experiments": {"e": {"arch": "mlp", "dataset": "mnist", "seeds": [0], "conditions": {"none": {"dropuot": 0.5}}}}}
-    with pytest.raises(ConfigError, match=r"'dropuot' under 'experiments.e.conditions.none'"):
+    cfg = {"networks": {"e": {"arch": "mlp", "dataset": "mnist", "seeds": [0], "conditions": {"none": {"dropuot": 0.5}}}}}
+    with pytest.raises(ConfigError, match=r"'dropuot' under 'networks.e.conditions.none'"):
         check_config(cfg, SCHEMA)
 
 
 def test_shipped_presets_validate():
-    for path in (ROOT / "config.yaml", ROOT / "config" / "paper.yaml"):
+    for path in (ROOT / "config.yaml", ROOT / "config" / "paper.yaml", ROOT / "config" / "mnist-a1.yaml"):
         cfg = yaml.safe_load(path.read_text())
         check_config(cfg, SCHEMA)
         validate(cfg, str(SCHEMA))
-        assert list(wc.cells(cfg)), path
+        assert list(wc.analysis_cells(cfg, "clusterability")), path
 
 
 def test_defaults_filled_and_settings_layered():
     cfg = small_config(train={"batch_size": 64})
-    assert cfg["clustering"]["k"] == 12 and cfg["clustering"]["n_shuffles"] == 50
-    s = wc.train_settings(cfg, "mlp-lines", "dropout")
+    assert cfg["clusterability"]["k"] == 12 and cfg["clusterability"]["n_shuffles"] == 50
+    s = wc.network_settings(cfg, wc.Network("mlp-lines", "dropout", 0))
     assert s["dropout"] == 0.5 and s["epochs"] == 2 and s["batch_size"] == 64 and s["lr"] == 0.001
-    assert wc.train_settings(cfg, "mlp-lines", "none")["dropout"] == 0.0
+    assert wc.network_settings(cfg, wc.Network("mlp-lines", "none", 0))["dropout"] == 0.0
 
 
 def test_cells_phases_and_targets():
     cfg = small_config()
-    cells = list(wc.cells(cfg))
-    assert len(cells) == 4
-    assert wc.phases(cfg, "mlp-lines") == ["unpruned", "pruned"]
+    cells = list(wc.analysis_cells(cfg, "clusterability"))
+    assert len(cells) == 2 * 2 * 2 + 1  # mlp: 2 conditions x 2 seeds x 2 phases; cnn: 1 network, no pruning
+    assert wc.network_phases(cfg, "mlp-lines") == ["unpruned", "pruned"]
+    assert wc.network_phases(cfg, "cnn-lines") == ["unpruned"]
     rows = wc.row_targets(cfg, "R")
-    assert len(rows) == 8 and all(r.startswith("R/rows/mlp-lines/") for r in rows)
-    assert len(wc.shuffle_targets(cfg, "R")) == 8
+    assert len(rows) == 9 and all(r.startswith("R/clusterability/rows/") for r in rows)
+    assert "R/clusterability/rows/mlp-lines/dropout/seed1/pruned-k12-layer.parquet" in rows
+    assert len(wc.shuffle_targets(cfg, "R")) == 9
+
+
+def test_entries_select_subsets_of_a_set():
+    cfg = small_config()
+    cfg["clusterability"]["networks"] = {"topology": {"set": "mlp-lines", "seeds": [1], "conditions": ["none"],
+                                                      "phases": ["pruned"], "shuffle": ["layer", "nonzero"]}}
+    cells = list(wc.analysis_cells(cfg, "clusterability"))
+    assert [(c.entry, c.network, c.phase) for c in cells] == [("topology", wc.Network("mlp-lines", "none", 1), "pruned")]
+    assert len(wc.row_targets(cfg, "R")) == 2
+    cfg["clusterability"]["networks"]["topology"]["seeds"] = [7]
+    with pytest.raises(wc.WorkflowConfigError, match=r"seeds lists \[7\]"):
+        list(wc.analysis_cells(cfg, "clusterability"))
+    cfg["clusterability"]["networks"] = {"x": {"set": "nope"}}
+    with pytest.raises(wc.WorkflowConfigError, match="not defined under 'networks'"):
+        list(wc.analysis_cells(cfg, "clusterability"))
 
 
 def test_params_separate_training_from_clustering():
     cfg = small_config()
-    cell = wc.Cell("mlp-lines", "none", 0)
-    before = wc.train_params(cfg, cell)
-    cfg["clustering"]["k"] = 4
-    cfg["clustering"]["n_shuffles"] = 7
-    assert wc.train_params(cfg, cell) == before
-    assert wc.shuffle_params(cfg, cell, "pruned", 4, "layer")["n_shuffles"] == 7
+    net = wc.Network("mlp-lines", "none", 0)
+    before = wc.train_params(cfg, net)
+    cfg["clusterability"]["k"] = 4
+    cfg["clusterability"]["n_shuffles"] = 7
+    cfg["device"] = "cuda"
+    cfg["data_dir"] = "/elsewhere"
+    assert wc.train_params(cfg, net) == before
+    cell = wc.AnalysisCell("mlp-lines", net, "pruned")
+    assert wc.shuffle_params(cfg, cell, 4, "layer")["n_shuffles"] == 7
     # Editing one condition leaves the other's params alone.
-    other = wc.train_params(cfg, wc.Cell("mlp-lines", "dropout", 0))
-    cfg["experiments"]["mlp-lines"]["conditions"]["none"]["l2"] = 1e-4
-    assert wc.train_params(cfg, cell) != before
-    assert wc.train_params(cfg, wc.Cell("mlp-lines", "dropout", 0)) == other
+    other = wc.train_params(cfg, wc.Network("mlp-lines", "dropout", 0))
+    cfg["networks"]["mlp-lines"]["conditions"]["none"]["l2"] = 1e-4
+    assert wc.train_params(cfg, net) != before
+    assert wc.train_params(cfg, wc.Network("mlp-lines", "dropout", 0)) == other
 
 
-def test_seeds_differ_between_cells_and_are_stable():
+def test_graph_settings_reach_only_the_architectures_they_apply_to():
     cfg = small_config()
-    seeds = {wc.train_params(cfg, c)["seed"] for c in wc.cells(cfg)}
-    assert len(seeds) == 4
-    assert wc.train_params(cfg, wc.Cell("mlp-lines", "none", 0))["seed"] == wc.train_params(
-        small_config(), wc.Cell("mlp-lines", "none", 0)
-    )["seed"]
+    mlp, cnn = wc.Network("mlp-lines", "none", 0), wc.Network("cnn-lines", "none", 0)
+    assert wc.graph_params(cfg, "mlp-lines", mlp) == {}
+    assert wc.graph_params(cfg, "cnn-lines", cnn) == {"kernel_norm": "l1", "fold_batchnorm": True}
+    cfg["clusterability"]["kernel_norm"] = "l2"
+    assert wc.graph_params(cfg, "mlp-lines", mlp) == {}
+    assert wc.graph_params(cfg, "cnn-lines", cnn)["kernel_norm"] == "l2"
 
 
-def test_random_init_experiment_has_no_shuffles_and_one_phase():
+def test_training_params_hold_only_settings_that_change_the_network():
+    # No pruning epochs: the pruning schedule cannot change the network.
+    s = applicable_settings({"prune_epochs": 0, "initial_sparsity": 0.3}, "mlp")
+    assert "initial_sparsity" not in s and "prune_frequency" not in s and s["widths"] == [256, 256, 256, 256]
+    assert applicable_settings({"prune_epochs": 2, "initial_sparsity": 0.3}, "mlp")["initial_sparsity"] == 0.3
+    # Clusterable-init and spectral details only with those switched on; widths only for MLPs.
+    s = applicable_settings({"ci_beta": 0.5, "spectral_reduction": "mean"}, "cnn")
+    assert "ci_beta" not in s and "spectral_reduction" not in s and "widths" not in s
+    assert applicable_settings({"spectral_reg": 0.1, "spectral_reduction": "mean"}, "mlp")["spectral_reduction"] == "mean"
+    # An untrained network depends on model and initialisation settings only.
+    assert set(applicable_settings({"batch_size": 7, "epochs": 3}, "mlp", trained=False)) == {"clusterable_init", "dropout", "widths"}
+
+
+def test_random_init_networks_ignore_training_settings():
     cfg = small_config()
-    cfg["experiments"]["init"] = {
-        "kind": "random_init", "arch": "mlp", "dataset": "lines", "seeds": [0, 1, 2],
-        "train": {"epochs": 0, "prune_epochs": 0}, "conditions": {"none": {}},
-    }
+    cfg["networks"]["init"] = {"kind": "random_init", "arch": "mlp", "dataset": "lines", "seeds": [0, 1, 2]}
+    cfg["clusterability"]["networks"]["init"] = {"n_shuffles": 0}
     validate(cfg, str(SCHEMA))
-    assert wc.phases(cfg, "init") == ["unpruned"]
+    assert wc.network_phases(cfg, "init") == ["init"]
+    net = wc.Network("init", "none", 0)
+    before = wc.init_params(cfg, net)
+    cfg["train"]["batch_size"] = 7
+    cfg["train"]["epochs"] = 99
+    assert wc.init_params(cfg, net) == before
     rows = [r for r in wc.row_targets(cfg, "R") if "/init/" in r]
-    assert rows == [f"R/rows/init/none/seed{s}/unpruned-k12-none.parquet" for s in range(3)]
-    labels = wc.row_labels(cfg, wc.Cell("init", "none", 0), "unpruned")
+    assert rows == [f"R/clusterability/rows/init/none/seed{s}/init-k12-none.parquet" for s in range(3)]
+    labels = wc.row_labels(cfg, wc.AnalysisCell("init", net, "init"))
     assert labels["kind"] == "random_init" and labels["pruned"] is False
+    cfg["networks"]["init"]["conditions"] = {"none": {"epochs": 3}}
+    with pytest.raises(wc.WorkflowConfigError, match="random_init"):
+        wc.init_params(cfg, net)
+
+
+def test_seeds_differ_between_networks_and_are_stable():
+    cfg = small_config()
+    nets = list(wc.networks_of(cfg, "mlp-lines"))
+    assert len({wc.train_params(cfg, n)["seed"] for n in nets}) == 4
+    # The seed is the same as when the set was an 'experiment' (chapter-3 numbers do not change).
+    from nnstructure.seeding import derive_seed
+
+    assert wc.network_seed(wc.Network("mlp-lines", "none", 0)) == derive_seed("mlp-lines", "none", 0)
 
 
 def test_row_labels_match_thesis_keys():
     cfg = small_config()
-    cfg["experiments"]["mlp-lines"]["conditions"]["ci"] = {"reg": "none", "clusterable_init": True}
-    labels = wc.row_labels(cfg, wc.Cell("mlp-lines", "ci", 1), "pruned")
+    cfg["networks"]["mlp-lines"]["conditions"]["ci"] = {"reg": "none", "clusterable_init": True}
+    labels = wc.row_labels(cfg, wc.AnalysisCell("mlp-lines", wc.Network("mlp-lines", "ci", 1), "pruned"))
     assert labels["reg"] == "none" and labels["init"] == "clusterable" and labels["pruned"] is True
-    assert labels["arch"] == "mlp" and labels["dataset"] == "lines"
+    assert labels["arch"] == "mlp" and labels["dataset"] == "lines" and labels["table"] == "A.1"
 
 
-def test_unknown_experiment_or_condition_is_explained():
+def test_unknown_network_set_or_condition_is_explained():
     cfg = small_config()
-    with pytest.raises(ValueError, match="unknown experiment 'nope'"):
-        wc.train_settings(cfg, "nope", "none")
+    with pytest.raises(ValueError, match="unknown network set 'nope'"):
+        wc.network_settings(cfg, wc.Network("nope", "none", 0))
     with pytest.raises(ValueError, match="has no condition 'l3'"):
-        wc.train_settings(cfg, "mlp-lines", "l3")
+        wc.network_settings(cfg, wc.Network("mlp-lines", "l3", 0))
+
+
+def test_paper_preset_networks_match_the_thesis_design():
+    """Counts derived from the paper preset's own structure, checked against the thesis's design."""
+    cfg = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    validate(cfg, str(SCHEMA))
+    trained = {n: s for n, s in cfg["networks"].items() if s.get("kind", "trained") == "trained"}
+    # Thesis: 5 replicates per condition for Tables A.1-A.6, A.8-A.11, 10 for Tables 3.4-3.11 and Figure 3.7's k-sweep.
+    assert {len(s["seeds"]) for s in trained.values()} == {1, 5, 10}
+    assert all(len(s["seeds"]) == 100 for s in cfg["networks"].values() if s.get("kind") == "random_init")
+    assert cfg["clusterability"]["networks"]["mlp-mnist-ks"]["k"] == [2, 4, 7, 10]
+    # Every network set is analysed by some entry, and the VGG sets train 200 + 50 epochs.
+    assert set(wc.used_network_sets(cfg)) == set(cfg["networks"])
+    assert wc.network_settings(cfg, wc.Network("vgg-cifar10", "none", 0))["epochs"] == 200

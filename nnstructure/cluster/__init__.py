@@ -1,5 +1,6 @@
 """Spectral clustering, n-cut, shuffles and relative clusterability (thesis chapter 3)."""
 
+from nnstructure.cluster.clustering import cluster_graph
 from nnstructure.cluster.labels_table import labels_frame, read_cluster_summary, write_cluster_labels
 from nnstructure.cluster.ncut import cluster_cut_and_volume, ncut
 from nnstructure.cluster.relative import (
@@ -20,6 +21,7 @@ from nnstructure.cluster.spectral import (
 
 __all__ = [
     "SHUFFLE_KINDS",
+    "cluster_graph",
     "cluster_cut_and_volume",
     "kmeans_labels",
     "labels_frame",

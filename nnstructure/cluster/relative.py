@@ -108,7 +108,12 @@ def shuffle_table(
     n_jobs: int = 1,
     device=None,
 ) -> pd.DataFrame:
-    """One row per shuffle: ``index, ncut, n_nodes, n_init`` (zero-degree nodes dropped first)."""
+    """One row per shuffle: ``index, ncut, n_nodes, n_init, device`` (zero-degree nodes dropped first).
+
+    ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``; ``None`` reads ``NNSTRUCTURE_DEVICE``, else auto) picks
+    the batched dense GPU path on CUDA for graphs up to ``GPU_MAX_NODES`` nodes; the
+    ``device`` column records where the eigenproblems were solved.
+    """
     if kind not in SHUFFLE_KINDS:
         raise ValueError(f"unknown shuffle kind {kind!r}; choose one of {', '.join(SHUFFLE_KINDS)}")
     if n_shuffles < 1:
@@ -116,8 +121,10 @@ def shuffle_table(
     graph, _ = drop_isolated_nodes(graph)
     indices = list(range(n_shuffles))
     device = _resolve_device(device)
+    used = "cpu"
     if device.type == "cuda" and graph.n_nodes <= GPU_MAX_NODES:
         rows = _dense_rows(graph, k, kind, n_init, seed, indices, device)
+        used = str(device)
     else:
         n_jobs = _resolve_jobs(n_jobs, n_shuffles)
         if n_jobs == 1:
@@ -128,7 +135,9 @@ def shuffle_table(
             chunks = [indices[j::n_jobs] for j in range(n_jobs)]
             parts = Parallel(n_jobs=n_jobs)(delayed(_shuffle_chunk)(graph, k, kind, n_init, seed, c) for c in chunks)
             rows = sorted((r for part in parts for r in part), key=lambda r: r["index"])
-    return pd.DataFrame(rows, columns=["index", "ncut", "n_nodes", "n_init"])
+    table = pd.DataFrame(rows, columns=["index", "ncut", "n_nodes", "n_init"])
+    table["device"] = used
+    return table
 
 
 def shuffled_ncuts(
@@ -202,8 +211,8 @@ def _resolve_jobs(n_jobs: int, n_tasks: int) -> int:
 def _resolve_device(device):
     import torch
 
-    if device is None:
+    if device is None or isinstance(device, str):
         from nnstructure.device import select_device
 
-        return select_device()
+        return select_device(device)
     return torch.device(device)

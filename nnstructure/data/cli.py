@@ -28,16 +28,23 @@ def register(subparsers) -> None:
     f.set_defaults(func=_fetch)
 
 
-def _dataset(args: argparse.Namespace) -> int:
+def build_dataset_artifact(name: str, data_dir: str, seed: int = 0, n_train: int | None = None, n_test: int | None = None,
+                           out: str = "", preview: str | None = None) -> None:
+    """Build dataset ``name`` (real files looked for in ``data_dir``), save it to ``out`` and its preview; print a summary."""
     start = time.perf_counter()
-    ds = make_dataset(args.name, args.data_dir, seed=args.seed, n_train=args.n_train, n_test=args.n_test)
-    save_dataset(ds, args.out)
-    if args.preview:
-        preview_grid(ds, args.preview)
+    ds = make_dataset(name, data_dir, seed=seed, n_train=n_train, n_test=n_test)
+    save_dataset(ds, out)
+    if preview:
+        preview_grid(ds, preview)
     print(
         f"{ds.name}: {len(ds.y_train)} train, {len(ds.y_test)} test, input {ds.input_shape}, "
-        f"{ds.task} -> {args.out} ({time.perf_counter() - start:.1f} s)"
+        f"{ds.task} -> {out} ({time.perf_counter() - start:.1f} s)"
     )
+
+
+def _dataset(args: argparse.Namespace) -> int:
+    build_dataset_artifact(args.name, args.data_dir, seed=args.seed, n_train=args.n_train, n_test=args.n_test,
+                           out=args.out, preview=args.preview)
     return 0
 
 

@@ -43,8 +43,11 @@ if TYPE_CHECKING:  # torch is imported lazily: shuffle workers unpickle graphs w
 KERNEL_NORMS = ("l1", "l1-matrix", "l2", "l2-matrix")
 
 
-def weight_graph(model: "nn.Sequential | str | os.PathLike", kernel_norm: str = "l1", fold_batchnorm: bool = True) -> BlockGraph:
-    """The weight graph of a network given as an ``nn.Sequential`` or a checkpoint path.
+def weight_graph(model: "nn.Module | str | os.PathLike", kernel_norm: str = "l1", fold_batchnorm: bool = True) -> BlockGraph:
+    """The weight graph of a network given as a module or a checkpoint path.
+
+    A flat ``nn.Sequential`` gets the layered graph below; any other module (a
+    ResNet, say) the dataflow graph of :mod:`nnstructure.graph.dataflow`.
 
     Node layers are named ``"input"`` (MLP inputs) or by the Sequential child name
     of the module that produces them (``model.get_submodule(name)`` finds it), so
@@ -60,10 +63,10 @@ def weight_graph(model: "nn.Sequential | str | os.PathLike", kernel_norm: str = 
 
         model = load_checkpoint(model).model
     if not isinstance(model, nn.Sequential):
-        raise ValueError(
-            f"weight_graph needs an nn.Sequential (or a checkpoint path), got {type(model).__name__}; "
-            "wrap the layers in nn.Sequential"
-        )
+        # Branching networks (ResNets, Inception, torchvision VGGs): the graph follows the traced dataflow.
+        from nnstructure.graph.dataflow import dataflow_weight_graph
+
+        return dataflow_weight_graph(model, kernel_norm=kernel_norm, fold_batchnorm=fold_batchnorm)
     layers = _weight_layers(model, fold_batchnorm)
     if not layers:
         raise ValueError("the model has no Linear or Conv2d layer, so it has no weight graph")

@@ -107,3 +107,46 @@ def load_imagenet_weights(
     except RuntimeError as exc:
         raise ValueError(f"weight file {path} does not fit torchvision's {arch}: {exc}") from exc
     return model.eval()
+
+
+def imagenet_spec(arch: str, aux_logits: bool = False) -> dict:
+    """The model spec of a torchvision-layout ImageNet network (what checkpoints store to rebuild it)."""
+    _check_arch(arch)
+    size = 299 if arch == "inception_v3" else 224
+    spec = {"arch": "imagenet", "name": arch, "input_shape": [3, size, size], "n_outputs": 1000}
+    if arch == "inception_v3":
+        spec["kwargs"] = {"aux_logits": bool(aux_logits)}
+    return spec
+
+
+def import_pretrained(arch: str, weights: str | os.PathLike, out: str | os.PathLike, extra_metadata: Mapping | None = None) -> dict:
+    """Convert a torchvision weight file of ``arch`` into one of our checkpoints at ``out``; return its metadata.
+
+    The weights are loaded strictly into the architecture (a file for another
+    architecture is refused), so later steps (graphs, clusterings, lesions) read
+    pretrained networks exactly as they read trained ones.
+    """
+    import hashlib
+
+    from nnstructure.checkpoint import save_checkpoint
+
+    weights = Path(weights)
+    state = load_imagenet_state_dict(weights)
+    aux = any(k.startswith("AuxLogits.") for k in state)
+    spec = imagenet_spec(arch, aux_logits=aux)
+    model = build_imagenet_model(arch, **spec.get("kwargs", {}))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(f"weight file {weights} does not fit torchvision's {arch}: {exc}") from exc
+    digest = hashlib.sha256()
+    with open(weights, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(chunk)
+    metadata = {
+        "spec": spec, "dataset": "imagenet", "task": "classification", "phase": "pretrained", "seed": 0,
+        "weights_file": weights.name, "weights_sha256": digest.hexdigest(),
+        "versions": {"torch": str(torch.__version__)}, **dict(extra_metadata or {}),
+    }
+    save_checkpoint(out, model, metadata)
+    return metadata

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields
+from typing import Any
+
+
+def _setting(default, help: str, schema: dict, *, applies: str | None = None, init: bool = False) -> Any:
+    """A training setting: its default, help text, JSON-schema constraints and when it applies.
+
+    This metadata is the single definition of every setting: the workflow's
+    config schema, the ``nnstructure train`` options and the training jobs'
+    params are all derived from it (:func:`setting_fields`).
+    ``applies`` names the condition under which the setting changes a network
+    (see :func:`applicable_settings`); ``init`` marks settings that change an
+    untrained (randomly initialised) network too.
+    """
+    return field(default=default, metadata={"help": help, "schema": schema, "applies": applies, "init": init})
 
 
 @dataclass
@@ -26,28 +40,41 @@ class TrainConfig:
     the thesis text describes L2 on every layer (the default).
     """
 
-    epochs: int = 20
-    prune_epochs: int = 20
-    batch_size: int = 128
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    adam_eps: float = 1e-7
-    l1: float = 0.0
-    l2: float = 0.0
-    initial_sparsity: float = 0.5
-    final_sparsity: float = 0.9
-    prune_frequency: int = 10
-    prune_power: float = 3.0
-    clusterable_init: bool = False
-    ci_groups: int = 10
-    ci_beta: float | None = None
-    spectral_reg: float = 0.0
-    spectral_eigs: tuple[int, ...] = field(default=(2, 3, 4))
-    spectral_reduction: str = "sum"
-    l2_first_layer_l1: bool = False
-    shuffle: bool = True
-    augment: bool = False
+    epochs: int = _setting(20, "unpruned epochs", {"type": "integer", "minimum": 0})
+    prune_epochs: int = _setting(20, "epochs of training with magnitude pruning after the unpruned ones",
+                                 {"type": "integer", "minimum": 0})
+    batch_size: int = _setting(128, "minibatch size", {"type": "integer", "minimum": 1})
+    lr: float = _setting(1e-3, "Adam learning rate", {"type": "number", "exclusiveMinimum": 0})
+    beta1: float = _setting(0.9, "Adam beta_1 (Keras default)", {"type": "number", "minimum": 0, "exclusiveMaximum": 1})
+    beta2: float = _setting(0.999, "Adam beta_2 (Keras default)", {"type": "number", "minimum": 0, "exclusiveMaximum": 1})
+    adam_eps: float = _setting(1e-7, "Adam epsilon (Keras default)", {"type": "number", "exclusiveMinimum": 0})
+    l1: float = _setting(0.0, "Keras-style L1 kernel penalty coefficient", {"type": "number", "minimum": 0})
+    l2: float = _setting(0.0, "Keras-style L2 kernel penalty coefficient", {"type": "number", "minimum": 0})
+    initial_sparsity: float = _setting(0.5, "pruning: sparsity at the start of the pruning phase",
+                                       {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, applies="pruning")
+    final_sparsity: float = _setting(0.9, "pruning: sparsity at the end of the pruning phase",
+                                     {"type": "number", "minimum": 0, "exclusiveMaximum": 1}, applies="pruning")
+    prune_frequency: int = _setting(10, "pruning: steps between mask updates (TF-MOT frequency)",
+                                    {"type": "integer", "minimum": 1}, applies="pruning")
+    prune_power: float = _setting(3.0, "pruning: exponent of the polynomial sparsity schedule",
+                                  {"type": "number", "exclusiveMinimum": 0}, applies="pruning")
+    clusterable_init: bool = _setting(False, "clusterable initialisation (thesis 3.5.2)", {"type": "boolean"}, init=True)
+    ci_groups: int = _setting(10, "clusterable init: number of unit groups", {"type": "integer", "minimum": 2},
+                              applies="clusterable_init", init=True)
+    ci_beta: float | None = _setting(None, "clusterable init: weight scale between groups (null: 0.6 MLP, 0.8 CNN/VGG)",
+                                     {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1},
+                                     applies="clusterable_init", init=True)
+    spectral_reg: float = _setting(0.0, "weight of the eigenvalue clusterability regularizer (MLP only)",
+                                   {"type": "number", "minimum": 0})
+    spectral_eigs: tuple[int, ...] = _setting((2, 3, 4), "spectral regularizer: 1-indexed eigenvalues of L_sym",
+                                              {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+                                              applies="spectral_reg")
+    spectral_reduction: str = _setting("sum", "spectral regularizer: sum of the eigenvalues (thesis text) or their mean (original code)",
+                                       {"type": "string", "enum": ["sum", "mean"]}, applies="spectral_reg")
+    l2_first_layer_l1: bool = _setting(False, "original code: with L2 chosen, an MLP's first layer gets an L1 penalty "
+                                       "(thesis text: L2 everywhere)", {"type": "boolean"}, applies="l2_mlp")
+    shuffle: bool = _setting(True, "reshuffle the training set every epoch (off for memorization)", {"type": "boolean"})
+    augment: bool = _setting(False, "CIFAR augmentation: rotations, shifts, flips", {"type": "boolean"})
 
     def __post_init__(self) -> None:
         self.spectral_eigs = tuple(int(k) for k in self.spectral_eigs)
@@ -82,3 +109,134 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training config keys {sorted(unknown)}; known keys: {sorted(known)}")
         return cls(**d)
+
+
+@dataclass
+class ModelSettings:
+    """The settings of a network's model spec that the workflow sets beside :class:`TrainConfig`."""
+
+    dropout: float = _setting(0.0, "dropout rate after every MLP hidden layer; for cnn/vgg any value > 0 switches on "
+                              "their fixed per-layer rates (thesis 3.4)", {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+                              init=True)
+    widths: list[int] | None = _setting(None, "MLP hidden widths (default 4 x 256, thesis 3.3)",
+                                        {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+                                        applies="mlp", init=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Everything below is derived from the field metadata above (the single definition of a setting).
+
+
+def setting_fields() -> dict[str, Field]:
+    """Every configurable setting, by name: :class:`TrainConfig`'s fields, then :class:`ModelSettings`'s."""
+    return {f.name: f for cls in (TrainConfig, ModelSettings) for f in fields(cls)}
+
+
+def setting_default(f: Field) -> Any:
+    value = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+    return list(value) if isinstance(value, tuple) else value
+
+
+def settings_schema(with_defaults: bool) -> dict:
+    """The JSON schema of a flat settings mapping (``train:`` in the workflow config, or a condition's overrides).
+
+    ``with_defaults`` adds each setting's default (Snakemake's ``validate`` fills them in).
+    """
+    properties = {}
+    for name, f in setting_fields().items():
+        prop = {**f.metadata["schema"], "description": f.metadata["help"]}
+        default = setting_default(f)
+        if with_defaults and default is not None:
+            prop["default"] = default
+        properties[name] = prop
+    return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+_APPLIES = {
+    None: lambda s, arch: True,
+    "pruning": lambda s, arch: s.get("prune_epochs", 0) > 0,
+    "clusterable_init": lambda s, arch: bool(s.get("clusterable_init")),
+    "spectral_reg": lambda s, arch: s.get("spectral_reg", 0) > 0,
+    "l2_mlp": lambda s, arch: arch == "mlp" and s.get("l2", 0) > 0,
+    "mlp": lambda s, arch: arch == "mlp",
+}
+
+
+def applicable_settings(settings: dict, arch: str, trained: bool = True) -> dict:
+    """The subset of ``settings`` that changes a network of ``arch``: exactly what a job's params need.
+
+    Unset settings take their defaults first. Settings whose condition does not
+    hold (pruning settings without pruning epochs, clusterable-init settings
+    without clusterable init, the spectral regularizer's details without it, ...)
+    are left out, and with ``trained=False`` (a randomly initialised network)
+    only the settings that change the initial network remain.
+    """
+    defined = setting_fields()
+    unknown = sorted(set(settings) - set(defined))
+    if unknown:
+        raise ValueError(f"unknown training setting(s) {unknown}; known settings: {', '.join(defined)}")
+    full = {name: settings.get(name, setting_default(f)) for name, f in defined.items()}
+    if full["widths"] is None and arch == "mlp":
+        from nnstructure.models.architectures import DEFAULT_MLP_WIDTHS
+
+        full["widths"] = list(DEFAULT_MLP_WIDTHS)
+    out = {}
+    for name, f in defined.items():
+        if not trained and not f.metadata["init"]:
+            continue
+        if _APPLIES[f.metadata["applies"]](full, arch):
+            value = full[name]
+            out[name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def split_settings(settings: dict) -> tuple[TrainConfig, ModelSettings]:
+    """A flat settings dict as (:class:`TrainConfig`, :class:`ModelSettings`); unset ones take defaults."""
+    model_names = {f.name for f in fields(ModelSettings)}
+    unknown = sorted(set(settings) - set(setting_fields()))
+    if unknown:
+        raise ValueError(f"unknown training setting(s) {unknown}; known settings: {', '.join(setting_fields())}")
+    model = ModelSettings(**{k: v for k, v in settings.items() if k in model_names})
+    train = TrainConfig.from_dict({k: v for k, v in settings.items() if k not in model_names})
+    return train, model
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _list_of_ints(text: str) -> list[int]:
+    import argparse
+
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 256,256,256,256, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected at least one positive integer, got {text!r}")
+    return values
+
+
+def add_setting_options(parser) -> None:
+    """One command-line option per setting (``--prune-epochs``, ``--no-shuffle``, ...), defaults as above."""
+    import argparse
+
+    group = parser.add_argument_group("training settings (the same keys as the workflow config's 'train:')")
+    for name, f in setting_fields().items():
+        schema = f.metadata["schema"]
+        kind = schema["type"][0] if isinstance(schema["type"], list) else schema["type"]
+        default = setting_default(f)
+        help_text = f.metadata["help"] + (f" (default {default})" if default is not None else "")
+        if kind == "boolean":
+            group.add_argument(_option(name), dest=name, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+        elif kind == "array":
+            group.add_argument(_option(name), dest=name, type=_list_of_ints, default=default, metavar="N,N,...", help=help_text)
+        elif "enum" in schema:
+            group.add_argument(_option(name), dest=name, choices=schema["enum"], default=default, help=help_text)
+        else:
+            group.add_argument(_option(name), dest=name, type=int if kind == "integer" else float, default=default, help=help_text)
+
+
+def settings_from_options(args) -> dict:
+    """The flat settings dict from options added by :func:`add_setting_options`."""
+    return {name: getattr(args, name) for name in setting_fields()}

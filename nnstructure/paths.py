@@ -1,0 +1,93 @@
+"""Where every workflow artifact lives: the one module that builds artifact paths.
+
+The Snakemake rules (output patterns) and the helpers that list targets or
+pair artifacts (aggregation, reports) all call these functions, so a path is
+spelled in exactly one place. Every function takes plain strings, so passing
+Snakemake wildcard placeholders (``"{condition}"``) gives the rule's pattern and
+passing values gives a concrete path::
+
+    paths = ArtifactPaths("results/default")
+    paths.network("{network_set}", "{condition}", "{seed}", "{phase}")   # a rule's output pattern
+    paths.network("mlp-mnist", "none", 0, "pruned")      # results/default/networks/mlp-mnist/none/seed0/final.pt
+
+Layout under ``<results_dir>/<preset>/``::
+
+    datasets/<name>.npz, <name>.png                      one cached dataset (+ preview)
+    networks/<set>/<condition>/seed<k>/<file>.pt         checkpoints: unpruned.pt / final.pt (trained),
+                                                         init.pt (random init), pretrained.pt (imported)
+    networks/<set>/<condition>/seed<k>/metrics.parquet   per-epoch training metrics
+    <analysis>/<step>/<entry>/<condition>/seed<k>/...    per-network analysis artifacts
+    tables/, report/                                     aggregated tables and the report
+    logs/<rule>/..., benchmarks/<rule>/...               one log and one benchmark per job
+"""
+
+from __future__ import annotations
+
+#: Checkpoint file of each network phase.
+PHASE_FILES = {"unpruned": "unpruned.pt", "pruned": "final.pt", "init": "init.pt", "pretrained": "pretrained.pt"}
+
+
+def seed_dir(seed) -> str:
+    return f"seed{seed}"
+
+
+class ArtifactPaths:
+    """Artifact paths under one preset's results folder (``<results_dir>/<preset>``)."""
+
+    def __init__(self, root: str):
+        self.root = str(root).rstrip("/")
+
+    # -- datasets ------------------------------------------------------------------------------
+    def dataset(self, name) -> str:
+        return f"{self.root}/datasets/{name}.npz"
+
+    def dataset_preview(self, name) -> str:
+        return f"{self.root}/datasets/{name}.png"
+
+    # -- networks ------------------------------------------------------------------------------
+    def network_dir(self, network_set, condition, seed) -> str:
+        return f"{self.root}/networks/{network_set}/{condition}/{seed_dir(seed)}"
+
+    def network(self, network_set, condition, seed, phase) -> str:
+        """The checkpoint of one network phase (``phase`` may be a wildcard: then ``{phase}.pt``)."""
+        name = PHASE_FILES.get(str(phase), f"{phase}.pt")
+        return f"{self.network_dir(network_set, condition, seed)}/{name}"
+
+    def training_metrics(self, network_set, condition, seed) -> str:
+        return f"{self.network_dir(network_set, condition, seed)}/metrics.parquet"
+
+    # -- per-network analysis artifacts -----------------------------------------------------------
+    def analysis_cell(self, analysis, step, entry, condition, seed) -> str:
+        return f"{self.root}/{analysis}/{step}/{entry}/{condition}/{seed_dir(seed)}"
+
+    def graph(self, entry, condition, seed, phase) -> str:
+        return f"{self.analysis_cell('clusterability', 'graphs', entry, condition, seed)}/{phase}.npz"
+
+    def cluster_labels(self, entry, condition, seed, phase, k) -> str:
+        return f"{self.analysis_cell('clusterability', 'clusters', entry, condition, seed)}/{phase}-k{k}.parquet"
+
+    def shuffles(self, entry, condition, seed, phase, k, kind) -> str:
+        return f"{self.analysis_cell('clusterability', 'shuffles', entry, condition, seed)}/{phase}-k{k}-{kind}.parquet"
+
+    def clusterability_row(self, entry, condition, seed, phase, k, kind) -> str:
+        return f"{self.analysis_cell('clusterability', 'rows', entry, condition, seed)}/{phase}-k{k}-{kind}.parquet"
+
+    # -- aggregated tables and the report ---------------------------------------------------------
+    def table(self, name) -> str:
+        return f"{self.root}/tables/{name}.parquet"
+
+    def report_dir(self) -> str:
+        return f"{self.root}/report"
+
+    def report_file(self, name) -> str:
+        return f"{self.root}/report/{name}"
+
+    def html_report(self) -> str:
+        return f"{self.root}/report.html"
+
+    # -- logs and benchmarks ----------------------------------------------------------------------
+    def log(self, rule, *parts) -> str:
+        return "/".join([f"{self.root}/logs/{rule}", *map(str, parts)]) + ".log"
+
+    def benchmark(self, rule, *parts) -> str:
+        return "/".join([f"{self.root}/benchmarks/{rule}", *map(str, parts)]) + ".tsv"

@@ -1,0 +1,69 @@
+# Networks: trained (one job per set x condition x seed), randomly initialised, or
+# imported from ImageNet weight files. A network is made once, whichever analyses
+# use it; its params are exactly the settings that change it (no device, no
+# analysis setting, no training setting for an untrained network).
+
+
+rule train:
+    input:
+        data=network_dataset,
+    output:
+        unpruned=PATHS.network("{network_set}", "{condition}", "{seed}", "unpruned"),
+        final=PATHS.network("{network_set}", "{condition}", "{seed}", "pruned"),
+        metrics=PATHS.training_metrics("{network_set}", "{condition}", "{seed}"),
+    params:
+        train=lambda w: wc.train_params(config, network_from(w)),
+    log:
+        PATHS.log("train", "{network_set}", "{condition}", "seed{seed}"),
+    benchmark:
+        PATHS.benchmark("train", "{network_set}", "{condition}", "seed{seed}")
+    threads: config["threads"]["train"]
+    resources:
+        mem_mb=config["resources"]["train_mem_mb"],
+        runtime=config["resources"]["train_runtime"],
+        gpu=config["resources"]["train_gpu"],
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/train.py"
+
+
+rule init_network:
+    input:
+        data=network_dataset,
+    output:
+        network=PATHS.network("{network_set}", "{condition}", "{seed}", "init"),
+    params:
+        init=lambda w: wc.init_params(config, network_from(w)),
+    log:
+        PATHS.log("init_network", "{network_set}", "{condition}", "seed{seed}"),
+    benchmark:
+        PATHS.benchmark("init_network", "{network_set}", "{condition}", "seed{seed}")
+    threads: 1
+    resources:
+        mem_mb=config["resources"]["train_mem_mb"],
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/init_network.py"
+
+
+rule import_pretrained:
+    input:
+        weights=pretrained_weights_file,
+    output:
+        network=PATHS.network("{network_set}", "{condition}", "{seed}", "pretrained"),
+    params:
+        pretrained=lambda w: {"arch": w.condition},
+    log:
+        PATHS.log("import_pretrained", "{network_set}", "{condition}", "seed{seed}"),
+    benchmark:
+        PATHS.benchmark("import_pretrained", "{network_set}", "{condition}", "seed{seed}")
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/import_pretrained.py"
