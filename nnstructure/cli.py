@@ -17,6 +17,7 @@ _COMMAND_MODULES = [
     "nnstructure.train.cli",
     "nnstructure.cluster.cli",
     "nnstructure.specialization.cli",
+    "nnstructure.imagenet.cli",
     "nnstructure.reward.nets_cli",
     "nnstructure.probe.cli",
     "nnstructure.report.cli",
