@@ -93,7 +93,7 @@ def read_checkpoint_payload(path: str | os.PathLike, map_location="cpu") -> dict
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch/pickle/zip raise many types for a damaged file
         raise ArtifactError(
-            f"checkpoint {path} is corrupt or truncated ({type(exc).__name__}: {exc}); delete it and rerun training"
+            f"checkpoint {path} is corrupt or truncated ({type(exc).__name__}: {first_line(exc)}); delete it and rerun training"
         ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ArtifactError(f"{path} is not an nnstructure checkpoint; delete it and rerun training")
@@ -104,9 +104,20 @@ def read_checkpoint_payload(path: str | os.PathLike, map_location="cpu") -> dict
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> Checkpoint:
     """Load a checkpoint written by :func:`save_checkpoint` and rebuild its model in eval mode."""
+    return checkpoint_from_payload(read_checkpoint_payload(path, map_location), path, map_location)
+
+
+def is_checkpoint_payload(payload) -> bool:
+    """Whether an object loaded from a file is an nnstructure checkpoint (any version)."""
+    return isinstance(payload, dict) and payload.get("format") == FORMAT
+
+
+def checkpoint_from_payload(payload: dict, path: str | os.PathLike, map_location="cpu") -> Checkpoint:
+    """The :class:`Checkpoint` of an already loaded checkpoint dict (``path`` names it in errors)."""
     from nnstructure.models import build_model
 
-    payload = read_checkpoint_payload(path, map_location)
+    if payload.get("version") != VERSION:
+        raise ArtifactError(f"checkpoint {path} has format version {payload.get('version')}, expected {VERSION}; delete it and rerun training")
     metadata = payload["metadata"]
     try:
         model = build_model(metadata["spec"])
@@ -117,6 +128,14 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> Checkpoint:
         ) from exc
     model.to(map_location).eval()
     return Checkpoint(model=model, metadata=metadata, masks=payload.get("masks"), path=Path(path))
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message without terminal colour codes (torch's run to paragraphs)."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def read_metadata(path: str | os.PathLike) -> dict:

@@ -2,6 +2,7 @@
 
 import contextlib
 import gzip
+import json
 import os
 import stat
 
@@ -60,3 +61,94 @@ def test_fetched_dataset_files_are_group_readable(tmp_path, monkeypatch):
     with umask(0o027):
         sources.ensure_files("mnist", tmp_path, sources=[Provider()])
     assert mode(tmp_path / "mnist" / "train-labels-idx1-ubyte.gz") == 0o640
+
+
+# --- training: resume message, config checks -------------------------------------------------
+
+
+def toy_dataset(name="toy"):
+    from nnstructure.data.dataset import Dataset
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    return Dataset(name, x[:64], y[:64], x[64:], y[64:], n_classes=2)
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_resumed_run_says_so_on_stderr(tmp_path, capsys):
+    from nnstructure.models import model_spec
+    from nnstructure.train import TrainConfig, train_network
+
+    ds, cfg = toy_dataset(), TrainConfig(epochs=2, prune_epochs=1, batch_size=16, prune_frequency=1)
+    spec = model_spec("mlp", [6], 2, widths=[8])
+
+    def kill(epoch, row):
+        raise Killed
+
+    with pytest.raises(Killed):
+        train_network(ds, spec, cfg, 0, tmp_path / "m.pt", progress=False, epoch_callback=kill)
+    assert "resuming" not in capsys.readouterr().err
+    train_network(ds, spec, cfg, 0, tmp_path / "m.pt", progress=False)
+    assert capsys.readouterr().err.splitlines() == [f"resuming from {tmp_path / 'm.pt.partial'} at epoch 1 of 3"]
+
+
+def test_train_help_explains_resume(capsys):
+    from nnstructure.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "OUT.partial" in text and "resuming from OUT.partial at epoch k of n" in text
+
+
+def test_initial_sparsity_above_final_is_refused():
+    from nnstructure.train import TrainConfig
+
+    with pytest.raises(ValueError, match=r"initial_sparsity 0\.95 is above final_sparsity 0\.9.*set initial_sparsity <= final_sparsity"):
+        TrainConfig(initial_sparsity=0.95, final_sparsity=0.9)
+    assert TrainConfig(initial_sparsity=0.9, final_sparsity=0.9).final_sparsity == 0.9
+
+
+# --- evaluate finds the dataset a workflow network was trained on ----------------------------
+
+
+@pytest.fixture(scope="module")
+def workflow_network(tmp_path_factory):
+    """A checkpoint in the workflow's layout: results/<preset>/networks/... beside results/<preset>/datasets/."""
+    from nnstructure.data.dataset import save_dataset
+    from nnstructure.models import model_spec
+    from nnstructure.train import TrainConfig, train_network
+
+    root = tmp_path_factory.mktemp("wf") / "results" / "p"
+    ds = toy_dataset("lines")
+    save_dataset(ds, root / "datasets" / "lines.npz")
+    out = root / "networks" / "e" / "none" / "seed0" / "final.pt"
+    train_network(ds, model_spec("mlp", [6], 2, widths=[8]), TrainConfig(epochs=1, prune_epochs=0, batch_size=16), 0, out,
+                  progress=False)
+    return out
+
+
+def test_evaluate_finds_the_workflow_dataset_without_data_dir(workflow_network, capsys):
+    from nnstructure.checkpoint import read_metadata
+    from nnstructure.cli import main
+
+    assert main(["evaluate", str(workflow_network), "--json", "--device", "cpu"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    meta = read_metadata(workflow_network)
+    assert result["dataset"] == "lines" and result["test_accuracy"] == pytest.approx(meta["test_accuracy"])
+
+
+def test_evaluate_says_which_option_is_missing_when_the_data_is_not_found(workflow_network, tmp_path, capsys):
+    import shutil
+
+    from nnstructure.cli import main
+
+    alone = tmp_path / "final.pt"
+    shutil.copy(workflow_network, alone)
+    assert main(["evaluate", str(alone)]) == 1
+    err = capsys.readouterr().err
+    assert "trained on dataset 'lines'" in err and "--data-dir" in err and "--dataset" in err

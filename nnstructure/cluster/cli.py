@@ -16,6 +16,7 @@ import pandas as pd
 
 from nnstructure.cluster.shuffle import SHUFFLE_KINDS
 from nnstructure.graph.weights import KERNEL_NORMS
+from nnstructure.network_io import ACCEPTED_FORMATS, add_allow_pickle_option, load_sequential
 
 
 def _n_init(text: str) -> int | str:
@@ -43,7 +44,8 @@ def _cluster_options(p: argparse.ArgumentParser, seed_help: str) -> None:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("clusterability", help="n-cut of a network and its relative clusterability against shuffles")
-    p.add_argument("checkpoint", help="network checkpoint (or a graph .npz from `nnstructure graph`)")
+    p.add_argument("checkpoint", help=f"network file ({ACCEPTED_FORMATS}), or a graph .npz from `nnstructure graph`")
+    add_allow_pickle_option(p)
     _cluster_options(p, "seed of the clustering and of the shuffles")
     p.add_argument("--shuffles", type=int, default=50, help="number of shuffled networks (default 50)")
     p.add_argument("--shuffle", choices=SHUFFLE_KINDS, default="layer", help="layer: all entries; nonzero: keep topology")
@@ -54,7 +56,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=_clusterability)
 
     p = subparsers.add_parser("graph", help="weight graph of a network (.npz)")
-    p.add_argument("checkpoint")
+    p.add_argument("checkpoint", help=f"network file: {ACCEPTED_FORMATS}")
+    add_allow_pickle_option(p)
     _graph_options(p)
     p.add_argument("--out", required=True, help="graph file to write (.npz)")
     p.set_defaults(func=_graph)
@@ -76,21 +79,22 @@ def register(subparsers) -> None:
     p.set_defaults(func=_shuffles)
 
 
-def _load_network_graph(path: str, kernel_norm: str, fold_batchnorm: bool):
+def _load_network_graph(path: str, kernel_norm: str, fold_batchnorm: bool, allow_pickle: bool = False):
     from nnstructure.graph import load_graph, weight_graph
 
     if not Path(path).exists():
         raise FileNotFoundError(f"{path} does not exist; train the network first or check the path")
     if path.endswith(".npz"):
         return load_graph(path)
-    return weight_graph(path, kernel_norm=kernel_norm, fold_batchnorm=fold_batchnorm)
+    model, _ = load_sequential(path, allow_pickle=allow_pickle)
+    return weight_graph(model, kernel_norm=kernel_norm, fold_batchnorm=fold_batchnorm)
 
 
 def _clusterability(args) -> int:
     from nnstructure.cluster.relative import relative_clusterability
     from nnstructure.io import write_parquet
 
-    graph = _load_network_graph(args.checkpoint, args.kernel_norm, args.fold_batchnorm)
+    graph = _load_network_graph(args.checkpoint, args.kernel_norm, args.fold_batchnorm, args.allow_pickle)
     res = relative_clusterability(
         graph, k=args.k, n_shuffles=args.shuffles, kind=args.shuffle, n_init=args.n_init, seed=args.seed, n_jobs=args.threads
     )
@@ -117,9 +121,8 @@ def _clusterability(args) -> int:
 def _graph(args) -> int:
     from nnstructure.graph import save_graph, weight_graph
 
-    if not Path(args.checkpoint).exists():
-        raise FileNotFoundError(f"checkpoint {args.checkpoint} does not exist; train the network first or check the path")
-    graph = weight_graph(args.checkpoint, kernel_norm=args.kernel_norm, fold_batchnorm=args.fold_batchnorm)
+    model, _ = load_sequential(args.checkpoint, allow_pickle=args.allow_pickle)
+    graph = weight_graph(model, kernel_norm=args.kernel_norm, fold_batchnorm=args.fold_batchnorm)
     save_graph(graph, args.out)
     print(f"{graph.meta['kind']} graph: {graph.n_nodes} nodes in {len(graph.layer_sizes)} layers -> {args.out}", file=sys.stderr)
     return 0

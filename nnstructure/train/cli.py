@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nnstructure.network_io import ACCEPTED_FORMATS, add_allow_pickle_option
 from nnstructure.train.config import add_setting_options, settings_from_options
 
 
@@ -23,7 +24,13 @@ def resolve_dataset(name_or_path: str, data_dir: str | None, seed: int):
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("train", help="train (and prune) an MLP, small CNN or VGG; write its checkpoint")
+    p = subparsers.add_parser(
+        "train", help="train (and prune) an MLP, small CNN or VGG; write its checkpoint",
+        description="Train (and prune) a network and write its checkpoint. Interrupted runs resume: after every "
+                    "epoch the run's state is saved to OUT.partial, and the same command run again continues from "
+                    "it (printing 'resuming from OUT.partial at epoch k of n'), ending with the weights an "
+                    "uninterrupted run gives on CPU; a run with other settings starts afresh.",
+    )
     p.add_argument("--arch", choices=["mlp", "cnn", "vgg"], required=True)
     p.add_argument("--dataset", required=True, help="dataset name (built with --data-dir) or path to a .npz dataset artifact")
     p.add_argument("--data-dir", default=None, help="folder with the real datasets (needed when --dataset is a name)")
@@ -37,11 +44,14 @@ def register(subparsers) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
 
-    e = subparsers.add_parser("evaluate", help="accuracy, loss and sparsity of a checkpoint")
-    e.add_argument("checkpoint")
-    e.add_argument("--dataset", default=None, help="name or .npz path; default: the dataset the network was trained on")
-    e.add_argument("--data-dir", default=None)
+    e = subparsers.add_parser("evaluate", help="accuracy, loss and sparsity of a network")
+    e.add_argument("checkpoint", help=f"network file: {ACCEPTED_FORMATS}")
+    e.add_argument("--dataset", default=None,
+                   help="name or .npz path; default for our checkpoints: the dataset the network was trained on "
+                        "(the workflow's datasets/<name>.npz beside it, or the name and --data-dir it was trained with)")
+    e.add_argument("--data-dir", default=None, help="folder with the real datasets (when --dataset is a name)")
     e.add_argument("--device", default="auto")
+    add_allow_pickle_option(e)
     e.add_argument("--json", action="store_true", help="print one JSON object (the default output format too)")
     e.set_defaults(func=_evaluate)
 
@@ -60,15 +70,55 @@ def _train(args) -> int:
     return 0
 
 
+def evaluation_dataset(checkpoint: str | Path, meta: dict, dataset: str | None = None, data_dir: str | None = None):
+    """The dataset to evaluate a network on: ``dataset`` if given, else the one it was trained on.
+
+    For our checkpoints that is, in order: the ``.npz`` artifact it was trained
+    from (``dataset_source``); the workflow's ``datasets/<name>.npz`` in a
+    folder above the checkpoint (``results/<preset>/datasets/``); the dataset
+    name with ``data_dir`` (given, or recorded at training). Raises
+    ``ValueError`` naming ``--dataset`` / ``--data-dir`` when none is found.
+    """
+    seed = int(meta.get("seed", 0))
+    if dataset is not None:
+        return resolve_dataset(dataset, data_dir, seed)
+    name, source = meta.get("dataset"), meta.get("dataset_source")
+    if source and Path(source).suffix == ".npz" and Path(source).exists():
+        return resolve_dataset(source, None, seed)
+    if not name:
+        raise ValueError(
+            f"{checkpoint} records no dataset ({meta.get('network_format', 'network file')}); "
+            "pass --dataset NAME --data-dir DIR, or --dataset FILE.npz"
+        )
+    for folder in Path(checkpoint).resolve().parents:
+        artifact = folder / "datasets" / f"{name}.npz"
+        if artifact.exists():
+            return resolve_dataset(str(artifact), None, seed)
+    data_dir = data_dir or meta.get("data_dir")
+    if data_dir is None:
+        raise ValueError(
+            f"{checkpoint} was trained on dataset {name!r}, but no datasets/{name}.npz was found in a folder above it "
+            f"and no data directory was recorded; pass --data-dir DIR (the folder with mnist/, fashion-mnist/, ...) "
+            f"or --dataset FILE.npz"
+        )
+    return resolve_dataset(name, data_dir, seed)
+
+
 def _evaluate(args) -> int:
-    from nnstructure.checkpoint import load_checkpoint
+    from nnstructure.network_io import load_network
     from nnstructure.train import evaluate
 
-    ckpt = load_checkpoint(args.checkpoint)
-    meta = ckpt.metadata
-    source = args.dataset or meta.get("dataset_source") or meta.get("dataset")
-    data_dir = args.data_dir or meta.get("data_dir")
-    dataset = resolve_dataset(source, data_dir, int(meta.get("seed", 0)))
-    result = {"checkpoint": str(args.checkpoint), "dataset": dataset.name, "phase": meta.get("phase"), **evaluate(ckpt.model, dataset, args.device)}
+    model, meta = load_network(args.checkpoint, allow_pickle=args.allow_pickle)
+    dataset = evaluation_dataset(args.checkpoint, meta, args.dataset, args.data_dir)
+    try:
+        scores = evaluate(model, dataset, args.device)
+    except RuntimeError as exc:  # shapes that do not chain: a rebuilt network on the wrong inputs
+        assumed = f"; it was {meta['assumed']}" if "assumed" in meta else ""
+        raise ValueError(
+            f"{args.checkpoint} does not run on {dataset.name} inputs of shape {list(dataset.input_shape)} "
+            f"({str(exc).splitlines()[0]}){assumed}"
+        ) from exc
+    result = {"checkpoint": str(args.checkpoint), "network_format": meta["network_format"], "dataset": dataset.name,
+              "phase": meta.get("phase"), **scores}
     print(json.dumps(result))
     return 0

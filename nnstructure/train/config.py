@@ -84,6 +84,11 @@ class TrainConfig:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if not 0.0 <= self.initial_sparsity < 1.0 or not 0.0 <= self.final_sparsity < 1.0:
             raise ValueError("initial_sparsity and final_sparsity must be in [0, 1)")
+        if self.initial_sparsity > self.final_sparsity:
+            raise ValueError(
+                f"initial_sparsity {self.initial_sparsity} is above final_sparsity {self.final_sparsity}: pruning only "
+                "removes weights, so the sparsity schedule must not fall; set initial_sparsity <= final_sparsity"
+            )
         if self.prune_frequency < 1:
             raise ValueError(f"prune_frequency must be >= 1, got {self.prune_frequency}")
         if self.l1 < 0 or self.l2 < 0 or self.spectral_reg < 0:

@@ -1,0 +1,184 @@
+"""Networks from files: every accepted format, the refusals, and the CLI commands that read networks."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from nnstructure.checkpoint import save_checkpoint
+from nnstructure.graph import weight_graph
+from nnstructure.models import build_model, model_spec
+from nnstructure.network_io import (
+    ACCEPTED_FORMATS,
+    NetworkFormatError,
+    load_network,
+    load_sequential,
+    state_dict_sequential,
+)
+
+
+def mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3)).eval()
+
+
+def cnn():
+    torch.manual_seed(1)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, stride=2), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 5, 1), nn.ReLU(), nn.Flatten(), nn.Linear(5 * 4 * 4, 3),
+    ).eval()
+    bn = model[1]
+    bn.running_mean.uniform_(-1, 1)
+    bn.running_var.uniform_(0.5, 2)
+    bn.weight.data.uniform_(0.5, 2)
+    return model
+
+
+def same_graph(a, b, kernel_norm="l1"):
+    ga, gb = weight_graph(a, kernel_norm=kernel_norm), weight_graph(b, kernel_norm=kernel_norm)
+    return ga.layer_sizes == gb.layer_sizes and np.allclose(ga.adjacency.toarray(), gb.adjacency.toarray())
+
+
+def test_our_checkpoint_comes_with_its_metadata(tmp_path):
+    spec = model_spec("mlp", [6], 3, widths=[5])
+    model = build_model(spec, seed=0)
+    save_checkpoint(tmp_path / "m.pt", model, {"spec": spec, "dataset": "toy", "phase": "pruned"})
+    loaded, meta = load_network(tmp_path / "m.pt")
+    x = torch.randn(4, 6)
+    assert torch.equal(loaded(x), model.eval()(x))
+    assert meta["network_format"] == "nnstructure checkpoint" and meta["dataset"] == "toy" and meta["phase"] == "pruned"
+
+
+def test_scripted_sequential_is_rebuilt_exactly(tmp_path):
+    model = cnn()
+    torch.jit.script(model).save(str(tmp_path / "s.pt"))
+    loaded, meta = load_network(tmp_path / "s.pt")
+    assert type(loaded) is nn.Sequential and meta["network_format"] == "torchscript" and meta["rebuilt_as_sequential"]
+    assert loaded[0].stride == (2, 2) and loaded[0].padding == (1, 1) and loaded[3].kernel_size == 2
+    x = torch.randn(2, 1, 16, 16)
+    assert torch.allclose(loaded(x), model(x))
+    assert same_graph(loaded, model)
+
+
+def test_traced_module_evaluates_and_its_weights_give_the_graph(tmp_path):
+    model = cnn()
+    x = torch.randn(2, 1, 16, 16)
+    torch.jit.trace(model, x).save(str(tmp_path / "t.pt"))
+    loaded, meta = load_network(tmp_path / "t.pt")
+    assert isinstance(loaded, torch.jit.ScriptModule) and not meta["rebuilt_as_sequential"]
+    assert torch.allclose(loaded(x), model(x))
+    rebuilt, meta = load_sequential(tmp_path / "t.pt")
+    assert "assumed" in meta and same_graph(rebuilt, model)  # default BN eps 1e-5 is what cnn() uses
+
+
+def test_mlp_state_dict_is_rebuilt_from_tensor_shapes(tmp_path):
+    model = mlp()
+    torch.save(model.state_dict(), tmp_path / "sd.pt")
+    loaded, meta = load_network(tmp_path / "sd.pt")
+    assert meta["network_format"] == "state dict" and "stride 1" in meta["assumed"]
+    assert [type(m).__name__ for m in loaded] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    x = torch.randn(7, 6)
+    assert torch.equal(loaded(x), model(x))  # exact for an MLP
+
+
+def test_cnn_state_dict_gives_the_exact_weight_graph(tmp_path):
+    model = cnn()
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "wrapped.pt")  # Lightning-style wrapper
+    loaded, _ = load_network(tmp_path / "wrapped.pt")
+    assert [type(m).__name__ for m in loaded] == ["Conv2d", "BatchNorm2d", "ReLU", "Conv2d", "ReLU", "Flatten", "Linear"]
+    for norm in ("l1", "l2-matrix"):
+        assert same_graph(loaded, model, norm)
+
+
+@pytest.mark.parametrize(
+    "state, problem",
+    [
+        ({"emb.weight": torch.zeros(3, 4, 5)}, "weight shape 3x4x5"),
+        ({"a.weight": torch.zeros(4, 6), "b.weight": torch.zeros(3, 5)}, "takes 5 inputs but the layer before it has 4"),
+        ({"a.weight": torch.zeros(4, 6), "a.scale": torch.zeros(4)}, "entries ['scale', 'weight']"),
+        ({"c.weight": torch.zeros(4, 1, 3, 3), "fc.weight": torch.zeros(2, 10)}, "not a multiple of the 4 channels"),
+    ],
+)
+def test_state_dicts_that_are_not_a_plain_stack_are_refused_in_one_line(state, problem):
+    with pytest.raises(NetworkFormatError) as info:
+        state_dict_sequential(state, "net.pt")
+    message = str(info.value)
+    assert problem in message and "\n" not in message
+
+
+def test_pickled_module_needs_the_explicit_flag(tmp_path):
+    model = mlp()
+    torch.save(model, tmp_path / "whole.pt")
+    with pytest.raises(NetworkFormatError) as info:
+        load_network(tmp_path / "whole.pt")
+    message = str(info.value)
+    assert "--allow-pickle" in message and "runs code" in message
+    assert "\n" not in message and "\x1b" not in message  # none of torch's advice or colour codes
+    loaded, meta = load_network(tmp_path / "whole.pt", allow_pickle=True)
+    assert meta["network_format"] == "pickled module" and meta["class"] == "torch.nn.modules.container.Sequential"
+    x = torch.randn(3, 6)
+    assert torch.equal(loaded(x), model(x))
+
+
+@pytest.mark.parametrize("content", [b"hello, not a network", b"PK\x03\x04truncated zip", b""])
+def test_any_other_file_gets_one_line_listing_the_formats(tmp_path, content):
+    path = tmp_path / "thing.pt"
+    path.write_bytes(content)
+    with pytest.raises(NetworkFormatError) as info:
+        load_network(path)
+    assert str(info.value) == f"{path} is not a network file this tool reads; accepted: {ACCEPTED_FORMATS}"
+
+
+def test_other_torch_objects_and_missing_files(tmp_path):
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    with pytest.raises(NetworkFormatError, match="accepted: an nnstructure checkpoint"):
+        load_network(tmp_path / "list.pt")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_network(tmp_path / "nope.pt")
+
+
+# --- the CLI ------------------------------------------------------------------------------------
+
+
+def test_graph_and_clusterability_accept_a_state_dict_and_refuse_pickles(tmp_path, capsys):
+    from nnstructure.cli import main
+    from nnstructure.graph import load_graph
+
+    model = mlp()
+    torch.save(model.state_dict(), tmp_path / "sd.pt")
+    assert main(["graph", str(tmp_path / "sd.pt"), "--out", str(tmp_path / "g.npz")]) == 0
+    assert np.allclose(load_graph(tmp_path / "g.npz").adjacency.toarray(), weight_graph(model).adjacency.toarray())
+    assert main(["clusterability", str(tmp_path / "sd.pt"), "--k", "2", "--shuffles", "2", "--n-init", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n_nodes"] == 18
+
+    torch.save(model, tmp_path / "whole.pt")
+    assert main(["graph", str(tmp_path / "whole.pt"), "--out", str(tmp_path / "w.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--allow-pickle" in err
+    assert main(["graph", str(tmp_path / "whole.pt"), "--allow-pickle", "--out", str(tmp_path / "w.npz")]) == 0
+    capsys.readouterr()
+    (tmp_path / "notes.txt").write_text("hi")
+    assert main(["graph", str(tmp_path / "notes.txt"), "--out", str(tmp_path / "x.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"accepted: {ACCEPTED_FORMATS}" in err
+
+
+def test_evaluate_a_torchscript_file_on_a_given_dataset(tmp_path, capsys):
+    from nnstructure.cli import main
+    from nnstructure.data.dataset import Dataset, save_dataset
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 40).astype(np.int64)
+    save_dataset(Dataset("toy", x[:30], y[:30], x[30:], y[30:], task="classification", n_classes=3), tmp_path / "toy.npz")
+    torch.jit.script(mlp()).save(str(tmp_path / "s.pt"))
+    assert main(["evaluate", str(tmp_path / "s.pt")]) == 1  # no dataset recorded in a TorchScript file
+    err = capsys.readouterr().err
+    assert "records no dataset" in err and "--dataset" in err
+    assert main(["evaluate", str(tmp_path / "s.pt"), "--dataset", str(tmp_path / "toy.npz"), "--device", "cpu"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["network_format"] == "torchscript" and result["dataset"] == "toy"
+    assert 0 <= result["test_accuracy"] <= 1
