@@ -91,6 +91,7 @@ def partition_network(
     fold_batchnorm: bool = True,
     layer_scope: str = "adjacent",
     network_labels: np.ndarray | None = None,
+    graph: BlockGraph | None = None,
     device=None,
 ) -> Partition:
     """Cluster ``model`` by ``partitioning`` (one of :data:`PARTITIONINGS`) into ``k`` clusters.
@@ -100,7 +101,10 @@ def partition_network(
     partitioning ``network_labels`` may pass the network-wide labels of the same
     graph (otherwise they are computed here with the same ``k``, ``n_init`` and
     ``seed``). ``layer_scope`` is ``"adjacent"`` (thesis) or ``"within"``
-    (the original code's layer-wise activation clustering).
+    (the original code's layer-wise activation clustering). ``graph`` passes a
+    ready graph of the partitioning's kind (e.g.
+    :func:`nnstructure.specialization.imagenet.vgg_weight_graph`) whose layer
+    names include the model's hidden unit layers.
     """
     graph_kind, scope = check_partitioning(partitioning)
     if int(k) < 2:
@@ -108,7 +112,11 @@ def partition_network(
     if layer_scope not in LAYER_SCOPES:
         raise ValueError(f"layer_scope must be one of {LAYER_SCOPES}, got {layer_scope!r}")
     hidden = unit_layers(model)  # also rejects networks without a hidden layer
-    if graph_kind == "act":
+    if graph is not None:
+        absent = [layer.name for layer in hidden if layer.name not in graph.layer_names]
+        if absent:
+            raise ValueError(f"the graph given has no node layers {absent} of the model (graph layers: {graph.layer_names})")
+    elif graph_kind == "act":
         if inputs is None:
             raise ValueError(f"partitioning {partitioning!r} needs inputs (a validation split of the training data)")
         graph = activation_graph(model, inputs, device=device)
