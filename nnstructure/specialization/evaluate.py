@@ -45,6 +45,8 @@ from nnstructure.specialization.subclusters import (
 from nnstructure.specialization.visualization import VisualizationSettings, visualize_subclusters
 
 PROXIES = ("lesion", "visualization")
+# Default bound on the pixels optimised in one batch (e.g. all 1200 images of an MNIST layer, 27 ImageNet images).
+VIS_BATCH_PIXELS = 1 << 22
 # What a lesion silences: the units' incoming and outgoing weights (thesis text).
 LESION_METHOD = "zero-in-and-out"
 LESION_METRICS = ("accuracy_drop", "class_range", "class_range_normalized")
@@ -97,6 +99,8 @@ def evaluate_partition(
 
     ``dataset`` is the :class:`~nnstructure.data.Dataset` the network was
     trained on (lesions use its test split; visualisation its input shape).
+    ``vis_max_batch`` bounds the images optimised at once (default: about
+    :data:`VIS_BATCH_PIXELS` pixels per batch; results do not depend on it).
     """
     from nnstructure.device import select_device
 
@@ -203,6 +207,8 @@ def _visualize_layer(model, layer, items, seed, settings, input_shape, device, m
             masks.append(mask)
             seeds.append(image_seed(seed, sub.layer, sub.label, row["random_index"]))
             meta.append(row)
+    if max_batch is None:
+        max_batch = max(1, VIS_BATCH_PIXELS // int(np.prod(input_shape)))
     out = visualize_subclusters(model, layer, np.stack(masks), seeds, settings, tuple(input_shape), device=device, max_batch=max_batch)
     image_rows = []
     for j, row in enumerate(meta):

@@ -36,6 +36,8 @@ from nnstructure.graph.activations import UnitLayer, network_inputs
 # Elements of one batch of lesioned activations: small enough to stay in the CPU caches (4 MB of float32).
 MAX_BATCH_ELEMENTS = 1 << 20
 ROW_BLOCK = 10_000
+# Test inputs whose activations at the lesioned layer are kept at once: at most this many elements (256 MB).
+MAX_BLOCK_ELEMENTS = 1 << 26
 
 
 def _run(modules, h: torch.Tensor) -> torch.Tensor:
@@ -96,6 +98,8 @@ def lesion_class_correct(
     dense = _dense_consumer(suffix)
     y_all = torch.as_tensor(np.asarray(y), device=device).long()
     counts = torch.zeros((n_masks, n_classes), dtype=torch.int64, device=device)
+    per_input = int(np.prod(_run(prefix, network_inputs(x[:1], device)).shape[1:]))
+    row_block = max(1, min(row_block, MAX_BLOCK_ELEMENTS // per_input))
     for start in range(0, len(y_all), row_block):
         yb = y_all[start:start + row_block]
         h = _run(prefix, network_inputs(x[start:start + row_block], device))
