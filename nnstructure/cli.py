@@ -18,6 +18,7 @@ _COMMAND_MODULES = [
     "nnstructure.cluster.cli",
     "nnstructure.specialization.cli",
     "nnstructure.imagenet.cli",
+    "nnstructure.reward.cli",
     "nnstructure.reward.nets_cli",
     "nnstructure.probe.cli",
     "nnstructure.report.cli",

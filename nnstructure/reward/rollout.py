@@ -33,7 +33,7 @@ from nnstructure.seeding import derive_seed
 # Defaults chosen so the default datasets approach the thesis's statistics (section 5.3):
 # CoinRun 93.6% of episodes rewarded; Heist 20.3% (which a uniformly random policy matches).
 DEFAULT_POLICY = {"coinrun": "lookahead", "heist": "random"}
-DEFAULT_RANDOM_RATE = {"lookahead": 0.2, "maze": 0.0, "random": 1.0}
+DEFAULT_RANDOM_RATE = {"lookahead": 0.15, "maze": 0.0, "random": 1.0}
 DEFAULT_DISCARD = {"coinrun": 0.0, "heist": 0.95}
 LEVELS_PER_SEED = 1_000_000
 
