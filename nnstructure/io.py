@@ -100,14 +100,20 @@ def write_text(text: str, path: str | os.PathLike) -> None:
 
 
 def save_figure(fig, path: str | os.PathLike, **kwargs) -> None:
-    """Save a matplotlib figure atomically and close it."""
-    import matplotlib.pyplot as plt
+    """Save a matplotlib figure atomically and close it.
+
+    Works for ``matplotlib.figure.Figure`` objects (no pyplot, no backend
+    chosen) and for pyplot figures, which are closed (pyplot is not imported here).
+    """
+    import sys
 
     kwargs.setdefault("dpi", 120)
     kwargs.setdefault("bbox_inches", "tight")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, **kwargs)
-    plt.close(fig)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close(fig)
 
 
 def json_default(obj: Any) -> Any:

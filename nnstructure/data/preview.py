@@ -50,16 +50,12 @@ def preview_grid(ds: Dataset, path: str | os.PathLike, n_per_row: int = 10, rows
     """Write a PNG grid of training images to ``path``, each titled with its label."""
     if not ds.is_image:
         return feature_preview(ds, path, n_panels=n_per_row, seed=seed)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     grid = sample_rows(ds, n_per_row, rows, seed)
     n_rows = max(len(grid), 1)
-    fig, axes = plt.subplots(
-        n_rows, n_per_row, figsize=(1.0 * n_per_row, 1.2 * n_rows + 0.4), squeeze=False, layout="constrained"
-    )
+    fig = Figure(figsize=(1.0 * n_per_row, 1.2 * n_rows + 0.4), layout="constrained")
+    axes = fig.subplots(n_rows, n_per_row, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")  # cells left empty stay blank
     for r, indices in enumerate(grid):
@@ -84,10 +80,7 @@ def feature_preview(ds: Dataset, path: str | os.PathLike, n_panels: int = 10, se
     index, always including the first and last). Other input sizes: the
     distribution of the first inputs and of the targets.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(ds.x_train), size=min(n_points, len(ds.x_train)), replace=False)
@@ -96,7 +89,8 @@ def feature_preview(ds: Dataset, path: str | os.PathLike, n_panels: int = 10, se
         targets = np.unique(np.linspace(0, y.shape[1] - 1, min(n_panels, y.shape[1])).round().astype(int))
         cols = min(5, len(targets))
         n_rows = -(-len(targets) // cols)
-        fig, axes = plt.subplots(n_rows, cols, figsize=(2.6 * cols, 2.4 * n_rows), squeeze=False, layout="constrained")
+        fig = Figure(figsize=(2.6 * cols, 2.4 * n_rows), layout="constrained")
+        axes = fig.subplots(n_rows, cols, squeeze=False)
         for ax in axes.flat:
             ax.axis("off")
         for ax, t in zip(axes.flat, targets):
@@ -108,7 +102,8 @@ def feature_preview(ds: Dataset, path: str | os.PathLike, n_panels: int = 10, se
             ax.tick_params(labelsize=6)
             fig.colorbar(points, ax=ax, shrink=0.8)
     else:
-        fig, axes = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
+        fig = Figure(figsize=(8, 3), layout="constrained")
+        axes = fig.subplots(1, 2)
         axes[0].hist(x[:, : min(5, x.shape[1])], bins=40, histtype="step")
         axes[0].set_title("first inputs", fontsize=9)
         axes[1].hist(y[:, : min(5, y.shape[1])], bins=40, histtype="step")

@@ -1,4 +1,4 @@
-"""Chapter-3 figures (matplotlib, Agg backend), written atomically.
+"""Chapter-3 figures (matplotlib Figure objects: no pyplot, no backend switch), written atomically.
 
 Public API (signatures are stable; the workflow calls them):
 
@@ -23,10 +23,7 @@ import os
 from collections.abc import Mapping
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy.stats import gaussian_kde  # noqa: E402
@@ -74,14 +71,15 @@ def plot_ncut_vs_shuffles(rows: pd.DataFrame, path: str | os.PathLike) -> None:
     """
     _require(rows, ("ncut", "shuffle_mean", "shuffle_std"), "clusterability rows")
     data = rows[rows["shuffle_mean"].notna()].copy()
-    fig, ax = plt.subplots(figsize=(7.5, 6))
+    fig = Figure(figsize=(7.5, 6))
+    ax = fig.subplots()
     if data.empty:
         ax.text(0.5, 0.5, "no networks with shuffle statistics", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         save_figure(fig, path)
         return
     data["_condition"] = _condition_labels(data)
-    colours = plt.get_cmap("tab10")
+    colours = matplotlib.colormaps["tab10"]
     for i, (condition, group) in enumerate(data.groupby("_condition", sort=True)):
         ax.errorbar(group["shuffle_mean"], group["ncut"], xerr=group["shuffle_std"], fmt=_MARKERS[i % len(_MARKERS)],
                     color=colours(i % 10), ecolor=colours(i % 10), elinewidth=1, capsize=3, markersize=6,
@@ -138,7 +136,8 @@ def plot_shuffle_distributions(shuffles: pd.DataFrame, rows: pd.DataFrame, path:
     n = max(len(networks), 1)
     ncols = min(3, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.3 * nrows), squeeze=False)
+    fig = Figure(figsize=(4.6 * ncols, 3.3 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     labels = _condition_labels(networks.assign(shuffle="layer")) if len(networks) else pd.Series(dtype=str)
     for i, (_, network) in enumerate(networks.iterrows()):
         ax = axes[i // ncols][i % ncols]
@@ -181,7 +180,8 @@ def plot_random_init(random_init: pd.DataFrame, path: str | os.PathLike,
     if isinstance(reference_range, pd.DataFrame):
         reference_range = {r.arch: (r.ncut_min, r.ncut_max) for r in reference_range.itertuples()}
     archs = sorted(random_init["arch"].unique()) or ["(none)"]
-    fig, axes = plt.subplots(1, len(archs), figsize=(4.8 * len(archs), 3.6), squeeze=False)
+    fig = Figure(figsize=(4.8 * len(archs), 3.6))
+    axes = fig.subplots(1, len(archs), squeeze=False)
     for ax, arch in zip(axes[0], archs):
         values = random_init.loc[random_init["arch"] == arch, "ncut"].to_numpy(dtype=float)
         if isinstance(reference_range, Mapping):
