@@ -14,4 +14,12 @@ procgen: only :mod:`nnstructure.reward.env` does, lazily, when an environment is
   ``summary.parquet``, and the import of rollouts in the imitation library's npz layout.
 - :mod:`~nnstructure.reward.edits`: Table 5.2's edited transitions, made by
   editing the game state and rendering it with the game.
+- :mod:`~nnstructure.reward.transitions`: reading a dataset folder one shard at a
+  time (``TransitionDataset``, ``load_transitions``).
+- :mod:`~nnstructure.reward.nets`: training reward nets (``train_reward_net``) with
+  the one training loop; the architecture is :mod:`nnstructure.models.reward`.
+- :mod:`~nnstructure.reward.noise`: out-of-distribution tests: random noise
+  (Table 5.1) and predictions on the edited transitions (Table 5.2).
+- :mod:`~nnstructure.reward.visualize`: inputs optimised for predicted reward
+  (de novo in Fourier space, from dataset or edited transitions; thesis 5.4).
 """

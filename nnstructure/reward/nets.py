@@ -138,3 +138,20 @@ def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> d
         "mean_guess_mse": float(meta.get("mean_guess_mse", float("nan"))),
         "dataset_path": meta.get("dataset_path"),
     }
+
+
+def load_reward_net(checkpoint: str | os.PathLike, device: str | torch.device | None = None):
+    """A transition reward-net checkpoint (:class:`~nnstructure.checkpoint.Checkpoint`) on ``device``, in eval mode.
+
+    Raises a ValueError naming the file when it holds another kind of network.
+    """
+    from nnstructure.checkpoint import load_checkpoint
+    from nnstructure.device import select_device
+
+    device = device if isinstance(device, torch.device) else select_device(device)
+    ckpt = load_checkpoint(checkpoint, map_location=device)
+    spec = ckpt.metadata["spec"]
+    if spec.get("arch") != "reward" or spec["input_shape"][0] != 6:
+        raise ValueError(f"{checkpoint} is not a transition reward net (arch {spec.get('arch')!r}, input "
+                         f"{spec.get('input_shape')}); pass a checkpoint made by `nnstructure reward-net`")
+    return ckpt

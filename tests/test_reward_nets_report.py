@@ -1,0 +1,101 @@
+"""Chapter-5 part-1 report: Tables 5.1/5.2 beside the thesis, dataset and loss tables, figures, scorecard."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nnstructure.report import ch5
+
+
+def _noise_rows(network, values_diff, values_same, variant="thesis-text"):
+    rows = [{"network": network, "pairing": p, "image": i, "action": 0, "predicted_reward": v,
+             "clip": variant == "thesis-text", "noise_variant": variant, "n_images": len(vs), "seed": 0}
+            for p, vs in (("different", values_diff), ("same", values_same)) for i, v in enumerate(vs)]
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    nets = pd.DataFrame([
+        {"network": "cr-small", "game": "coinrun", "epochs": 3, "width_multiplier": 0.25, "n_train": 9000, "n_test": 1000,
+         "test_loss": 0.3, "mean_guess_test_mse": 0.9, "seed": 0},
+        {"network": "cr-long", "game": "coinrun", "epochs": 40, "width_multiplier": 1.0, "n_train": 9000, "n_test": 1000,
+         "test_loss": 0.04, "mean_guess_test_mse": 0.9, "seed": 0},
+    ])
+    noise = pd.concat([_noise_rows("cr-small", [6.0, 8.0, 10.0], [1.0, 1.0, 1.0]),
+                       _noise_rows("cr-long", [40.0, 41.0], [70.0, 72.0])], ignore_index=True)
+    edits = pd.DataFrame([{"network": "cr-small", "edit": e, "example": i, "predicted_reward": v}
+                          for e, vs in (("original", [9.0, 10.0]), ("translated", [6.0, 6.0]), ("rearranged", [3.0, 5.0]))
+                          for i, v in enumerate(vs)])
+    datasets = pd.DataFrame([{"game": "coinrun", "episodes": 300, "train_transitions": 9000, "test_transitions": 1000,
+                              "fraction_episodes_rewarded": 0.95, "fraction_transitions_rewarded": 0.0094,
+                              "mean_guess_mse": 0.5, "policy": "lookahead"}])
+    vis = pd.DataFrame([{"mode": "denovo", "network": "cr-small", "item": a, "action": a, "step": s, "predicted_reward": r}
+                        for a in range(3) for s, r in ((0, 0.1), (512, 300.0 + 100 * a))])
+    controls = pd.DataFrame([{"network": "cr-small", "control": "scrambled-joint", "item": a, "action": a,
+                              "predicted_reward": 5.0} for a in range(3)])
+    return {"reward_nets": nets, "noise": noise, "edits": edits, "datasets": datasets, "visualizations": vis,
+            "visualization_controls": controls}
+
+
+def test_reference_holds_the_thesis_numbers():
+    ref = ch5.load_reference()
+    get = lambda t, n, r, m: float(ref.loc[(ref.table == t) & (ref.network == n) & (ref.row == r) & (ref.metric == m), "value"].iloc[0])  # noqa: E731
+    assert get("5.1", "coinrun-40", "same", "mean_predicted_reward") == 70.5
+    assert get("5.2", "coinrun-15", "rearranged", "sd_predicted_reward") == 0.51
+    assert get("5.3-text", "coinrun", "dataset", "train_transitions") == 900173
+    assert get("5.3-text", "heist", "network", "test_loss") == 0.012
+    # the thesis's mean-guessing MSE is the reward variance: 100 p (1 - p) with p = 0.93%
+    assert get("5.3-text", "coinrun", "dataset", "mean_guess_mse") == pytest.approx(100 * 0.0093 * (1 - 0.0093), abs=0.005)
+
+
+def test_tables_put_ours_beside_the_thesis(inputs):
+    tables = ch5.build_tables(inputs)
+    assert set(tables) == {"table_5_1", "table_5_2", "transition_datasets", "reward_nets", "reward_visualization"}
+    t51 = tables["table_5_1"].set_index("")
+    small = [c for c in t51.columns if c.startswith("cr-small")][0]
+    assert t51.loc["Different", small] == "8.0 ± 2.0" and t51.loc["Same", small] == "1.00"
+    assert t51.loc["Different", "CoinRun, 15 epochs (thesis)"] == "7.3 ± 6.3"
+    assert t51.loc["Same", "CoinRun, 40 epochs (thesis)"] == "70 ± 19"  # 70.5 +- 19.4 at the s.d.'s precision
+    t52 = tables["table_5_2"].set_index("")
+    assert t52.loc["Rearranged", "CoinRun, 15 epochs (thesis)"] == "0.15 ± 0.51"
+    nets = tables["reward_nets"].set_index("Network")
+    assert nets.loc["cr-small", "Thesis test loss"] == "0.0460" and nets.loc["cr-long", "Thesis network"] == "CoinRun, 40 epochs"
+    assert nets.loc["cr-small", "Loss / mean guessing"] == "0.333"
+    data = tables["transition_datasets"].set_index("")
+    assert data.loc["Train transitions", "coinrun (thesis)"] == "900,173" and data.loc["Episodes rewarded", "coinrun (ours)"] == "95%"
+    md = ch5.tables_markdown(tables, {"table_5_1": ch5.noise_caption(inputs["noise"])})
+    assert "Table 5.1" in md["table_5_1"] and "thesis-text (clipped to [0, 1])" in md["table_5_1"]
+
+
+def test_scorecard_criteria(inputs):
+    card = ch5.scorecard(inputs)
+    assert set(card.columns) >= {"chapter", "table", "cell", "metric", "ours", "theirs", "diff", "agrees", "criterion", "note"}
+    row = lambda cell, metric: card[card["cell"].str.contains(cell, regex=False) & (card["metric"] == metric)].iloc[0]  # noqa: E731
+    diff = row("cr-small vs CoinRun, 15 epochs: Different", "mean_predicted_reward")
+    assert diff["ours"] == 8.0 and diff["theirs"] == 7.3 and diff["agrees"]  # |0.7| <= 6.3
+    same = row("cr-small vs CoinRun, 15 epochs: Same", "mean_predicted_reward")
+    assert same["ours"] == 1.0 and not same["agrees"]  # |1 - 9.9| > 6.2
+    rearranged = row("cr-small vs CoinRun, 15 epochs: Rearranged", "mean_predicted_reward")
+    assert rearranged["ours"] == 4.0 and not rearranged["agrees"]
+    assert row("cr-long vs CoinRun, 40 epochs: test loss", "test_loss")["agrees"]  # 0.04 vs 0.038
+    assert not row("cr-small vs CoinRun, 15 epochs: test loss", "test_loss")["agrees"]
+    assert row("coinrun dataset: Episodes rewarded", "fraction_episodes_rewarded")["agrees"]
+    assert not row("coinrun dataset: Mean-guessing MSE", "mean_guess_mse")["agrees"]  # 0.5 vs 0.92
+    assert row("coinrun dataset: Train transitions", "train_transitions")["agrees"] is None
+    assert row("cr-small: de novo", "mean_predicted_reward")["agrees"]  # mean 400 inside 200-1200
+    assert row("cr-small: scrambled-joint", "mean_predicted_reward")["agrees"]  # 5 inside 2-18
+
+
+def test_figures_are_written(inputs, tmp_path):
+    from nnstructure.models import build_model, reward_net_spec
+    from nnstructure.reward.visualize import synthesize_denovo
+
+    model = build_model(reward_net_spec([6, 8, 8], width_multiplier=1 / 16, init="glorot"), seed=0)
+    synthesize_denovo(model, (3, 8, 8), actions=[0, 9], steps=2, max_shift=1).save_npz(tmp_path / "images.npz")
+    metrics = pd.DataFrame({"network": ["cr-small"] * 3, "epoch": [1, 2, 3], "test_loss": [0.9, 0.5, 0.3], "train_loss": [1.0, 0.6, 0.3]})
+    figs = ch5.build_figures({**inputs, "reward_net_metrics": metrics,
+                              "visualization_images": pd.DataFrame([{"network": "cr-small", "mode": "denovo", "path": str(tmp_path / "images.npz")}])},
+                             tmp_path / "figs")
+    assert {"fig_5_15", "fig_noise_predictions", "fig_reward_net_training", "fig_5_3", "fig_c_1", "fig_c_2"} <= set(figs)
+    assert all(p.exists() and p.stat().st_size > 1000 for p in figs.values())
