@@ -79,11 +79,11 @@ def load_procgen():
 
 def _missing_library_error(exc: OSError) -> RuntimeError:
     text = str(exc)
-    packages = sorted({pkg for lib, pkg in _SYSTEM_PACKAGES.items() if lib in text}) or ["libgl1", "libglib2.0-0"]
+    packages = ["libgl1", "libglib2.0-0"]
+    packages += sorted({pkg for lib, pkg in _SYSTEM_PACKAGES.items() if lib in text} - set(packages))
     return RuntimeError(
         f"procgen's environment library could not be loaded ({text}). It needs the system libraries "
         f"libGL and glib; on Debian/Ubuntu install them with `sudo apt-get install {' '.join(packages)}`"
-        + ("" if packages == ["libgl1", "libglib2.0-0"] else " (and libgl1 libglib2.0-0 if missing)")
     )
 
 
