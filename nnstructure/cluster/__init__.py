@@ -2,6 +2,7 @@
 
 from nnstructure.cluster.clustering import cluster_graph
 from nnstructure.cluster.labels_table import labels_frame, read_cluster_summary, write_cluster_labels
+from nnstructure.cluster.layerwise import LAYER_SCOPES, clusters_per_layer, layerwise_clustering
 from nnstructure.cluster.ncut import cluster_cut_and_volume, ncut
 from nnstructure.cluster.relative import (
     relative_clusterability,
@@ -20,11 +21,14 @@ from nnstructure.cluster.spectral import (
 )
 
 __all__ = [
+    "LAYER_SCOPES",
     "SHUFFLE_KINDS",
     "cluster_graph",
+    "clusters_per_layer",
     "cluster_cut_and_volume",
     "kmeans_labels",
     "labels_frame",
+    "layerwise_clustering",
     "ncut",
     "read_cluster_summary",
     "relative_clusterability",
