@@ -24,7 +24,7 @@ What it does, in order:
    the plugin's rule/wildcards comment, each with its kept SLURM log), and that
    every artifact equals the local run's: byte-for-byte, except Parquet tables
    with a wall-clock ``seconds`` column (training metrics), compared as values
-   without it.
+   without it; the logs/ and benchmarks/ folders (timings) are not compared.
 7. Cancels leftover jobs and stops the three daemons by their PID files
    whatever happens (also on Ctrl-C / SIGTERM). The temporary folder is
    removed after a pass and kept (path printed) after a failure.
@@ -61,8 +61,9 @@ DEFAULT_CONF = Path("/etc/slurm/slurm.conf")
 TEMP_PREFIX = "nnstructure-slurm-"
 # Parquet columns that hold wall-clock timings (the only values allowed to differ).
 TIMING_COLUMNS = {"seconds"}
-# Folders of the results whose files hold logs (progress bars, timings), not results.
-LOG_FOLDERS = {"logs"}
+# Folders of the results whose files hold logs (progress bars) and Snakemake's
+# benchmark files (run time and memory of each job), not results.
+LOG_FOLDERS = {"logs", "benchmarks"}
 
 
 class TestFailure(Exception):
