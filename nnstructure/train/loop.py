@@ -137,6 +137,8 @@ class _StreamedTransitions:
 
         for batch in self.dataset.batches(split, batch_size, shuffle=shuffle, seed=seed):
             x = transition_inputs(batch["obs"].to(self.device, non_blocking=True), batch["next_obs"].to(self.device, non_blocking=True))
+            if self.device.type == "cpu":  # oneDNN's convolutions run ~20% faster on channels-last inputs
+                x = x.contiguous(memory_format=torch.channels_last)
             yield x, (batch["action"].to(self.device), batch["reward"].to(self.device))
 
     def train_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator):
