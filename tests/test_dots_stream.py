@@ -20,7 +20,7 @@ from nnstructure.data.dots import (
     render_dots,
     sample_centres,
 )
-from nnstructure.data.dots_stream import DotsBatches, dots_loader, dots_split_seed, generate_dots
+from nnstructure.data.dots_stream import DotsBatches, dots_loader, generate_dots
 
 
 def _render_on_whole_grid(centres: np.ndarray) -> np.ndarray:

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from nnstructure.checkpoint import save_checkpoint
 from nnstructure.cli import main
