@@ -1,6 +1,7 @@
 """Transition datasets: shards, frames stored once, rebuilt terminal frames, Heist discard,
 statistics, truncated shards, imitation-npz import."""
 
+import functools
 import shutil
 
 import numpy as np
@@ -22,7 +23,12 @@ from nnstructure.reward.terminal import replay_step_without_ending  # noqa: E402
 
 
 def _frames(path, shard):
-    with np.load(shard_paths(path, shard)[0]) as z:
+    return _load_frames(str(shard_paths(path, shard)[0]), shard_paths(path, shard)[0].stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_frames(npz, mtime):
+    with np.load(npz) as z:
         return z["frames"]
 
 
