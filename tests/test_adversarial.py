@@ -74,7 +74,7 @@ def test_adversarial_examples_are_labelled_zero_and_spread_over_the_epoch(run):
     x = torch.cat([b[0] for b in batches])
     reward = torch.cat([b[1][1] for b in batches])
     # An adversarial example is found in the batches with its own action and label 0.
-    target = torch.cat([adv["obs"][0], adv["next_obs"][0]])
+    target = torch.cat([adv["obs"][0], adv["next_obs"][0]])  # float16 values, exactly as trained on
     match = [i for i in range(len(x)) if torch.equal(x[i], target)]
     assert len(match) == 1 and reward[match[0]] == 0
     assert torch.cat([b[1][0] for b in batches])[match[0]] == adv["actions"][0]

@@ -218,13 +218,13 @@ class AdversarialTrainingData:
                 continue
             path = examples_path(self.examples_dir, g)
             if path.exists():
-                self.sets[g] = load_examples(path)
+                self.sets[g] = self._half(load_examples(path))
             elif g == epoch:  # the model now is the model after epoch g
                 made = make_adversarial_examples(model, self.dataset, self.n_per_set, self.settings["optimization_steps"],
                                                  self.settings["optimization_lr"], self.settings["max_shift"],
                                                  derive_seed(self.seed, "adversarial", g), self.settings["optimization_batch"])
                 save_examples(path, made, g)
-                self.sets[g] = load_examples(path)  # train on exactly what is stored (float16)
+                self.sets[g] = self._half(load_examples(path))  # train on exactly what is stored
             else:
                 raise ArtifactError(f"adversarial example set {path} (made after epoch {g}) is missing but training resumes "
                                     f"after epoch {epoch}; delete the run's <checkpoint>.partial and {self.examples_dir}, then rerun")
@@ -233,6 +233,11 @@ class AdversarialTrainingData:
             if self.threshold is None:
                 raise ArtifactError(f"{self._clip_path()} (the clip threshold from epoch {first}) is missing; delete the run's "
                                     f"<checkpoint>.partial and {self.examples_dir}, then rerun")
+
+    @staticmethod
+    def _half(examples: dict) -> dict:
+        """Images kept as float16 in memory (they are stored as float16): half the memory of the 4% variant."""
+        return {**examples, "obs": examples["obs"].half(), "next_obs": examples["next_obs"].half()}
 
     def after_backward(self, model: nn.Module) -> None:
         """Record the batch gradient's norm; once adversarial examples are in, clip it to the threshold."""
@@ -264,7 +269,7 @@ class AdversarialTrainingData:
             a, r = batch["action"].to(self.device), batch["reward"].to(self.device)
             mine = np.flatnonzero(slot == b)
             if len(mine):
-                x = torch.cat([x, adv_x[mine].to(self.device)])
+                x = torch.cat([x, adv_x[mine].to(self.device).float()])
                 a = torch.cat([a, adv_a[mine].to(self.device)])
                 r = torch.cat([r, torch.zeros(len(mine), device=self.device)])
                 perm = torch.from_numpy(rng.permutation(len(a))).to(self.device)
