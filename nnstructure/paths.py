@@ -76,11 +76,12 @@ class ArtifactPaths:
     def table(self, name) -> str:
         return f"{self.root}/tables/{name}.parquet"
 
-    def report_dir(self) -> str:
-        return f"{self.root}/report"
+    def report_dir(self, chapter=None) -> str:
+        """``report/`` (the combined scorecard), or one chapter's folder ``report/<chapter>/``."""
+        return f"{self.root}/report" if chapter is None else f"{self.root}/report/{chapter}"
 
-    def report_file(self, name) -> str:
-        return f"{self.root}/report/{name}"
+    def report_file(self, name, chapter=None) -> str:
+        return f"{self.report_dir(chapter)}/{name}"
 
     def html_report(self) -> str:
         return f"{self.root}/report.html"

@@ -101,40 +101,53 @@ def clusterability_has_random_init():
     return any(wc.network_kind(config, c.network.network_set) == "random_init" for c in CLUSTERABILITY_CELLS)
 
 
-def report_outputs():
+def ch3_report_outputs():
+    def file(name):
+        return PATHS.report_file(name, "ch3")
+
     out = {
-        "table": report(PATHS.report_file("table_clusterability.md"), caption="../report/table.rst", category="Tables"),
-        "table_parquet": PATHS.report_file("table_clusterability.parquet"),
-        "scorecard": report(PATHS.report_file("scorecard.md"), caption="../report/scorecard.rst", category="Scorecard"),
-        "scorecard_parquet": PATHS.report_file("scorecard.parquet"),
+        "table": report(file("tables/table_clusterability.md"), caption="../report/table.rst", category="Chapter 3"),
+        "table_parquet": file("tables/table_clusterability.parquet"),
+        "scorecard": report(file("scorecard.md"), caption="../report/scorecard.rst", category="Chapter 3"),
+        "scorecard_parquet": file("scorecard.parquet"),
         "fig_ncut_vs_shuffles": report(
-            PATHS.report_file("fig_ncut_vs_shuffles.png"), caption="../report/fig_ncut_vs_shuffles.rst", category="Figures"
+            file("fig_ncut_vs_shuffles.png"), caption="../report/fig_ncut_vs_shuffles.rst", category="Chapter 3"
         ),
     }
     for name in clusterability_entries_with_tables():
         out[f"table_{name}"] = report(
-            PATHS.report_file(f"tables/{name}.md"), caption="../report/table.rst", category="Tables",
-            labels={"experiment": name},
+            file(f"tables/{name}.md"), caption="../report/table.rst", category="Chapter 3", labels={"experiment": name}
         )
-        out[f"table_{name}_parquet"] = PATHS.report_file(f"tables/{name}.parquet")
+        out[f"table_{name}_parquet"] = file(f"tables/{name}.parquet")
     if clusterability_has_shuffles():
         out["fig_shuffle_distributions"] = report(
-            PATHS.report_file("fig_shuffle_distributions.png"), caption="../report/fig_shuffle_distributions.rst",
-            category="Figures",
+            file("fig_shuffle_distributions.png"), caption="../report/fig_shuffle_distributions.rst", category="Chapter 3"
         )
     if clusterability_has_random_init():
         out["fig_random_init"] = report(
-            PATHS.report_file("fig_random_init.png"), caption="../report/fig_random_init.rst", category="Figures"
+            file("fig_random_init.png"), caption="../report/fig_random_init.rst", category="Chapter 3"
         )
-        out["random_init_scorecard"] = PATHS.report_file("scorecard_random_init.parquet")
+        out["random_init_scorecard"] = file("scorecard_random_init.parquet")
     return out
+
+
+def chapter_scorecards():
+    """The per-chapter scorecards the combined scorecard gathers."""
+    cards = []
+    if CLUSTERABILITY_CELLS:
+        cards.append(PATHS.report_file("scorecard.parquet", "ch3"))
+    return cards
 
 
 def clusterability_targets():
     if not CLUSTERABILITY_CELLS:
         return []
-    return [PATHS.table("clusterability"), PATHS.report_file("scorecard.md")]
+    return [PATHS.table("clusterability"), PATHS.report_file("scorecard.md", "ch3")]
+
+
+def report_targets():
+    return [PATHS.report_file("scorecard.md")] if chapter_scorecards() else []
 
 
 def all_targets():
-    return dataset_targets() + network_targets() + clusterability_targets()
+    return dataset_targets() + network_targets() + clusterability_targets() + report_targets()

@@ -1,23 +1,44 @@
-# Reporting: thesis-style tables, figures, the reproduction scorecard, and (with
-# `snakemake --report`) an HTML report.
+# Reporting: per chapter, thesis-style tables, figures and a scorecard (the report
+# engine, nnstructure.report.engine, with one module per chapter); then one
+# scorecard of every chapter beside the thesis; `snakemake --report` gathers all
+# of it into an HTML report.
 
 
-rule report_tables:
+rule report_ch3:
     input:
         rows=rules.aggregate_clusterability.output.rows,
         shuffles=rules.aggregate_clusterability.output.shuffles,
     output:
-        **report_outputs(),
+        **ch3_report_outputs(),
     params:
         note=wc.settings_note(config),
     log:
-        PATHS.log("report_tables", "all"),
+        PATHS.log("report_ch3", "all"),
     benchmark:
-        PATHS.benchmark("report_tables", "all")
+        PATHS.benchmark("report_ch3", "all")
     resources:
         mem_mb=2000,
         runtime=10,
     conda:
         ENV
     script:
-        "../workflow_scripts/report_tables.py"
+        "../workflow_scripts/report_ch3.py"
+
+
+rule scorecard:
+    input:
+        cards=chapter_scorecards(),
+    output:
+        markdown=report(PATHS.report_file("scorecard.md"), caption="../report/scorecard.rst", category="Scorecard"),
+        table=PATHS.report_file("scorecard.parquet"),
+    log:
+        PATHS.log("scorecard", "all"),
+    benchmark:
+        PATHS.benchmark("scorecard", "all")
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/scorecard.py"

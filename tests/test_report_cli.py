@@ -23,19 +23,19 @@ def test_report_tables_cli(tmp_path, capsys):
                  str(tmp_path / "shuffles.parquet"), "--settings-note", "Preset: test.", "--out-dir", str(out)])
     assert code == 0
     names = {p.name for p in out.iterdir() if p.is_file()}
-    assert names == {"table_clusterability.parquet", "table_clusterability.md", "scorecard.parquet",
-                     "scorecard.md", "scorecard_random_init.parquet", "fig_ncut_vs_shuffles.png",
+    assert names == {"scorecard.parquet", "scorecard.md", "scorecard_random_init.parquet", "fig_ncut_vs_shuffles.png",
                      "fig_shuffle_distributions.png", "fig_random_init.png"}
-    # one table per experiment (the thesis has one per experiment), Parquet plus Markdown
-    assert {p.name for p in (out / "tables").iterdir()} == {"mlp-mnist.parquet", "mlp-mnist.md"}
+    # every cell in one table, and one table per experiment (as the thesis), Parquet plus Markdown
+    assert {p.name for p in (out / "tables").iterdir()} == {"mlp-mnist.parquet", "mlp-mnist.md",
+                                                           "table_clusterability.parquet", "table_clusterability.md"}
     assert len(pd.read_parquet(out / "tables" / "mlp-mnist.parquet")) == 4
     assert "9.0" in (out / "tables" / "mlp-mnist.md").read_text() or "±" in (out / "tables" / "mlp-mnist.md").read_text()
-    table = pd.read_parquet(out / "table_clusterability.parquet")
+    table = pd.read_parquet(out / "tables" / "table_clusterability.parquet")
     assert len(table) == 4 and set(table.kind) == {"clusterability"}  # random-init rows split off
     card = pd.read_parquet(out / "scorecard.parquet")
     assert {"A.1", "3.3", ""} <= set(card.table)
     assert "Preset: test." in (out / "scorecard.md").read_text()
-    assert "## mlp-mnist" in (out / "table_clusterability.md").read_text()
+    assert "## mlp-mnist" in (out / "tables" / "table_clusterability.md").read_text()
     random_card = pd.read_parquet(out / "scorecard_random_init.parquet")
     assert set(random_card.arch) == {"mlp", "cnn"}
     for name in names:

@@ -1,11 +1,19 @@
-"""The Snakemake workflow itself: dry runs, config errors, a smoke run and incremental reruns."""
+"""The Snakemake workflow itself: lint, dry runs, config errors, one smoke run and exact reruns.
+
+One smoke run on synthetic data (an MLP set with pruning, a small CNN, random-init
+MLPs and a randomly initialised ResNet-18 saved as torchvision would) backs every
+rerun test: each edits the config and asks Snakemake for a dry run, which must
+list exactly the jobs the edit changes.
+"""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -13,12 +21,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def snakemake(*args, cwd=ROOT, check=True):
+def snakemake(*args, cwd=ROOT, check=True, env_extra=None):
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env["NNSTRUCTURE_DEVICE"] = "cpu"
+    env.update(env_extra or {})
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), *args]
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
@@ -40,30 +48,56 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
-def test_dry_run_default_config():
-    out = snakemake("-n", "--cores", "2", "--directory", str(ROOT), "--config", "results_dir=/tmp/nnstructure-dryrun")
+def test_lint_reports_nothing(tmp_path):
+    out = snakemake("--lint", "--config", f"results_dir={tmp_path}")
+    assert "Congratulations, your workflow is in a good condition!" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+def _trained_and_init(cfg):
+    trained = init = 0
+    for s in cfg["networks"].values():
+        n = len(s.get("seeds", [0])) * len(s.get("conditions") or {"none": {}})
+        if s.get("kind", "trained") == "trained":
+            trained += n
+        elif s["kind"] == "random_init":
+            init += n
+    return trained, init
+
+
+def test_dry_run_default_config(tmp_path):
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    out = snakemake("-n", "--cores", "2", "--directory", str(ROOT), "--config", f"results_dir={tmp_path}")
     counts = job_counts(out.stdout)
-    assert counts["train"] == 14 and counts["dataset"] == 1 and counts["aggregate"] == 1
+    trained, init = _trained_and_init(cfg)
+    assert counts["train"] == trained and counts["init_network"] == init
+    assert counts["dataset"] == 1 and counts["aggregate_clusterability"] == 1 and counts["report_ch3"] == 1
+    assert counts["scorecard"] == 1
 
 
-def test_dry_run_paper_lists_whole_dag():
+def test_dry_run_paper_lists_whole_dag(tmp_path):
+    cfg = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
     out = snakemake("-n", "--cores", "2", "--configfile", str(ROOT / "config" / "paper.yaml"),
-                    "--config", "results_dir=/tmp/nnstructure-dryrun")
+                    "--config", f"results_dir={tmp_path}", f"data_dir={tmp_path / 'no-data'}")
     counts = job_counts(out.stdout)
-    assert counts["train"] == 649
-    assert counts["dataset"] == 18  # every dataset name but dots (chapter 5)
+    trained, init = _trained_and_init(cfg)
+    assert counts["train"] == trained and counts["init_network"] == init
+    datasets = {s["dataset"] for s in cfg["networks"].values() if "dataset" in s}
+    assert counts["dataset"] == len(datasets)
+    # Without weight files the ImageNet networks are skipped, each with a message.
+    assert "import_pretrained" not in counts
+    assert all(f"skipping ImageNet {arch}" in out.stderr for arch in cfg["networks"]["imagenet"]["archs"])
 
 
-def test_a_preset_replaces_the_default_config():
+def test_a_preset_replaces_the_default_config(tmp_path):
     out = snakemake("-n", "--cores", "2", "--configfile", str(ROOT / "config" / "mnist-a1.yaml"),
-                    "--config", "results_dir=/tmp/nnstructure-dryrun")
+                    "--config", f"results_dir={tmp_path}")
     counts = job_counts(out.stdout)
-    assert counts["train"] == 4  # not merged with config.yaml's random-init experiment
+    assert counts["train"] == 4 and "init_network" not in counts  # not merged with config.yaml's random-init set
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    cfg["clustering"]["n_shufles"] = 3
+    cfg["clusterability"]["n_shufles"] = 3
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))
     out = snakemake("-n", "--cores", "1", "--configfile", str(tmp_path / "bad.yaml"), check=False)
     assert out.returncode != 0
@@ -76,62 +110,111 @@ SMOKE = {
     "preset": "smoke",
     "data_dir": "data",
     "device": "cpu",
-    "datasets": {"lines": {"n_train": 400, "n_test": 200}},
-    # prune_frequency 1: the pruning phase has only 7 steps (TF-MOT updates masks every `frequency` steps).
+    "datasets": {"lines": {"n_train": 256, "n_test": 128}},
+    # prune_frequency 1: the pruning phase has only 4 steps (TF-MOT updates masks every `frequency` steps).
     "train": {"epochs": 1, "prune_epochs": 1, "batch_size": 64, "widths": [24, 24], "prune_frequency": 1},
-    "clustering": {"k": 3, "n_init": 2, "n_shuffles": 3, "shuffle": "layer"},
     "threads": {"shuffles": 1},
-    "experiments": {
-        "mlp-lines": {
-            "arch": "mlp", "dataset": "lines", "seeds": [0],
-            "conditions": {"none": {}, "dropout": {"dropout": 0.5}},
-        },
-        "mlp-init": {
-            "kind": "random_init", "arch": "mlp", "dataset": "lines", "seeds": [0, 1],
-            "train": {"epochs": 0, "prune_epochs": 0}, "conditions": {"none": {}},
-        },
+    "networks": {
+        "mlp-lines": {"arch": "mlp", "dataset": "lines", "seeds": [0],
+                      "conditions": {"none": {}, "dropout": {"dropout": 0.5}}},
+        "cnn-lines": {"arch": "cnn", "dataset": "lines", "seeds": [0], "conditions": {"none": {}},
+                      "train": {"prune_epochs": 0}},
+        "mlp-init": {"kind": "random_init", "arch": "mlp", "dataset": "lines", "seeds": [0, 1]},
+        "imagenet": {"kind": "pretrained", "archs": ["resnet18"]},
+    },
+    "clusterability": {
+        "k": 3, "n_init": 2, "n_shuffles": 3, "shuffle": "layer",
+        "networks": {"mlp-lines": {}, "cnn-lines": {}, "mlp-init": {"n_shuffles": 0},
+                     "imagenet": {"k": 2, "n_shuffles": 2}},
     },
 }
+
+
+def save_random_resnet18(path, seed):
+    import torch
+
+    from nnstructure.imagenet import build_imagenet_model
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        state = build_imagenet_model("resnet18").state_dict()
+    torch.save(state, path)
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("smoke")
+    save_random_resnet18(work / "data" / "imagenet" / "resnet18.pth", seed=0)
     (work / "config.yaml").write_text(yaml.safe_dump(SMOKE))
     snakemake("--cores", "2", "--directory", str(work), "--configfile", str(work / "config.yaml"))
     return work
 
 
-def write_config(work, cfg):
-    path = work / "edited.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return str(path)
+def edited(edit):
+    cfg = yaml.safe_load(yaml.safe_dump(SMOKE))
+    edit(cfg)
+    return cfg
 
 
 def dry_counts(work, cfg):
-    out = snakemake("-n", "--cores", "2", "--directory", str(work), "--configfile", write_config(work, cfg))
+    path = work / "edited.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = snakemake("-n", "--cores", "2", "--directory", str(work), "--configfile", str(path))
     return job_counts(out.stdout)
 
 
 @pytest.mark.slow
 def test_smoke_run_produces_tables_figures_scorecard(smoke_run):
+    from nnstructure.cluster import read_cluster_summary
+    from nnstructure.cluster.ncut import ncut
+    from nnstructure.graph import load_graph
+
     res = smoke_run / "results" / "smoke"
     rows = pd.read_parquet(res / "tables" / "clusterability.parquet")
-    # 2 conditions x 2 phases with shuffles, plus 2 random-init networks.
-    assert len(rows) == 6
-    trained = rows[rows["kind"] == "clusterability"]
-    assert set(trained["phase"]) == {"unpruned", "pruned"}
-    assert trained["n_shuffles"].eq(3).all()
-    assert trained["p_value"].between(0.25, 1.0).all()  # (m + 1) / 4 for m in 0..3
-    assert rows["ncut"].between(0, 3).all()  # n-cut <= k
+    # mlp: 2 conditions x 2 phases; cnn: 1; random init: 2; resnet18: 1.
+    assert len(rows) == 8
+    assert sorted(rows["kind"].value_counts().items()) == [("pretrained", 1), ("random_init", 2), ("trained", 5)]
+    shuffles = pd.read_parquet(res / "tables" / "shuffles.parquet")
+    for _, row in rows.iterrows():
+        # Each row's n-cut is the n-cut of its own labels on its own graph ...
+        cell = f"{row['experiment']}/{row['condition']}/seed{row['seed']}"
+        labels = pd.read_parquet(res / "clusterability" / "clusters" / cell / f"{row['phase']}-k{row['k']}.parquet")
+        graph = load_graph(res / "clusterability" / "graphs" / cell / f"{row['phase']}.npz")
+        assert ncut(graph.adjacency, labels["label"].to_numpy()) == pytest.approx(row["ncut"], rel=1e-9)
+        assert read_cluster_summary(res / "clusterability" / "clusters" / cell / f"{row['phase']}-k{row['k']}.parquet")["ncut"] == row["ncut"]
+        # ... and its shuffle statistics are those of its own shuffle table (paired by key, not position).
+        mine = shuffles[(shuffles["experiment"] == row["experiment"]) & (shuffles["condition"] == row["condition"])
+                        & (shuffles["seed"] == row["seed"]) & (shuffles["phase"] == row["phase"])]["ncut"].to_numpy()
+        assert len(mine) == row["n_shuffles"]
+        if len(mine):
+            assert row["shuffle_mean"] == pytest.approx(mine.mean())
+            assert row["p_value"] == pytest.approx((1 + np.sum(mine <= row["ncut"])) / (1 + len(mine)))
+        # Every row records the settings and devices that produced it.
+        assert row["train_device"] == "cpu" if row["kind"] != "pretrained" else row["weights_sha256"]
+    trained = rows[rows["kind"] == "trained"]
+    assert trained["lr"].eq(0.001).all() and set(trained["dropout"]) == {0.0, 0.5}
+    assert trained["shuffle_device"].eq("cpu").all()
+    mlp = rows[rows["arch"] == "mlp"]
+    assert mlp["kernel_norm"].isna().all()  # graph settings do not apply to MLPs, so rows record none
+    assert rows.loc[rows["arch"] == "cnn", "kernel_norm"].eq("l1").all()
     pruned = trained[trained["pruned"]]
     assert (pruned["sparsity"] > 0.85).all()
-    shuffles = pd.read_parquet(res / "tables" / "shuffles.parquet")
-    assert len(shuffles) == 4 * 3
-    for name in ("table_clusterability.md", "scorecard.md", "fig_ncut_vs_shuffles.png",
-                 "fig_shuffle_distributions.png", "fig_random_init.png"):
+    resnet = rows[rows["kind"] == "pretrained"].iloc[0]
+    assert resnet["arch"] == "resnet18" and resnet["dataset"] == "imagenet" and resnet["n_nodes"] == 4352
+    for name in ("ch3/tables/table_clusterability.md", "ch3/scorecard.md", "ch3/fig_ncut_vs_shuffles.png",
+                 "ch3/fig_shuffle_distributions.png", "ch3/fig_random_init.png", "ch3/tables/imagenet.md",
+                 "ch3/tables/mlp-lines.md", "scorecard.md"):
         assert (res / "report" / name).stat().st_size > 0, name
+    combined = pd.read_parquet(res / "report" / "scorecard.parquet")
+    assert set(combined["chapter"]) == {3} and "mean random-init n-cut" in set(combined["metric"])
     assert (res / "datasets" / "lines.png").stat().st_size > 0
+    # Every job wrote a log and a benchmark; the training log keeps its last progress line.
+    train_log = (res / "logs" / "train" / "mlp-lines" / "none" / "seed0.log").read_text()
+    assert "2/2" in train_log.replace("\r", "\n").splitlines()[-1]
+    assert "lines: 256 train, 128 test" in (res / "logs" / "dataset" / "lines.log").read_text()
+    bench = pd.read_csv(res / "benchmarks" / "train" / "mlp-lines" / "none" / "seed0.tsv", sep="\t")
+    assert {"s", "max_rss"} <= set(bench.columns)
 
 
 @pytest.mark.slow
@@ -142,61 +225,87 @@ def test_nothing_to_do_after_a_complete_run(smoke_run):
 
 @pytest.mark.slow
 def test_changing_clustering_settings_reruns_only_clustering(smoke_run):
-    for edit in ({"k": 4}, {"n_shuffles": 5}):
-        cfg = yaml.safe_load(yaml.safe_dump(SMOKE))
-        cfg["clustering"].update(edit)
-        counts = dry_counts(smoke_run, cfg)
-        assert "train" not in counts and "dataset" not in counts and "graph" not in counts, counts
-        assert counts.get("aggregate") == 1
-    cfg = yaml.safe_load(yaml.safe_dump(SMOKE))
-    cfg["clustering"]["n_shuffles"] = 5
-    counts = dry_counts(smoke_run, cfg)
-    assert counts["shuffles"] == 4 and "cluster" not in counts
+    counts = dry_counts(smoke_run, edited(lambda c: c["clusterability"].update(k=4)))
+    assert set(counts) == {"cluster", "shuffles", "clusterability_row", "aggregate_clusterability", "report_ch3",
+                           "scorecard", "all"}
+    assert counts["cluster"] == 7  # every network phase but the ImageNet one, which sets its own k
+    counts = dry_counts(smoke_run, edited(lambda c: c["clusterability"].update(n_shuffles=5)))
+    assert counts["shuffles"] == 5 and "cluster" not in counts and "graph" not in counts
 
 
 @pytest.mark.slow
 def test_changing_one_condition_retrains_only_it(smoke_run):
-    cfg = yaml.safe_load(yaml.safe_dump(SMOKE))
-    cfg["experiments"]["mlp-lines"]["conditions"]["dropout"] = {"dropout": 0.3}
-    counts = dry_counts(smoke_run, cfg)
-    assert counts["train"] == 1 and "dataset" not in counts
+    counts = dry_counts(smoke_run, edited(lambda c: c["networks"]["mlp-lines"]["conditions"].update(dropout={"dropout": 0.3})))
+    assert counts["train"] == 1 and counts["graph"] == 2 and "dataset" not in counts and "init_network" not in counts
 
 
 @pytest.mark.slow
 def test_adding_a_seed_trains_one_more_network_per_condition(smoke_run):
-    cfg = yaml.safe_load(yaml.safe_dump(SMOKE))
-    cfg["experiments"]["mlp-lines"]["seeds"] = [0, 1]
+    counts = dry_counts(smoke_run, edited(lambda c: c["networks"]["mlp-lines"].update(seeds=[0, 1])))
+    assert counts["train"] == 2 and "init_network" not in counts
+
+
+@pytest.mark.slow
+def test_moving_the_data_directory_reruns_nothing_downstream(smoke_run):
+    moved = smoke_run / "data-moved"
+    shutil.copytree(smoke_run / "data", moved, copy_function=shutil.copy2)  # same content, same mtimes
+    counts = dry_counts(smoke_run, edited(lambda c: c.update(data_dir=str(moved))))
+    # Only the ImageNet import, whose input path changed, reruns; its checkpoint is pinned by the weights'
+    # checksum, so nothing after it (graph, clustering, shuffles, rows, tables) does.
+    assert set(counts) <= {"import_pretrained", "all"}, counts
+
+
+@pytest.mark.slow
+def test_changing_the_device_reruns_nothing(smoke_run):
+    out = snakemake("-n", "--cores", "2", "--directory", str(smoke_run), "--configfile", str(smoke_run / "config.yaml"),
+                    "--config", "device=auto")
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+@pytest.mark.slow
+def test_kernel_norm_reruns_only_convolutional_networks(smoke_run):
+    counts = dry_counts(smoke_run, edited(lambda c: c["clusterability"].update(kernel_norm="l2")))
+    # The small CNN and the ResNet: one graph each, then their clustering, shuffles and rows.
+    assert counts["graph"] == 2 and counts["cluster"] == 2 and counts["clusterability_row"] == 2, counts
+    assert "train" not in counts and "init_network" not in counts
+
+
+@pytest.mark.slow
+def test_batch_size_does_not_touch_untrained_networks(smoke_run):
+    counts = dry_counts(smoke_run, edited(lambda c: c["train"].update(batch_size=32)))
+    assert counts["train"] == 3 and "init_network" not in counts
+
+
+@pytest.mark.slow
+def test_imagenet_architectures_rerun_independently(smoke_run):
+    import torch
+
+    from nnstructure.imagenet import build_imagenet_model
+
+    # Adding an architecture adds its own jobs and reruns no other ImageNet job.
+    extra = smoke_run / "data-extra" / "imagenet"
+    extra.mkdir(parents=True)
+    shutil.copy2(smoke_run / "data" / "imagenet" / "resnet18.pth", extra / "resnet18.pth")
+    torch.save(build_imagenet_model("resnet34").state_dict(), extra / "resnet34.pth")
+    cfg = edited(lambda c: (c.update(data_dir=str(smoke_run / "data-extra")),
+                            c["networks"]["imagenet"].update(archs=["resnet18", "resnet34"])))
     counts = dry_counts(smoke_run, cfg)
-    assert counts["train"] == 2
+    # (resnet18 is re-imported only because its file moved with the data directory)
+    assert counts["import_pretrained"] == 2 and counts["graph"] == 1 and counts["cluster"] == 1, counts
+    # Replacing a weight file reruns that architecture's jobs.
+    replaced = smoke_run / "data-replaced"
+    save_random_resnet18(replaced / "imagenet" / "resnet18.pth", seed=1)
+    counts = dry_counts(smoke_run, edited(lambda c: c.update(data_dir=str(replaced))))
+    assert counts["import_pretrained"] == 1 and counts["graph"] == 1 and counts["cluster"] == 1
+    assert "train" not in counts and counts["clusterability_row"] == 1
 
 
 def test_imagenet_skipped_with_a_message_when_no_weights(tmp_path):
     cfg = {"preset": "inet", "data_dir": str(tmp_path / "data"), "results_dir": str(tmp_path / "results"),
-           "imagenet": {"enabled": True, "archs": ["resnet18", "vgg16"]}}
+           "networks": {"imagenet": {"kind": "pretrained", "archs": ["resnet18", "vgg16"]}},
+           "clusterability": {"networks": {"imagenet": {}}}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     out = snakemake("-n", "--cores", "1", "--configfile", str(tmp_path / "c.yaml"))
     message = out.stdout + out.stderr
     assert "skipping ImageNet resnet18" in message and "skipping ImageNet vgg16" in message
     assert "resnet18.pth" in message
-
-
-@pytest.mark.slow
-def test_imagenet_network_analysed_when_weights_present(tmp_path):
-    """Table A.7's path on a randomly initialised ResNet-18 saved as torchvision would."""
-    import torch
-
-    from nnstructure.imagenet import build_imagenet_model
-
-    (tmp_path / "data" / "imagenet").mkdir(parents=True)
-    torch.manual_seed(0)
-    torch.save(build_imagenet_model("resnet18").state_dict(), tmp_path / "data" / "imagenet" / "resnet18.pth")
-    cfg = {"preset": "inet", "data_dir": str(tmp_path / "data"), "results_dir": str(tmp_path / "results"),
-           "imagenet": {"enabled": True, "archs": ["resnet18"], "k": 4, "n_init": 2, "n_shuffles": 2}}
-    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
-    snakemake("--cores", "2", "--configfile", str(tmp_path / "c.yaml"))
-    rows = pd.read_parquet(tmp_path / "results" / "inet" / "tables" / "clusterability.parquet")
-    assert len(rows) == 1
-    row = rows.iloc[0]
-    assert row["arch"] == "resnet18" and row["dataset"] == "imagenet" and row["n_shuffles"] == 2
-    assert 0 < row["ncut"] <= 4 and row["n_nodes"] == 4352
-    assert (tmp_path / "results" / "inet" / "report" / "scorecard.md").exists()

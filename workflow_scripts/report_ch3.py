@@ -1,4 +1,4 @@
-"""Snakemake entry point: thesis-style tables, scorecard and figures for a preset."""
+"""Snakemake entry point: chapter 3's thesis-style tables, figures and scorecards."""
 
 import sys
 from pathlib import Path
@@ -13,7 +13,7 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):
     rows = read_parquet(sm.input.rows)
     shuffles = read_parquet(sm.input.shuffles)
-    written = write_report(rows, Path(sm.output.table).parent, shuffles=shuffles if len(shuffles) else None,
+    written = write_report(rows, Path(sm.output.scorecard).parent, shuffles=shuffles if len(shuffles) else None,
                            settings_note=sm.params.note)
     missing = [name for name, path in sm.output.items() if not Path(path).exists()]
     if missing:

@@ -3,7 +3,8 @@
     nnstructure report-tables --rows clusterability.parquet [--shuffles shuffles.parquet]
         [--random-init random_init.parquet] [--settings-note TEXT] --out-dir DIR
 
-writes ``DIR/table_clusterability.{parquet,md}``, ``DIR/scorecard.{parquet,md}``,
+writes ``DIR/tables/table_clusterability.{parquet,md}`` (every cell), ``DIR/tables/<experiment>.{parquet,md}``
+(one thesis-style table per experiment), ``DIR/scorecard.{parquet,md}``,
 ``DIR/fig_ncut_vs_shuffles.png``, and, when shuffles are given,
 ``DIR/fig_shuffle_distributions.png``; when random-init n-cuts are available,
 ``DIR/fig_random_init.png`` and ``DIR/scorecard_random_init.parquet``.
@@ -21,85 +22,33 @@ from pathlib import Path
 import pandas as pd
 
 from nnstructure.io import read_parquet, write_parquet, write_text
-from nnstructure.report.figures import plot_ncut_vs_shuffles, plot_random_init, plot_shuffle_distributions
-from nnstructure.report.reference import load_random_init_ranges, load_thesis_reference
-from nnstructure.report.scorecard import random_init_scorecard, scorecard, scorecard_markdown
-from nnstructure.report.tables import summarize_clusterability, to_markdown
-
-RANDOM_INIT_KIND = "random_init"
-
-
-def split_random_init(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split ``rows`` into (trained-network rows, random-init rows) by the ``kind`` column."""
-    if "kind" not in rows.columns:
-        return rows, rows.iloc[0:0]
-    is_random = rows["kind"] == RANDOM_INIT_KIND
-    return rows[~is_random].reset_index(drop=True), rows[is_random].reset_index(drop=True)
-
-
-def clusterability_markdown(summary: pd.DataFrame) -> str:
-    """The summary as one thesis-style table per experiment (or one table without that column)."""
-    if summary.empty:
-        return "# Clusterability\n\nNo trained-network rows.\n"
-    if "experiment" not in summary.columns:
-        return "# Clusterability\n\n" + to_markdown(summary)
-    parts = ["# Clusterability", ""]
-    for experiment, group in summary.groupby("experiment", sort=True):
-        parts += [f"## {experiment}", "", experiment_markdown(experiment, group)]
-    return "\n".join(parts)
-
-
-def experiment_markdown(experiment: str, group: pd.DataFrame) -> str:
-    """One experiment's summary cells as a thesis-style table with its caption."""
-    first = group.iloc[0]
-    caption = (f"Experiment {experiment}: {first['arch']} on {first['dataset']}, k = "
-               f"{'/'.join(str(k) for k in sorted(group['k'].unique()))}. N-cut is mean ± s.d. over networks "
-               "(ddof = 1); Dist. n-cuts is the mean over networks of each network's shuffle mean ± s.d.; "
-               "Beat all shuffles counts networks whose n-cut is below all of their shuffles.")
-    return to_markdown(group.drop(columns=["experiment"]), caption=caption)
-
+from nnstructure.report import ch3
+from nnstructure.report.engine import write_chapter_report
+from nnstructure.report.scorecard import scorecard_markdown
 
 def write_report(rows: pd.DataFrame, out_dir: str | os.PathLike, shuffles: pd.DataFrame | None = None,
                  random_init: pd.DataFrame | None = None, settings_note: str | None = None) -> dict[str, Path]:
-    """Write every report artifact for ``rows`` into ``out_dir``; return {name: path} of what was written."""
+    """Write every chapter-3 report artifact for ``rows`` into ``out_dir``; return {name: path} of what was written.
+
+    The tables, figures and generic scorecard come from the report engine
+    (:mod:`nnstructure.report.engine` with :mod:`nnstructure.report.ch3`); this
+    adds the detailed chapter-3 scorecard (``scorecard.md``) and the
+    random-initialisation scorecard. ``random_init`` rows (if given) join
+    ``rows`` as ``kind == "random_init"``.
+    """
     out = Path(out_dir)
-    trained, random_rows = split_random_init(rows)
-    if random_init is None and len(random_rows):
-        random_init = random_rows
-    written: dict[str, Path] = {}
-
-    summary = summarize_clusterability(trained)
-    written["table_parquet"] = out / "table_clusterability.parquet"
-    write_parquet(summary, written["table_parquet"])
-    written["table"] = out / "table_clusterability.md"
-    write_text(clusterability_markdown(summary), written["table"])
-    if "experiment" in summary.columns:  # one table per experiment, as the thesis's tables
-        for experiment, group in summary.groupby("experiment", sort=True):
-            written[f"table_{experiment}_parquet"] = out / "tables" / f"{experiment}.parquet"
-            write_parquet(group.reset_index(drop=True), written[f"table_{experiment}_parquet"])
-            written[f"table_{experiment}"] = out / "tables" / f"{experiment}.md"
-            write_text(f"# {experiment}\n\n" + experiment_markdown(experiment, group) + "\n", written[f"table_{experiment}"])
-
-    card = scorecard(summary, load_thesis_reference())
-    random_card = None
     if random_init is not None and len(random_init):
-        random_card = random_init_scorecard(random_init, load_random_init_ranges())
+        rows = pd.concat([rows, random_init.assign(kind=ch3.RANDOM_INIT_KIND)], ignore_index=True)
+    inputs = {"clusterability": rows}
+    if shuffles is not None:
+        inputs["shuffles"] = shuffles
+    written = write_chapter_report("ch3", inputs, out)
+    card, random_card = ch3.detailed_scorecards(inputs)
+    if random_card is not None:
         written["random_init_scorecard"] = out / "scorecard_random_init.parquet"
         write_parquet(random_card, written["random_init_scorecard"])
-    written["scorecard_parquet"] = out / "scorecard.parquet"
-    write_parquet(card, written["scorecard_parquet"])
     written["scorecard"] = out / "scorecard.md"
     write_text(scorecard_markdown(card, random_card, settings_note), written["scorecard"])
-
-    layer = trained[trained["shuffle"] == "layer"] if "shuffle" in trained.columns else trained
-    written["fig_ncut_vs_shuffles"] = out / "fig_ncut_vs_shuffles.png"
-    plot_ncut_vs_shuffles(layer, written["fig_ncut_vs_shuffles"])
-    if shuffles is not None:
-        written["fig_shuffle_distributions"] = out / "fig_shuffle_distributions.png"
-        plot_shuffle_distributions(shuffles, trained, written["fig_shuffle_distributions"])
-    if random_init is not None and len(random_init):
-        written["fig_random_init"] = out / "fig_random_init.png"
-        plot_random_init(random_init, written["fig_random_init"], load_random_init_ranges())
     return written
 
 

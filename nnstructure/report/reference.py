@@ -56,7 +56,11 @@ def load_thesis_reference() -> pd.DataFrame:
     ``n_beat_all`` (nullable Int64) and the float :data:`VALUE_COLUMNS` (NaN where
     the table does not print the value).
     """
-    raw = _read_package_csv("thesis_ch3.csv")
+    return parse_thesis_reference(_read_package_csv("thesis_ch3.csv"))
+
+
+def parse_thesis_reference(raw: pd.DataFrame) -> pd.DataFrame:
+    """Typed columns of ``thesis_ch3.csv`` read as text (see :func:`load_thesis_reference`)."""
     df = raw[["table", "arch", "dataset", "reg", "init", "epochs_variant"]].copy()
     df["pruned"] = raw["pruned"].map({"true": True, "false": False}).astype(bool)
     for column in ("k", "n_shuffles"):

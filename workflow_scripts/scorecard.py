@@ -1,0 +1,19 @@
+"""Snakemake entry point: every chapter's scorecard in one table and one Markdown document."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
+
+import pandas as pd  # noqa: E402
+
+from nnstructure.io import read_parquet, write_parquet, write_text  # noqa: E402
+from nnstructure.logs import log_to  # noqa: E402
+from nnstructure.report.engine import combined_scorecard_markdown  # noqa: E402
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with log_to(sm.log[0]):
+    cards = [read_parquet(path) for path in sm.input.cards]
+    write_parquet(pd.concat(cards, ignore_index=True), sm.output.table)
+    write_text(combined_scorecard_markdown(cards), sm.output.markdown)
+    print(f"{sum(len(c) for c in cards)} comparisons from {len(cards)} chapter scorecard(s)")
