@@ -180,12 +180,20 @@ def _lesioned_ok_low_rank(h, yb, affected, lesioned_units, keep, suffix, dense, 
         ok_out.append(ok)
         pending_rows, pending_masks, pending_z, pending_n = [], [], [], 0
 
+    all_rows = torch.arange(h.shape[0], device=h.device)
     for m, units in enumerate(lesioned_units):
-        r = torch.nonzero(affected[:, m]).flatten()
-        if r.numel() == 0:
+        hit = affected[:, m]
+        n_hit = int(hit.sum())
+        if n_hit == 0:
             continue
         cols = (units[:, None] * spatial + torch.arange(spatial, device=h.device)[None, :]).flatten() if spatial > 1 else units
-        pending_z.append(z[r] - flat[r][:, cols] @ w[:, cols].T)
+        if 2 * n_hit > h.shape[0]:
+            # most inputs are affected: update every row (on the others h[:, S] = 0, so z is unchanged exactly)
+            r = all_rows
+            pending_z.append(z - flat[:, cols] @ w[:, cols].T)
+        else:
+            r = torch.nonzero(hit).flatten()
+            pending_z.append(z[r] - flat[r][:, cols] @ w[:, cols].T)
         pending_rows.append(r)
         pending_masks.append(torch.full_like(r, m))
         pending_n += r.numel()
