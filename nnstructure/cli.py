@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
+from pathlib import Path
 
 # Sub-package CLI modules, in help order.
 _COMMAND_MODULES = [
@@ -25,7 +27,32 @@ _COMMAND_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+# `subparsers.add_parser("name"` in a CLI module's source: which module registers a command.
+_PARSER_NAME = re.compile(r"""add_parser\(\s*["']([\w-]+)["']""")
+
+
+def command_module(command: str) -> str | None:
+    """The one CLI module registering ``command``, found in the modules' sources without importing them.
+
+    Importing every CLI module imports most of the package (torch, pandas,
+    matplotlib, scipy.stats: seconds per process); a workflow job or a user
+    running one subcommand needs only its module. ``None`` if no module or
+    several mention the name (then the full parser is built).
+    """
+    package = Path(__file__).resolve().parent
+    found = []
+    for name in _COMMAND_MODULES:
+        try:
+            source = package.joinpath(*name.split(".")[1:]).with_suffix(".py").read_text()
+        except OSError:
+            continue
+        if command in _PARSER_NAME.findall(source):
+            found.append(name)
+    return found[0] if len(found) == 1 else None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or only of ``command``'s module when that is known."""
     parser = argparse.ArgumentParser(
         prog="nnstructure",
         description="Clusterability, importance/coherence and reward-model analyses of neural networks.",
@@ -34,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"nnstructure {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
+    only = command_module(command) if command else None
+    for name in [only] if only else _COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -46,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = argv[0] if argv and not argv[0].startswith("-") else None
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

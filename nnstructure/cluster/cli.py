@@ -12,8 +12,6 @@ import json
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from nnstructure.cluster.shuffle import SHUFFLE_KINDS
 from nnstructure.graph.weights import KERNEL_NORMS
 from nnstructure.network_io import ACCEPTED_FORMATS, add_allow_pickle_option, load_sequential
@@ -91,6 +89,8 @@ def _load_network_graph(path: str, kernel_norm: str, fold_batchnorm: bool, allow
 
 
 def _clusterability(args) -> int:
+    import pandas as pd
+
     from nnstructure.cluster.relative import relative_clusterability
     from nnstructure.io import write_parquet
 
