@@ -317,6 +317,13 @@ def slurm_jobs(env: dict) -> list[dict]:
     return jobs
 
 
+def job_seconds(jobs: list[dict]) -> float:
+    """Total start-to-end time of the jobs (squeue's %S and %e, ISO timestamps)."""
+    from datetime import datetime
+
+    return sum((datetime.fromisoformat(j["end"]) - datetime.fromisoformat(j["start"])).total_seconds() for j in jobs)
+
+
 def check_all_jobs_ran_on_slurm(expected: dict[str, int], jobs: list[dict], logdir: Path) -> None:
     per_rule: dict[str, int] = {}
     problems = []
@@ -431,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         check_all_jobs_ran_on_slurm(expected, jobs, logdir)
         counts = compare_results(local_dir / "results", slurm_dir / "results")
         n_jobs = sum(n for rule, n in expected.items() if rule != "all")
-        log(f"{len(jobs)} SLURM jobs, all COMPLETED, one per workflow job ({n_jobs}), each with its SLURM log")
+        log(f"{len(jobs)} SLURM jobs, all COMPLETED, one per workflow job ({n_jobs}), each with its SLURM log; "
+            f"mean time in SLURM {job_seconds(jobs) / len(jobs):.1f} s per job")
         log(f"results identical: {counts['bytes']} files byte-for-byte, {counts['values']} Parquet tables by value "
             f"(without their wall-clock {sorted(TIMING_COLUMNS)} column)")
         log(f"time: local {local_s:.1f} s, SLURM {slurm_s:.1f} s ({(slurm_s - local_s) / n_jobs:+.1f} s per job); "
