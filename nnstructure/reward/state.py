@@ -16,6 +16,7 @@ is its centre and ``(rx, ry)`` its half-extents.
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 from typing import Mapping
@@ -127,6 +128,7 @@ _BLOCKS = {name: _compile(b) for name, b in {
 }.items()}
 _INT = struct.Struct("<i")
 _UINT = struct.Struct("<I")
+_RANDGEN_HEAD = struct.Struct("<2i")  # is_seeded, length of the text dump
 # name -> (block, byte offset within the block, struct code) for every scalar field.
 _FIELD_LOCATIONS = {
     fname: (block, rel, code)
@@ -139,44 +141,97 @@ class StateParseError(ValueError):
     """A procgen state buffer does not follow procgen 0.10.7's layout."""
 
 
-@dataclass(frozen=True)
 class ProcgenState:
     """A parsed procgen state; arrays are read-only views into ``raw``.
 
     ``fields`` holds every named scalar (options, step data, physics, view and
     the game's tail); ``block_offsets`` the byte offset of each block of
     fields and of each random-generator dump (see :func:`field_offset`).
-    ``entities`` is a structured array (``ENTITY_DTYPE``)
-    starting at byte ``entities_offset``; ``grid[y, x]`` is the grid (y = 0 is
-    the bottom row) starting at byte ``grid_offset``.
+    ``entities`` is a structured array (``ENTITY_DTYPE``) starting at byte
+    ``entities_offset``; ``grid[y, x]`` is the grid (y = 0 is the bottom row)
+    starting at byte ``grid_offset``. Views and the field dict are built on
+    first use, so parsing a state to read a few positions stays cheap.
     """
 
-    game: str
-    raw: bytes
-    fields: dict
-    block_offsets: dict
-    entities: np.ndarray
-    entities_offset: int
-    grid: np.ndarray
-    grid_offset: int
-    has_keys: tuple
+    __slots__ = ("game", "raw", "block_offsets", "entities_offset", "n_entities", "grid_offset", "grid_shape",
+                 "has_keys", "_values", "_fields", "_entities", "_grid", "_types")
+
+    def __init__(self, game, raw, values, block_offsets, entities_offset, n_entities, grid_offset, grid_shape,
+                 has_keys):
+        self.game = game
+        self.raw = raw
+        self._values = values  # block name -> tuple of its scalars
+        self.block_offsets = block_offsets
+        self.entities_offset = entities_offset
+        self.n_entities = n_entities
+        self.grid_offset = grid_offset
+        self.grid_shape = grid_shape
+        self.has_keys = has_keys
+        self._fields = self._entities = self._grid = self._types = None
+
+    def __repr__(self) -> str:
+        return f"<ProcgenState {self.game} {self.distribution_mode}, {len(self.raw)} bytes, {self.n_entities} entities>"
+
+    @property
+    def fields(self) -> dict:
+        if self._fields is None:
+            fields = {}
+            for block, values in self._values.items():
+                fields.update(zip(_BLOCKS[block][0], values))
+            self._fields = fields
+        return self._fields
+
+    @property
+    def entities(self) -> np.ndarray:
+        if self._entities is None:
+            self._entities = np.frombuffer(self.raw, dtype=ENTITY_DTYPE, count=self.n_entities,
+                                           offset=self.entities_offset)
+        return self._entities
+
+    @property
+    def grid(self) -> np.ndarray:
+        if self._grid is None:
+            h, w = self.grid_shape
+            self._grid = np.frombuffer(self.raw, dtype="<i4", count=h * w, offset=self.grid_offset).reshape(h, w)
+        return self._grid
+
+    @property
+    def entity_types(self) -> list[int]:
+        """The ``type`` of every entity, as a Python list."""
+        if self._types is None:
+            self._types = list(_TYPE_FORMATS(self.n_entities).unpack_from(self.raw, self.entities_offset + 24))
+        return self._types
 
     @property
     def distribution_mode(self) -> str:
-        return DISTRIBUTION_MODES.get(self.fields["distribution_mode"], str(self.fields["distribution_mode"]))
+        mode = self._values["options"][7]
+        return DISTRIBUTION_MODES.get(mode, str(mode))
 
     @property
     def agent_index(self) -> int:
         """Index of the agent: the LAST entity of type PLAYER (what procgen binds on deserialize)."""
-        types = self.entities["type"]
-        last = len(types) - 1 - int(np.argmax(types[::-1] == PLAYER))
-        if types[last] != PLAYER:
-            raise StateParseError(f"{self.game} state has no PLAYER entity (type 0) among {len(types)} entities")
-        return last
+        types = self.entity_types
+        try:
+            return len(types) - 1 - types[::-1].index(PLAYER)
+        except ValueError:
+            raise StateParseError(f"{self.game} state has no PLAYER entity (type 0) among {len(types)} entities") from None
 
     @property
     def agent(self) -> np.void:
         return self.entities[self.agent_index]
+
+    def entity_xy(self, index: int) -> tuple[float, float]:
+        """Centre (x, y) of entity ``index``."""
+        return _XY.unpack_from(self.raw, self.entities_offset + index * ENTITY_DTYPE.itemsize)
+
+
+_XY = struct.Struct("<2f")
+
+
+@functools.lru_cache(maxsize=256)
+def _TYPE_FORMATS(n: int) -> struct.Struct:
+    """Struct reading the ``type`` field of ``n`` consecutive entity records (starting at the first type)."""
+    return struct.Struct("<" + "i120x" * (n - 1) + "i")
 
 
 def parse_state(raw: bytes, game: str | None = None) -> ProcgenState:
@@ -187,88 +242,77 @@ def parse_state(raw: bytes, game: str | None = None) -> ProcgenState:
     """
     raw = bytes(raw)
     n = len(raw)
-    where = [game or "procgen"]
+    unpack_int = _INT.unpack_from
+    where = game or "procgen"
 
     def fail(msg: str, at: int):
         raise StateParseError(
-            f"{where[0]} state ({n} bytes) does not parse at byte offset {at}: {msg}. "
+            f"{where} state ({n} bytes) does not parse at byte offset {at}: {msg}. "
             "Only procgen 0.10.7 (procgen-mirror==0.10.7) states of coinrun/heist are supported."
         )
 
-    def string_end(off: int, what: str) -> int:
-        if off + 4 > n:
-            fail(f"the length of {what} needs 4 bytes but the buffer ends", off)
-        length = _INT.unpack_from(raw, off)[0]
-        if length < 0 or off + 4 + length > n:
-            fail(f"{what} claims {length} bytes", off)
-        return off + 4 + length
-
-    def randgen_end(off: int, what: str) -> int:
-        if off + 4 > n:
-            fail(f"{what}.is_seeded needs 4 bytes but the buffer ends", off)
-        if _INT.unpack_from(raw, off)[0] not in (0, 1):
-            fail(f"{what}.is_seeded is {_INT.unpack_from(raw, off)[0]}, expected 0 or 1", off)
-        return string_end(off + 4, what)
-
-    def read_block(name: str, off: int) -> int:
-        names, st, _ = _BLOCKS[name]
-        if off + st.size > n:
-            fail(f"the {name} block needs {st.size} bytes but the buffer ends", off)
-        fields.update(zip(names, st.unpack_from(raw, off)))
-        starts[name] = off
-        return off + st.size
-
-    fields: dict = {}
-    starts: dict = {}
     if n < 8:
         fail("the buffer is too short for a header", 0)
-    version = _INT.unpack_from(raw, 0)[0]
+    version = unpack_int(raw, 0)[0]
     if version != SERIALIZE_VERSION:
         fail(f"SERIALIZE_VERSION is {version}, expected {SERIALIZE_VERSION}", 0)
-    off = string_end(4, "game_name")
-    name = raw[8:off].decode("ascii", errors="replace")
+    length = unpack_int(raw, 4)[0]
+    if not 0 < length < 64 or 8 + length > n:
+        fail(f"game_name claims {length} bytes", 4)
+    name = raw[8 : 8 + length].decode("ascii", errors="replace")
     if name not in GAMES:
         fail(f"game_name is {name!r}; supported games: {', '.join(GAMES)}", 4)
     if game is not None and name != game:
         fail(f"the state is of {name!r}, not {game!r}", 4)
-    where[0] = name
-    off = read_block("options", off)
-    starts["level_seed_rand_gen"] = off
-    off = randgen_end(off, "level_seed_rand_gen")
-    starts["rand_gen"] = off
-    off = randgen_end(off, "rand_gen")
-    off = read_block("step", off)
-    if off + 4 > n:
-        fail("the entity count needs 4 bytes but the buffer ends", off)
-    n_ent = _INT.unpack_from(raw, off)[0]
-    if not 0 < n_ent <= 100_000:
-        fail(f"entity count {n_ent} is not plausible", off)
-    ent_off = off + 4
-    off = ent_off + n_ent * ENTITY_DTYPE.itemsize
-    if off > n:
-        fail(f"{n_ent} entities need {n_ent * ENTITY_DTYPE.itemsize} bytes but the buffer ends", ent_off)
-    entities = np.frombuffer(raw, dtype=ENTITY_DTYPE, count=n_ent, offset=ent_off)
-    off = read_block("abstract", off)
-    starts["asset_rand_gen"] = off
-    off = randgen_end(off, "asset_rand_gen")
-    off = read_block("view", off)
-    w, h, count = fields["grid_w"], fields["grid_h"], fields["grid_count"]
-    if not (0 < w <= 1024 and 0 < h <= 1024 and count == w * h):
-        fail(f"grid is {w}x{h} with {count} cells", off - 12)
-    if w != fields["main_width"] or h != fields["main_height"] or count != fields["grid_size"]:
-        fail(f"grid {w}x{h} disagrees with main_width/main_height {fields['main_width']}x{fields['main_height']} "
-             f"or grid_size {fields['grid_size']}", off - 12)
-    grid_off = off
-    off += 4 * count
-    if off > n:
-        fail(f"{count} grid cells need {4 * count} bytes but the buffer ends", grid_off)
-    grid = np.frombuffer(raw, dtype="<i4", count=count, offset=grid_off).reshape(h, w)
+    where = name
+    off = 8 + length
+    values: dict = {}
+    starts: dict = {}
+    # (what, kind): "block" unpacks a block of scalars, "rand" skips a random generator's text dump
+    for what, kind in (("options", "block"), ("level_seed_rand_gen", "rand"), ("rand_gen", "rand"),
+                       ("step", "block"), ("entities", "entities"), ("abstract", "block"),
+                       ("asset_rand_gen", "rand"), ("view", "block"), (name, "block")):
+        starts[what] = off
+        if kind == "block":
+            st_ = _BLOCKS[what][1]
+            if off + st_.size > n:
+                fail(f"the {what} block needs {st_.size} bytes but the buffer ends", off)
+            values[what] = st_.unpack_from(raw, off)
+            off += st_.size
+        elif kind == "rand":
+            if off + 8 > n:
+                fail(f"{what} needs 8 bytes but the buffer ends", off)
+            seeded, length = _RANDGEN_HEAD.unpack_from(raw, off)
+            if seeded not in (0, 1):
+                fail(f"{what}.is_seeded is {seeded}, expected 0 or 1", off)
+            if length < 0 or off + 8 + length > n:
+                fail(f"{what} claims {length} bytes", off + 4)
+            off += 8 + length
+        else:
+            if off + 4 > n:
+                fail("the entity count needs 4 bytes but the buffer ends", off)
+            n_ent = unpack_int(raw, off)[0]
+            if not 0 < n_ent <= 100_000:
+                fail(f"entity count {n_ent} is not plausible", off)
+            ent_off = off + 4
+            off = ent_off + n_ent * ENTITY_DTYPE.itemsize
+            if off > n:
+                fail(f"{n_ent} entities need {n_ent * ENTITY_DTYPE.itemsize} bytes but the buffer ends", ent_off)
+        if what == "view":
+            main_w, main_h, _, *_, w, h, count = values["view"]
+            grid_size = values["step"][-1]
+            if not (0 < w <= 1024 and 0 < h <= 1024 and count == w * h):
+                fail(f"grid is {w}x{h} with {count} cells", off - 12)
+            if w != main_w or h != main_h or count != grid_size:
+                fail(f"grid {w}x{h} disagrees with main_width/main_height {main_w}x{main_h} or grid_size {grid_size}",
+                     off - 12)
+            grid_off = off
+            off += 4 * count
+            if off > n:
+                fail(f"{count} grid cells need {4 * count} bytes but the buffer ends", grid_off)
     has_keys: tuple = ()
-    if name == "coinrun":
-        off = read_block("coinrun", off)
-    else:
-        off = read_block("heist", off)
-        k = fields["has_keys_count"]
+    if name == "heist":
+        k = values["heist"][2]
         if not 0 <= k <= 16 or off + 4 * k > n:
             fail(f"has_keys has {k} entries", off - 4)
         has_keys = tuple(v != 0 for v in struct.unpack_from(f"<{k}i", raw, off))
@@ -282,7 +326,7 @@ def parse_state(raw: bytes, game: str | None = None) -> ProcgenState:
     off += 4
     if off != n:
         fail(f"{n - off} bytes are left after the trailer", off)
-    return ProcgenState(name, raw, fields, starts, entities, ent_off, grid, grid_off, has_keys)
+    return ProcgenState(name, raw, values, starts, ent_off, n_ent, grid_off, (h, w), has_keys)
 
 
 def field_offset(state: ProcgenState, name: str) -> tuple[int, str]:
@@ -307,34 +351,38 @@ class Positions:
     goal_y: float
 
 
+_COIN_BYTE = bytes([COINRUN_GOAL])
+
+
 def coin_cell(state: ProcgenState) -> tuple[int, int]:
     """CoinRun: the (x, y) grid cell holding the coin (value 1, exactly one per level)."""
-    flat = state.grid.ravel() == COINRUN_GOAL
-    i = int(flat.argmax())
-    if not flat[i] or flat[i + 1 :].any():
-        raise StateParseError(
-            f"coinrun state has {int(flat.sum())} coin cells (grid value 1); expected exactly one"
-        )
-    w = state.grid.shape[1]
+    h, w = state.grid_shape
+    start, end = state.grid_offset, state.grid_offset + 4 * h * w
+    raw = state.raw
+    at = raw.find(_COIN_BYTE, start, end)  # memchr: CoinRun's grid values are 1..100, one byte each
+    if at < 0 or (at - start) % 4 or raw.find(_COIN_BYTE, at + 1, end) >= 0:
+        count = int((state.grid == COINRUN_GOAL).sum())
+        raise StateParseError(f"coinrun state has {count} coin cells (grid value 1); expected exactly one")
+    i = (at - start) // 4
     return i % w, i // w
 
 
 def gem_index(state: ProcgenState) -> int:
     """Heist: index of the gem entity (type 9)."""
-    idx = np.flatnonzero(state.entities["type"] == HEIST_GEM)
-    if len(idx) != 1:
-        raise StateParseError(f"heist state has {len(idx)} gem entities (type 9); expected exactly one")
-    return int(idx[0])
+    types = state.entity_types
+    if types.count(HEIST_GEM) != 1:
+        raise StateParseError(f"heist state has {types.count(HEIST_GEM)} gem entities (type 9); expected exactly one")
+    return types.index(HEIST_GEM)
 
 
 def positions(state: ProcgenState) -> Positions:
     """Agent centre and goal centre (CoinRun: coin cell centre; Heist: gem entity centre)."""
-    a = state.agent
+    ax, ay = state.entity_xy(state.agent_index)
     if state.game == "coinrun":
         gx, gy = coin_cell(state)
-        return Positions(float(a["x"]), float(a["y"]), gx + 0.5, gy + 0.5)
-    g = state.entities[gem_index(state)]
-    return Positions(float(a["x"]), float(a["y"]), float(g["x"]), float(g["y"]))
+        return Positions(ax, ay, gx + 0.5, gy + 0.5)
+    gx, gy = state.entity_xy(gem_index(state))
+    return Positions(ax, ay, gx, gy)
 
 
 def agent_touches_goal(state: ProcgenState) -> bool:
