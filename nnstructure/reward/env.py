@@ -129,6 +129,7 @@ class GameEnv:
         self.distribution_mode = distribution_mode
         self.env = make_procgen_env(game, distribution_mode, start_level=level_seed, num_levels=1)
         self._action = np.zeros(1, dtype=np.int32)
+        self._level = level_seed
 
     @property
     def obs(self) -> np.ndarray:
@@ -138,13 +139,17 @@ class GameEnv:
 
     @property
     def level_seed(self) -> int:
-        return int(self.env.get_info()[0]["level_seed"])
+        """Level of the current frame."""
+        return self._level
 
     def step(self, action: int) -> Step:
         self._action[0] = action
         self.env.act(self._action)
         rew, ob, first = self.env.observe()
-        return Step(ob["rgb"][0].copy(), float(rew[0]), bool(first[0]), int(self.env.get_info()[0]["level_seed"]))
+        done = bool(first[0])
+        if done:  # a new level started (the level only changes on reset)
+            self._level = int(self.env.get_info()[0]["level_seed"])
+        return Step(ob["rgb"][0].copy(), float(rew[0]), done, self._level)
 
     def get_state(self) -> bytes:
         return self.env.callmethod("get_state")[0]
@@ -155,6 +160,7 @@ class GameEnv:
     def set_state(self, raw: bytes) -> None:
         """Restore a state; procgen re-renders the frame, so :attr:`obs` shows it."""
         self.env.callmethod("set_state", [raw])
+        self._level = int(self.env.get_info()[0]["level_seed"])
 
     def queue_level(self, level_seed: int, state: ProcgenState | None = None) -> None:
         """Make the next automatic reset start level ``level_seed`` (the current episode is unchanged)."""
