@@ -199,7 +199,7 @@ class ProcgenState:
     def entity_types(self) -> list[int]:
         """The ``type`` of every entity, as a Python list."""
         if self._types is None:
-            self._types = list(_TYPE_FORMATS(self.n_entities).unpack_from(self.raw, self.entities_offset + 24))
+            self._types = list(_entity_types_struct(self.n_entities).unpack_from(self.raw, self.entities_offset + 24))
         return self._types
 
     @property
@@ -229,7 +229,7 @@ _XY = struct.Struct("<2f")
 
 
 @functools.lru_cache(maxsize=256)
-def _TYPE_FORMATS(n: int) -> struct.Struct:
+def _entity_types_struct(n: int) -> struct.Struct:
     """Struct reading the ``type`` field of ``n`` consecutive entity records (starting at the first type)."""
     return struct.Struct("<" + "i120x" * (n - 1) + "i")
 
