@@ -16,11 +16,17 @@ import pandas as pd
 
 from nnstructure.cluster.layerwise import LAYER_SCOPES
 from nnstructure.graph.weights import KERNEL_NORMS
-from nnstructure.specialization.evaluate import PROXIES
-from nnstructure.specialization.partition import DEFAULT_VALIDATION_SIZE, PARTITIONINGS
+from nnstructure.specialization.choices import (
+    DEFAULT_VALIDATION_SIZE,
+    OBJECTIVES,
+    PARAMETERIZATIONS,
+    PARTITIONINGS,
+    PROXIES,
+    RANDOM_POOLS,
+    TRANSFORMS,
+    VIS_METHODS,
+)
 from nnstructure.specialization.statistics import CLASS_RANGE_DEFINITIONS, METRICS
-from nnstructure.specialization.subclusters import RANDOM_POOLS
-from nnstructure.specialization.visualization import OBJECTIVES, PARAMETERIZATIONS, TRANSFORMS, VIS_METHODS
 from nnstructure.stats.percentile import TIE_RULES
 
 

@@ -34,9 +34,9 @@ from torch import nn
 
 from nnstructure.graph.activations import UnitLayer, unit_layers
 from nnstructure.seeding import derive_seed
+from nnstructure.specialization.choices import PROXIES, RANDOM_POOLS
 from nnstructure.specialization.lesion import class_correct, lesion_class_correct, lesion_metrics
 from nnstructure.specialization.subclusters import (
-    RANDOM_POOLS,
     Subcluster,
     layer_labels,
     random_subclusters,
@@ -44,7 +44,6 @@ from nnstructure.specialization.subclusters import (
 )
 from nnstructure.specialization.visualization import VisualizationSettings, visualize_subclusters
 
-PROXIES = ("lesion", "visualization")
 # Default bound on the pixels optimised in one batch (e.g. all 1200 images of an MNIST layer, 27 ImageNet images).
 VIS_BATCH_PIXELS = 1 << 22
 # What a lesion silences: the units' incoming and outgoing weights (thesis text).

@@ -36,17 +36,8 @@ from nnstructure.graph.subgraph import node_degrees
 from nnstructure.graph.weights import weight_graph
 from nnstructure.io import ArtifactError, read_parquet
 from nnstructure.seeding import derive_seed
+from nnstructure.specialization.choices import DEFAULT_VALIDATION_SIZE, PARTITIONING_LABELS, PARTITIONINGS  # noqa: F401
 
-PARTITIONINGS = ("weight-network", "weight-layer", "act-network", "act-layer")
-# Thesis wording of each partitioning (table rows).
-PARTITIONING_LABELS = {
-    "weight-network": "Weight/Network",
-    "weight-layer": "Weight/Layer",
-    "act-network": "Act./Network",
-    "act-layer": "Act./Layer",
-}
-# The original code took 5000 random training examples for the activation graph.
-DEFAULT_VALIDATION_SIZE = 5000
 
 
 @dataclass

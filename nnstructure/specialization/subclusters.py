@@ -27,8 +27,8 @@ import pandas as pd
 
 from nnstructure.graph.activations import UnitLayer
 from nnstructure.seeding import derive_seed
+from nnstructure.specialization.choices import RANDOM_POOLS
 
-RANDOM_POOLS = ("all", "with-edges")
 MIN_SUBCLUSTER_SIZE = 2
 
 

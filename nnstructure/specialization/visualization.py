@@ -51,11 +51,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnstructure.graph.activations import UnitLayer
+from nnstructure.specialization.choices import OBJECTIVES, PARAMETERIZATIONS, TRANSFORMS, VIS_METHODS
 
-PARAMETERIZATIONS = ("pixel", "fourier")
-TRANSFORMS = ("jitter-scale", "lucid-standard", "none")
-OBJECTIVES = ("l1", "abs-mean")
-VIS_METHODS = ("thesis", "original")
 
 _SCALES = tuple(1 + (i - 5) / 50 for i in range(11))
 _ROTATIONS = tuple(range(-10, 11)) + (0,) * 5
