@@ -13,7 +13,7 @@ from pathlib import Path
 from snakemake.utils import min_version, validate
 
 from nnstructure import workflow_config as wc
-from nnstructure.config_check import check_config
+from nnstructure.config_check import check_config, fill_defaults
 from nnstructure.paths import ArtifactPaths
 
 min_version("9.0")
@@ -27,7 +27,8 @@ if not workflow.config_settings.configfiles:
 
 
 check_config(config, workflow.source_path("config/schema.yaml"))
-validate(config, "config/schema.yaml")  # fills the schema's defaults
+validate(config, "config/schema.yaml")  # also fills the schema's defaults, but not inside cluster jobs:
+fill_defaults(config, workflow.source_path("config/schema.yaml"))  # so every job sees the same config
 
 RESULTS = f"{config['results_dir']}/{config['preset']}"
 PATHS = ArtifactPaths(RESULTS)

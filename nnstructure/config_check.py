@@ -67,3 +67,28 @@ def check_config(config: dict, schema_path: str | Path) -> None:
     if errors:
         lines = [_describe(e, root) for e in errors]
         raise ConfigError("invalid workflow config:\n  - " + "\n  - ".join(lines))
+
+
+def fill_defaults(config: dict, schema_path: str | Path) -> dict:
+    """Fill the schema's defaults into ``config`` in place (as Snakemake's ``validate`` does) and return it.
+
+    Snakemake's ``validate`` skips itself inside cluster jobs (``workflow.remote_exec``),
+    so a job re-reading the config would miss every default; the Snakefile calls
+    this unconditionally so that the main process and every job see the same config.
+    """
+    from jsonschema import validators
+
+    root = yaml.safe_load(Path(schema_path).read_text())
+    base = Draft202012Validator
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(name, yaml.safe_load(yaml.safe_dump(sub["default"])))
+        yield from base.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    filling = validators.extend(base, {"properties": set_defaults})
+    for _ in filling(root).iter_errors(config):
+        pass  # check_config reports errors; here only the defaults matter
+    return config

@@ -38,7 +38,7 @@ def _definitions() -> dict:
     from nnstructure.cluster.shuffle import SHUFFLE_KINDS
     from nnstructure.data.registry import DATASETS
     from nnstructure.graph.weights import KERNEL_NORMS
-    from nnstructure.imagenet.models import IMAGENET_ARCHS
+    from nnstructure.imagenet.names import IMAGENET_ARCHS
     from nnstructure.models.architectures import TRAINABLE_ARCHS
     from nnstructure.paths import PHASE_FILES
 

@@ -313,7 +313,7 @@ def test_train_from_settings_splits_model_and_training_keys(tmp_path):
     meta = train_from_settings(ds, "mlp", settings, 4, tmp_path / "m.pt", unpruned_out=tmp_path / "u.pt", progress=False)
     assert meta["spec"]["widths"] == [12, 12] and meta["spec"]["dropout"] == 0.5
     assert meta["train_config"]["l1"] == 5e-5 and meta["train_config"]["batch_size"] == 64
-    with pytest.raises(ValueError, match="unknown training config keys"):
+    with pytest.raises(ValueError, match="unknown training setting"):
         train_from_settings(ds, "mlp", {"epochs": 1, "prune_epochs": 0, "bogus": 1}, 4, tmp_path / "x.pt", progress=False)
 
 

@@ -81,8 +81,8 @@ def idx_bytes(array: np.ndarray) -> bytes:
 def write_idx_gz(content: bytes, path: str | os.PathLike) -> None:
     """Write uncompressed IDX ``content`` gzip-compressed to ``path``, atomically."""
     with atomic_path(path) as tmp:
-        # mtime=0 makes the compressed bytes reproducible.
-        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+        # mtime=0 and an empty name (not the temporary file's) make the compressed bytes reproducible.
+        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
             gz.write(content)
 
 

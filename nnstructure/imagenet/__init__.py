@@ -1,26 +1,29 @@
-"""ImageNet networks of thesis Table A.7: torchvision-compatible models, weight files, weight graphs."""
+"""ImageNet networks of thesis Table A.7: torchvision-compatible models, weight files, weight graphs.
 
-from nnstructure.imagenet.graph import KERNEL_NORMS, imagenet_weight_graph, kernel_slice_norms
-from nnstructure.imagenet.models import IMAGENET_ARCHS, build_imagenet_model
-from nnstructure.imagenet.weights import (
-    TORCHVISION_WEIGHT_FILES,
-    find_imagenet_weights,
-    imagenet_weight_candidates,
-    load_imagenet_state_dict,
-    load_imagenet_weights,
-    missing_weights_message,
-)
+Attributes are imported on first use, so finding weight files (the workflow does,
+at every start) does not import torch.
+"""
 
-__all__ = [
-    "IMAGENET_ARCHS",
-    "KERNEL_NORMS",
-    "TORCHVISION_WEIGHT_FILES",
-    "build_imagenet_model",
-    "find_imagenet_weights",
-    "imagenet_weight_candidates",
-    "imagenet_weight_graph",
-    "kernel_slice_norms",
-    "load_imagenet_state_dict",
-    "load_imagenet_weights",
-    "missing_weights_message",
-]
+import importlib
+
+_EXPORTS = {
+    "IMAGENET_ARCHS": "nnstructure.imagenet.names",
+    "TORCHVISION_WEIGHT_FILES": "nnstructure.imagenet.names",
+    "KERNEL_NORMS": "nnstructure.imagenet.graph",
+    "imagenet_weight_graph": "nnstructure.imagenet.graph",
+    "kernel_slice_norms": "nnstructure.imagenet.graph",
+    "build_imagenet_model": "nnstructure.imagenet.models",
+    "find_imagenet_weights": "nnstructure.imagenet.weights",
+    "imagenet_weight_candidates": "nnstructure.imagenet.weights",
+    "load_imagenet_state_dict": "nnstructure.imagenet.weights",
+    "load_imagenet_weights": "nnstructure.imagenet.weights",
+    "missing_weights_message": "nnstructure.imagenet.weights",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'nnstructure.imagenet' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

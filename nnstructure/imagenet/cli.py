@@ -6,7 +6,7 @@ import json
 
 
 def register(subparsers) -> None:
-    from nnstructure.imagenet.models import IMAGENET_ARCHS
+    from nnstructure.imagenet.names import IMAGENET_ARCHS
 
     p = subparsers.add_parser("import-imagenet", help="convert torchvision ImageNet weights into an nnstructure checkpoint")
     p.add_argument("arch", choices=IMAGENET_ARCHS)

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nnstructure.imagenet.names import IMAGENET_ARCHS
+
 # ---------------------------------------------------------------- VGG
 # Channel counts of the 3x3 convolutions, "M" = 2x2 max pooling (torchvision cfgs "D" and "E").
 VGG_CONFIGS: dict[str, list[int | str]] = {
@@ -327,7 +329,6 @@ class Inception3(nn.Module):
 
 
 # ---------------------------------------------------------------- registry
-IMAGENET_ARCHS: tuple[str, ...] = ("vgg16", "vgg19", "resnet18", "resnet34", "resnet50", "inception_v3")
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {
     **{name: (lambda cfg=cfg, **kw: VGG(cfg, **kw)) for name, cfg in VGG_CONFIGS.items()},

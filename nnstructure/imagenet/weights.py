@@ -16,20 +16,14 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
-from nnstructure.imagenet.models import IMAGENET_ARCHS, build_imagenet_model
+from nnstructure.imagenet.names import IMAGENET_ARCHS, TORCHVISION_WEIGHT_FILES
 
-# Current torchvision weight files (ImageNet-1k V1 weights; ResNet-50's V2 retraining is listed last).
-TORCHVISION_WEIGHT_FILES: dict[str, tuple[str, ...]] = {
-    "vgg16": ("vgg16-397923af.pth",),
-    "vgg19": ("vgg19-dcbb9e9d.pth",),
-    "resnet18": ("resnet18-f37072fd.pth",),
-    "resnet34": ("resnet34-b627a593.pth",),
-    "resnet50": ("resnet50-0676ba61.pth", "resnet50-11ad3fa6.pth"),
-    "inception_v3": ("inception_v3_google-0cc3c7bd.pth",),
-}
+if TYPE_CHECKING:  # torch is imported where weights are read, so finding files stays light
+    import torch
+    from torch import nn
+
 _DOWNLOAD_URL = "https://download.pytorch.org/models/"
 
 
@@ -77,6 +71,8 @@ def missing_weights_message(arch: str, data_dir: str | os.PathLike) -> str:
 
 def load_imagenet_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read a torchvision-format state dict from ``path`` (tensors only, on CPU)."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"weight file {path} does not exist")
@@ -93,6 +89,8 @@ def load_imagenet_weights(
     arch: str, data_dir: str | os.PathLike, filenames: Mapping[str, str] | None = None
 ) -> nn.Module:
     """``arch`` with the user-supplied torchvision weights from ``data_dir`` loaded strictly, in eval mode."""
+    from nnstructure.imagenet.models import build_imagenet_model
+
     candidates = imagenet_weight_candidates(arch, data_dir, filenames)
     existing = [p for p in candidates if p.is_file()]
     if not existing:
@@ -128,7 +126,10 @@ def import_pretrained(arch: str, weights: str | os.PathLike, out: str | os.PathL
     """
     import hashlib
 
+    import torch
+
     from nnstructure.checkpoint import save_checkpoint
+    from nnstructure.imagenet.models import build_imagenet_model
 
     weights = Path(weights)
     state = load_imagenet_state_dict(weights)

@@ -27,7 +27,9 @@ from typing import Any
 import torch
 from torch import nn
 
-ARCHS = ("mlp", "cnn", "vgg", "reward")
+ARCHS = ("mlp", "cnn", "vgg", "reward", "imagenet")
+#: Architectures the training loop builds from a spec (the workflow's trained network sets).
+TRAINABLE_ARCHS = ("mlp", "cnn", "vgg")
 DEFAULT_MLP_WIDTHS = (256, 256, 256, 256)
 
 # Keras BatchNormalization defaults expressed in torch's convention.
@@ -84,6 +86,12 @@ def validate_spec(spec: dict) -> dict:
         from nnstructure.models.reward import validate_reward_spec
 
         return validate_reward_spec(spec)
+    if arch == "imagenet":
+        from nnstructure.imagenet.names import IMAGENET_ARCHS
+
+        if spec.get("name") not in IMAGENET_ARCHS:
+            raise ValueError(f"an imagenet model spec needs 'name', one of {IMAGENET_ARCHS}; got {spec.get('name')!r}")
+        return {**spec, "input_shape": [int(s) for s in spec["input_shape"]], "n_outputs": int(spec["n_outputs"])}
     out = dict(spec)
     out["input_shape"] = [int(s) for s in spec["input_shape"]]
     out["n_outputs"] = int(spec["n_outputs"])
@@ -104,6 +112,13 @@ def build_model(spec: dict, seed: int | None = None) -> nn.Sequential:
     it (the global torch RNG is left untouched); otherwise from the global RNG.
     """
     spec = validate_spec(spec)
+    if spec["arch"] == "imagenet":  # torchvision-layout ImageNet networks (weights come from a checkpoint)
+        from nnstructure.imagenet.models import build_imagenet_model
+
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(int(seed))
+            return build_imagenet_model(spec["name"], **spec.get("kwargs", {}))
     if spec["arch"] == "reward":
         from nnstructure.models.reward import build_reward_net
 

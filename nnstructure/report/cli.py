@@ -22,9 +22,6 @@ from pathlib import Path
 import pandas as pd
 
 from nnstructure.io import read_parquet, write_parquet, write_text
-from nnstructure.report import ch3
-from nnstructure.report.engine import write_chapter_report
-from nnstructure.report.scorecard import scorecard_markdown
 
 def write_report(rows: pd.DataFrame, out_dir: str | os.PathLike, shuffles: pd.DataFrame | None = None,
                  random_init: pd.DataFrame | None = None, settings_note: str | None = None) -> dict[str, Path]:
@@ -36,6 +33,10 @@ def write_report(rows: pd.DataFrame, out_dir: str | os.PathLike, shuffles: pd.Da
     random-initialisation scorecard. ``random_init`` rows (if given) join
     ``rows`` as ``kind == "random_init"``.
     """
+    from nnstructure.report import ch3
+    from nnstructure.report.engine import write_chapter_report
+    from nnstructure.report.scorecard import scorecard_markdown
+
     out = Path(out_dir)
     if random_init is not None and len(random_init):
         rows = pd.concat([rows, random_init.assign(kind=ch3.RANDOM_INIT_KIND)], ignore_index=True)
