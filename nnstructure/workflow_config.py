@@ -221,7 +221,11 @@ def file_checksum(path: str | os.PathLike) -> str:
 def pretrained_params(config: dict, network: Network) -> dict:
     """A pretrained network is its architecture and its weight file's content (not the file's location)."""
     path = pretrained_weights(config, network.condition)
-    return {"arch": network.condition, "weights_sha256": file_checksum(path) if path else None}
+    if path is None:
+        from nnstructure.imagenet import missing_weights_message
+
+        raise WorkflowConfigError(missing_weights_message(network.condition, config["data_dir"]))
+    return {"arch": network.condition, "weights_sha256": file_checksum(path)}
 
 
 def available_networks(config: dict, name: str, report=None) -> list[Network]:
@@ -376,8 +380,6 @@ def graph_params(config: dict, entry: str, network: Network) -> dict:
     params: dict[str, Any] = {}
     if arch != "mlp":
         params = {"kernel_norm": s["kernel_norm"], "fold_batchnorm": bool(s["fold_batchnorm"])}
-    if network_kind(config, network.network_set) == "pretrained":
-        params.update(pretrained_params(config, network))
     return params
 
 

@@ -45,29 +45,15 @@ def network_dataset(wildcards):
     return PATHS.dataset(wc.set_dataset(config, wildcards.network_set))
 
 
-def pretrained_weights_file(wildcards):
-    path = wc.pretrained_weights(config, wildcards.condition)
-    if path is None:
-        from nnstructure.imagenet import missing_weights_message
-
-        raise ValueError(missing_weights_message(wildcards.condition, config["data_dir"]))
-    return str(path)
-
-
 def cell_from(wildcards):
     network = wc.entry_network(config, "clusterability", wildcards.entry, wildcards.condition, wildcards.seed)
     return wc.AnalysisCell(wildcards.entry, network, wildcards.phase)
 
 
 def analysis_network(wildcards):
-    """The checkpoint an analysis cell reads. Imported (pretrained) checkpoints are `ancient`: their content
-    is pinned by the weight file's checksum in the params, so re-importing an unchanged file (the data
-    directory moved) reruns nothing downstream."""
+    """The checkpoint an analysis cell reads."""
     cell = cell_from(wildcards)
-    path = network_files(cell.network, cell.phase)
-    if wc.network_kind(config, cell.network.network_set) == "pretrained":
-        return ancient(path)
-    return path
+    return network_files(cell.network, cell.phase)
 
 
 def row_shuffles(wildcards):
