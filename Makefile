@@ -12,7 +12,7 @@ CORES  ?= all
 CONFIG ?= config.yaml
 SNAKEMAKE_ARGS ?=
 
-.PHONY: run test install dryrun report clean-results
+.PHONY: run test install dryrun report clean-results check-config
 
 install: $(STAMP)
 
@@ -26,13 +26,21 @@ $(STAMP): requirements.txt pyproject.toml
 # Where the preset's outputs go: <results_dir>/<preset>/ (both read from the config file).
 OUTDIR = $$($(BIN)/python -c "import yaml,sys; c=yaml.safe_load(open(sys.argv[1])) or {}; print(c.get('results_dir','results') + '/' + c.get('preset','default'))" $(CONFIG))
 
-run: export PATH := $(abspath $(BIN)):$(PATH)
-run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
-	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report $(OUTDIR)/report.html
-	@echo "Done: tables, figures and scorecard in $(OUTDIR)/report/, HTML report at $(OUTDIR)/report.html"
+# A missing preset is reported before anything is installed.
+check-config:
+	@test -f "$(CONFIG)" || { echo "make: no config file '$(CONFIG)'. Presets: config.yaml (default) $$(ls config/*.yaml | grep -v schema.yaml | tr '\n' ' ')"; exit 2; }
 
-dryrun: $(STAMP)
+# After a killed run (kill -9, a crash) the folder keeps a stale lock and the run's jobs may
+# still be running: nnstructure.recovery stops those, then Snakemake unlocks and redoes the
+# incomplete jobs (--rerun-incomplete). A run that is still alive is left alone.
+run: export PATH := $(abspath $(BIN)):$(PATH)
+run: check-config $(STAMP)
+	@if $(BIN)/python -m nnstructure.recovery .; then $(BIN)/snakemake --unlock --configfile $(CONFIG) --cores 1 >/dev/null; fi
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report $(OUTDIR)/report.html
+	@echo "Done: tables, figures and scorecards in $(OUTDIR)/report/, HTML report at $(OUTDIR)/report.html"
+
+dryrun: check-config $(STAMP)
 	$(BIN)/snakemake -n --cores $(CORES) --configfile $(CONFIG)
 
 test: $(STAMP)

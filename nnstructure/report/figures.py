@@ -85,8 +85,12 @@ def plot_ncut_vs_shuffles(rows: pd.DataFrame, path: str | os.PathLike) -> None:
                     color=colours(i % 10), ecolor=colours(i % 10), elinewidth=1, capsize=3, markersize=6,
                     label=f"{condition} (n={len(group)})", alpha=0.85)
         if "p_value" in group:
-            for x, y, p in zip(group["shuffle_mean"], group["ncut"], group["p_value"]):
-                if pd.notna(p):
+            # Networks at the p-value floor 1/(n+1) (they beat every shuffle) all share one value; only
+            # the others are labelled, so labels do not pile up (the title counts the floor ones).
+            floor = 1.0 / (group["n_shuffles"].astype(float) + 1.0) if "n_shuffles" in group else np.nan
+            for x, y, p, f in zip(group["shuffle_mean"], group["ncut"], group["p_value"],
+                                  np.broadcast_to(floor, len(group))):
+                if pd.notna(p) and not p <= f * (1 + 1e-9):
                     ax.annotate(f"{p:.2g}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7,
                                 color=colours(i % 10))
     lo = float(np.nanmin([data["ncut"].min(), (data["shuffle_mean"] - data["shuffle_std"].fillna(0)).min()]))
@@ -97,7 +101,14 @@ def plot_ncut_vs_shuffles(rows: pd.DataFrame, path: str | os.PathLike) -> None:
     ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel("mean n-cut of shuffled networks (bars: s.d.)")
     ax.set_ylabel("n-cut of trained network")
-    ax.set_title("Clusterability vs. shuffles (points labelled with one-sided p-value)", fontsize=10)
+    if "p_value" in data and "n_shuffles" in data:
+        at_floor = data["p_value"] <= (1.0 / (data["n_shuffles"].astype(float) + 1.0)) * (1 + 1e-9)
+        floors = sorted({f"{1.0 / (n + 1):.2g}" for n in data.loc[at_floor, "n_shuffles"].astype(int)})
+        title = (f"Clusterability vs. shuffles: {int(at_floor.sum())} of {len(data)} networks beat all their shuffles\n"
+                 f"(p at its floor 1/(n+1) = {', '.join(floors) or '-'}, unlabelled); other points labelled with p")
+    else:
+        title = "Clusterability vs. shuffles"
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     ax.grid(alpha=0.3)
     save_figure(fig, path)
@@ -161,8 +172,8 @@ def plot_shuffle_distributions(shuffles: pd.DataFrame, rows: pd.DataFrame, path:
         axes[j // ncols][j % ncols].set_axis_off()
     if not len(networks):
         axes[0][0].text(0.5, 0.5, "no shuffled networks", ha="center", va="center")
-    fig.suptitle("Shuffled n-cuts (layer: all weights; nonzero: topology-preserving) vs. the trained network",
-                 fontsize=10)
+    kinds = [str(k) for k in sorted(shuffles["shuffle"].dropna().unique())]  # only the kinds that were run
+    fig.suptitle(f"{' and '.join(kinds) or 'No'} shuffles vs. the trained network", fontsize=10)
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -195,6 +206,6 @@ def plot_random_init(random_init: pd.DataFrame, path: str | os.PathLike,
         ax.set_title(f"{arch}: n-cuts of randomly initialised networks", fontsize=9)
         ax.set_xlabel("n-cut")
         ax.set_ylabel("density")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)  # below the bars
     fig.tight_layout()
     save_figure(fig, path)
