@@ -33,8 +33,8 @@ from torch import nn
 
 from nnstructure.graph.activations import UnitLayer, network_inputs
 
-# Elements of one batch of lesioned activations: small enough to stay in the CPU caches (4 MB of float32).
-MAX_BATCH_ELEMENTS = 1 << 20
+# Elements of one batch of lesioned activations: small enough to stay in the CPU caches (1 MB of float32).
+MAX_BATCH_ELEMENTS = 1 << 18
 ROW_BLOCK = 10_000
 # Test inputs whose activations at the lesioned layer are kept at once: at most this many elements (256 MB).
 MAX_BLOCK_ELEMENTS = 1 << 26
@@ -151,55 +151,47 @@ def _lesioned_ok_masked(h, yb, rows, masks, keep, suffix, max_batch_elements) ->
 
 
 def _lesioned_ok_low_rank(h, yb, affected, lesioned_units, keep, suffix, dense, max_batch_elements):
-    """Correctness on every affected (row, mask) pair via ``z - h_S W_S^T``, near-ties recomputed exactly."""
+    """Correctness on every affected (row, mask) pair via ``z - h_S W_S^T``, near-ties recomputed exactly.
+
+    Each lesion runs over the inputs in blocks of about ``max_batch_elements``
+    activations, so the intermediate tensors stay in the CPU caches.
+    """
     index, linear = dense
     rest = suffix[index + 1:]
     flat = h.flatten(1)
     spatial = flat.shape[1] // h.shape[1]
     z = linear(flat)
     w = linear.weight
+    n = h.shape[0]
+    chunk = max(1, max_batch_elements // max(z.shape[1], flat.shape[1]))
+    offsets = torch.arange(spatial, device=h.device)[None, :]
+    all_rows = torch.arange(n, device=h.device)
     rows_out, masks_out, ok_out = [], [], []
-    budget = max(1, max_batch_elements // max(z.shape[1], flat.shape[1]))
-    pending_rows, pending_masks, pending_z, pending_n = [], [], [], 0
-
-    def flush():
-        nonlocal pending_rows, pending_masks, pending_z, pending_n
-        if not pending_rows:
-            return
-        r, m = torch.cat(pending_rows), torch.cat(pending_masks)
-        logits = _run(rest, torch.cat(pending_z))
-        top2 = logits.topk(2, dim=1).values if logits.shape[1] > 1 else None
-        ok = logits.argmax(dim=1) == yb[r]
-        if top2 is not None:
-            scale = 1.0 + logits.abs().max(dim=1).values
-            close = (top2[:, 0] - top2[:, 1]) < MARGIN_TOLERANCE * scale
-            if close.any():
-                ok[close] = _lesioned_ok_masked(h, yb, r[close], m[close], keep, suffix, max_batch_elements)
-        rows_out.append(r)
-        masks_out.append(m)
-        ok_out.append(ok)
-        pending_rows, pending_masks, pending_z, pending_n = [], [], [], 0
-
-    all_rows = torch.arange(h.shape[0], device=h.device)
     for m, units in enumerate(lesioned_units):
         hit = affected[:, m]
         n_hit = int(hit.sum())
         if n_hit == 0:
             continue
-        cols = (units[:, None] * spatial + torch.arange(spatial, device=h.device)[None, :]).flatten() if spatial > 1 else units
-        if 2 * n_hit > h.shape[0]:
-            # most inputs are affected: update every row (on the others h[:, S] = 0, so z is unchanged exactly)
-            r = all_rows
-            pending_z.append(z - flat[:, cols] @ w[:, cols].T)
-        else:
-            r = torch.nonzero(hit).flatten()
-            pending_z.append(z[r] - flat[r][:, cols] @ w[:, cols].T)
-        pending_rows.append(r)
-        pending_masks.append(torch.full_like(r, m))
-        pending_n += r.numel()
-        if pending_n >= budget:
-            flush()
-    flush()
+        cols = (units[:, None] * spatial + offsets).flatten() if spatial > 1 else units
+        w_cols = w[:, cols].T.contiguous()
+        # most inputs affected: update every row (where h[:, S] = 0 the update is exactly 0); else only the affected
+        rows = all_rows if 2 * n_hit > n else torch.nonzero(hit).flatten()
+        ok = torch.empty(rows.numel(), dtype=torch.bool, device=h.device)
+        for s in range(0, rows.numel(), chunk):
+            r = rows[s:s + chunk]
+            block = slice(int(r[0]), int(r[-1]) + 1) if rows is all_rows else r
+            logits = _run(rest, z[block] - flat[block][:, cols] @ w_cols)
+            ok_chunk = logits.argmax(dim=1) == yb[r]
+            if logits.shape[1] > 1:
+                top2 = logits.topk(2, dim=1).values
+                close = (top2[:, 0] - top2[:, 1]) < MARGIN_TOLERANCE * (1.0 + logits.abs().max(dim=1).values)
+                if close.any():
+                    rc = r[close]
+                    ok_chunk[close] = _lesioned_ok_masked(h, yb, rc, torch.full_like(rc, m), keep, suffix, max_batch_elements)
+            ok[s:s + chunk] = ok_chunk
+        rows_out.append(rows)
+        masks_out.append(torch.full_like(rows, m))
+        ok_out.append(ok)
     if not rows_out:
         empty = torch.zeros(0, dtype=torch.long, device=h.device)
         return torch.zeros(0, dtype=torch.bool, device=h.device), empty, empty
