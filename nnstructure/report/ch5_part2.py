@@ -444,4 +444,9 @@ def _probe_scorecard(rows: pd.DataFrame, ref: pd.DataFrame) -> list[dict]:
             out.append(_card(table, name, "test_loss_over_mean", ours_ratio, theirs_ratio,
                              bool(abs(ours_ratio - theirs_ratio) <= 0.1) if np.isfinite(theirs_ratio) else None,
                              "|diff| <= 0.1 (loss as a fraction of guessing the mean)", note))
+            exact_card = _card(table, name, "closed_form_test_loss_over_mean", exact / mean, theirs_ratio, None, "",
+                               "our exact least-squares probe beside the thesis's Adam probe (no agreement rule: "
+                               "a different fit of the same linear probe)")
+            exact_card["agrees"] = None
+            out.append(exact_card)
     return out
