@@ -144,7 +144,7 @@ def make_edited_transitions(dataset_dir: str | os.PathLike, out_dir: str | os.Pa
     if max_candidates is not None:
         order = order[:max_candidates]
     aux = GameEnv("coinrun", mode, 0)
-    episodes = {ep: g.sort_values("step") for ep, g in table.groupby("episode")}
+    episode_of = table["episode"].to_numpy()
     frames_cache: dict[int, np.ndarray] = {}
     kept: dict[str, list] = {k: [] for k in ("obs", "next_obs", "action", "rows", "shift")}
     attempts = []
@@ -152,7 +152,7 @@ def make_edited_transitions(dataset_dir: str | os.PathLike, out_dir: str | os.Pa
         if len(kept["rows"]) == n:
             break
         rec = table.loc[row]
-        ep = episodes[rec["episode"]]
+        ep = table[episode_of == rec["episode"]].sort_values("step")
         level, step = int(rec["level_seed"]), int(rec["step"])
         env = GameEnv("coinrun", mode, level)
         pre_raw = replay_to_step(env, ep["action"].to_numpy(), step)
