@@ -44,12 +44,14 @@ wildcard_constraints:
     phase=r"unpruned|pruned|init|pretrained",
     k=r"\d+",
     kind=r"layer|nonzero|none",
+    partitioning=r"(weight|act)-(network|layer)",
 
 
 include: "rules/common.smk"
 include: "rules/datasets.smk"
 include: "rules/networks.smk"
 include: "rules/clusterability.smk"
+include: "rules/specialization.smk"
 include: "rules/report.smk"
 
 

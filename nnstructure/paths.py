@@ -72,6 +72,16 @@ class ArtifactPaths:
     def clusterability_row(self, entry, condition, seed, phase, k, kind) -> str:
         return f"{self.analysis_cell('clusterability', 'rows', entry, condition, seed)}/{phase}-k{k}-{kind}.parquet"
 
+    def partition(self, entry, condition, seed, phase, partitioning, k) -> str:
+        return f"{self.analysis_cell('specialization', 'partitions', entry, condition, seed)}/{phase}-{partitioning}-k{k}.parquet"
+
+    def proxy_results(self, entry, condition, seed, phase, partitioning, k, proxy) -> str:
+        return f"{self.analysis_cell('specialization', 'results', entry, condition, seed)}/{phase}-{partitioning}-k{k}-{proxy}.parquet"
+
+    def proxy_images(self, entry, condition, seed, phase, partitioning, k) -> str:
+        """The saved true and random visualisations of one partition (Figure 4.4)."""
+        return f"{self.analysis_cell('specialization', 'images', entry, condition, seed)}/{phase}-{partitioning}-k{k}.parquet"
+
     # -- aggregated tables and the report ---------------------------------------------------------
     def table(self, name) -> str:
         return f"{self.root}/tables/{name}.parquet"

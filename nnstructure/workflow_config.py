@@ -51,7 +51,10 @@ CONV_ARCHS = ("cnn", "vgg")
 #: Names of network sets, conditions and analysis entries (also a Snakemake wildcard constraint).
 NAME_REGEX = r"[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*"
 #: Analyses whose ``networks`` entries select network sets.
-ANALYSES = ("clusterability",)
+ANALYSES = ("clusterability", "specialization")
+#: Chapter-4 settings an analysis entry may override (the rest are section-wide: ties, alpha, BH family).
+SPECIALIZATION_KEYS = ("k", "n_init", "partitionings", "proxies", "n_random", "random_pool", "validation_size",
+                       "layer_scope", "kernel_norm", "fold_batchnorm", "visualization")
 
 
 class WorkflowConfigError(ValueError):
@@ -321,10 +324,21 @@ def entry_network(config: dict, analysis: str, entry: str, condition: str, seed:
 
 
 def analysis_cells(config: dict, analysis: str, report=None) -> Iterator[AnalysisCell]:
-    """Every (entry, network, phase) an analysis runs on, honouring the entry's subsets."""
+    """Every (entry, network, phase) an analysis runs on, honouring the entry's subsets.
+
+    Chapter 4 needs the networks' datasets (activation graphs, lesions), which
+    pretrained ImageNet networks do not have here: such entries are skipped,
+    with a ``report`` message.
+    """
     for entry in analysis_entries(config, analysis):
         spec = analysis_entry(config, analysis, entry)
         name = entry_set(config, analysis, entry)
+        if analysis == "specialization" and network_kind(config, name) == "pretrained":
+            if report is not None:
+                report(f"skipping specialization.networks.{entry}: chapter 4 on ImageNet networks needs ImageNet "
+                       "validation and test images (activation graphs, lesions), which nnstructure's data loaders "
+                       "do not provide")
+            continue
         conditions = spec.get("conditions")
         seeds = spec.get("seeds")
         phases = network_phases(config, name)
@@ -482,3 +496,79 @@ def describe(config: dict) -> str:
         "network_sets": {n: [net.path for net in networks_of(config, n)] for n in enabled_network_sets(config)},
         "clusterability": [f"{c.entry}:{c.network.path}:{c.phase}" for c in analysis_cells(config, "clusterability")],
     }, indent=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Importance and coherence (chapter 4)
+
+
+def specialization_settings(config: dict, entry: str) -> dict:
+    """The chapter-4 settings of an entry (section defaults < entry overrides); ``k`` as a list."""
+    section = config.get("specialization") or {}
+    spec = analysis_entry(config, "specialization", entry)
+    settings = {k: v for k, v in section.items() if k != "networks"}
+    settings.update({k: v for k, v in spec.items() if k in SPECIALIZATION_KEYS})
+    settings["visualization"] = {**(section.get("visualization") or {}), **(spec.get("visualization") or {})}
+    ks = settings["k"] if isinstance(settings["k"], list) else [settings["k"]]
+    return {**settings, "k": [int(k) for k in ks]}
+
+
+def specialization_condition(cell: AnalysisCell) -> str:
+    """The group whose replicates (seeds) the statistics combine: entry, condition and phase."""
+    return f"{cell.entry}:{cell.condition}:{cell.phase}"
+
+
+def partition_params(config: dict, cell: AnalysisCell, partitioning: str, k: int) -> dict:
+    """What a partition depends on: graph settings only where they apply (weights of conv nets, activations)."""
+    s = specialization_settings(config, cell.entry)
+    graph, scope = partitioning.split("-")
+    params = {"partitioning": partitioning, "k": int(k), "n_init": s["n_init"],
+              "seed": derive_seed(cell_key(cell), cell.phase, "partition", partitioning, k)}
+    if graph == "act":
+        params["validation_size"] = int(s["validation_size"])
+    elif set_arch(config, cell.network) != "mlp":
+        params.update(kernel_norm=s["kernel_norm"], fold_batchnorm=bool(s["fold_batchnorm"]))
+    if scope == "layer":
+        params["layer_scope"] = s["layer_scope"]
+    return params
+
+
+def proxy_params(config: dict, cell: AnalysisCell, partitioning: str, k: int, proxy: str) -> dict:
+    """What one proxy's measurements depend on (visualisation settings only for the visualisation proxy)."""
+    s = specialization_settings(config, cell.entry)
+    params = {"proxy": proxy, "n_random": int(s["n_random"]), "random_pool": s["random_pool"],
+              "seed": derive_seed(cell_key(cell), cell.phase, "proxy", partitioning, k, proxy),
+              "condition": specialization_condition(cell), "replicate": str(cell.seed)}
+    if proxy == "visualization":
+        params["visualization"] = {key: value for key, value in s["visualization"].items() if value is not None}
+    return params
+
+
+def specialization_keys(config: dict) -> list[dict]:
+    """One dict per proxy job: entry, condition, seed, phase, partitioning, k, proxy."""
+    out = []
+    for cell in analysis_cells(config, "specialization"):
+        s = specialization_settings(config, cell.entry)
+        for partitioning in s["partitionings"]:
+            for k in s["k"]:
+                for proxy in s["proxies"]:
+                    out.append({"entry": cell.entry, "condition": cell.condition, "seed": cell.seed,
+                                "phase": cell.phase, "partitioning": partitioning, "k": k, "proxy": proxy})
+    return out
+
+
+def specialization_result_targets(config: dict, results: str) -> list[str]:
+    paths = ArtifactPaths(results)
+    return [paths.proxy_results(r["entry"], r["condition"], r["seed"], r["phase"], r["partitioning"], r["k"], r["proxy"])
+            for r in specialization_keys(config)]
+
+
+def specialization_image_targets(config: dict, results: str) -> list[str]:
+    paths = ArtifactPaths(results)
+    return [paths.proxy_images(r["entry"], r["condition"], r["seed"], r["phase"], r["partitioning"], r["k"])
+            for r in specialization_keys(config) if r["proxy"] == "visualization"]
+
+
+def specialization_stats_params(config: dict) -> dict:
+    s = config.get("specialization") or {}
+    return {"ties": s["ties"], "alpha": float(s["alpha"]), "family_class_range": s["family_class_range"]}

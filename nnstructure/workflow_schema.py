@@ -134,12 +134,74 @@ def _clustering_properties(with_defaults: bool) -> dict:
     return props
 
 
+def _specialization_properties(with_defaults: bool) -> dict:
+    """Chapter-4 settings; ``with_defaults`` for the section, without for an entry's overrides."""
+    from nnstructure.cluster.layerwise import LAYER_SCOPES
+    from nnstructure.specialization.choices import (
+        DEFAULT_VALIDATION_SIZE,
+        OBJECTIVES,
+        PARAMETERIZATIONS,
+        PARTITIONINGS,
+        PROXIES,
+        RANDOM_POOLS,
+        TRANSFORMS,
+        VIS_METHODS,
+    )
+
+    defaults = {"k": 16, "n_init": 25, "partitionings": list(PARTITIONINGS), "proxies": list(PROXIES), "n_random": 19,
+                "random_pool": "all", "validation_size": DEFAULT_VALIDATION_SIZE, "layer_scope": "adjacent",
+                "kernel_norm": "l1", "fold_batchnorm": True}
+    vis_defaults = {"method": "thesis"}
+    props = {
+        "k": {"$ref": "#/$defs/k_list", "description": "network-wide clusters (thesis 16; ImageNet 32; robustness 8 and 12)"},
+        "n_init": {"$ref": "#/$defs/n_init"},
+        "partitionings": {"type": "array", "items": {"type": "string", "enum": list(PARTITIONINGS)}, "minItems": 1,
+                          "uniqueItems": True, "description": "{weight, act(ivation)} graphs x {network, layer}-wise clustering"},
+        "proxies": {"type": "array", "items": {"type": "string", "enum": list(PROXIES)}, "minItems": 1, "uniqueItems": True},
+        "n_random": {"type": "integer", "minimum": 1, "description": "random subclusters per true subcluster (thesis 19)"},
+        "random_pool": {"type": "string", "enum": list(RANDOM_POOLS),
+                        "description": "random subclusters from all units of the layer (thesis) or those with edges (original code)"},
+        "validation_size": {"type": "integer", "minimum": 2,
+                            "description": "training inputs the activation graph is computed on (never the test set)"},
+        "layer_scope": {"type": "string", "enum": list(LAYER_SCOPES),
+                        "description": "layer-wise clustering on the layer and its neighbours (thesis) or alone (original code)"},
+        "kernel_norm": {"$ref": "#/$defs/kernel_norm"},
+        "fold_batchnorm": {"type": "boolean"},
+        "visualization": {
+            "type": "object", "additionalProperties": False,
+            "description": "feature visualisation: the thesis's (pixels, 100 steps, jitter and scaling) or the original "
+                           "code's (Fourier, decorrelated colours, lr 0.05, 64 steps) method, with optional overrides",
+            "properties": {
+                "method": {"type": "string", "enum": list(VIS_METHODS)},
+                "parameterization": {"type": ["string", "null"], "enum": [*PARAMETERIZATIONS, None]},
+                "steps": {"type": ["integer", "null"], "minimum": 1},
+                "lr": {"type": ["number", "null"], "exclusiveMinimum": 0},
+                "transforms": {"type": ["string", "null"], "enum": [*TRANSFORMS, None]},
+                "objective": {"type": ["string", "null"], "enum": [*OBJECTIVES, None]},
+            },
+        },
+    }
+    if with_defaults:
+        for key, value in defaults.items():
+            props[key] = {**props[key], "default": value}
+        props["visualization"] = {**props["visualization"], "default": dict(vis_defaults)}
+        props["visualization"]["properties"]["method"] = {**props["visualization"]["properties"]["method"],
+                                                          "default": "thesis"}
+    return props
+
+
 def workflow_schema() -> dict:
     """The complete JSON schema of the workflow config."""
+    from nnstructure.specialization.statistics import CLASS_RANGE_DEFINITIONS
+    from nnstructure.stats.percentile import TIE_RULES
+
     defs = _definitions()
     entry = {**defs["analysis_entry"], "additionalProperties": False,
              "properties": {**defs["analysis_entry"]["properties"], **_clustering_properties(False)}}
     defs["clusterability_entry"] = entry
+    defs["specialization_entry"] = {**defs["analysis_entry"], "additionalProperties": False,
+                                    "properties": {**defs["analysis_entry"]["properties"],
+                                                   **_specialization_properties(False)}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "description": "nnstructure workflow configuration: network sets (what is trained or loaded) and the analyses "
@@ -201,6 +263,22 @@ def workflow_schema() -> dict:
                     **_clustering_properties(True),
                     "networks": {"type": "object", "default": {}, "propertyNames": {"$ref": "#/$defs/name"},
                                  "additionalProperties": {"$ref": "#/$defs/clusterability_entry"}},
+                },
+            },
+            "specialization": {
+                "type": "object", "additionalProperties": False, "default": {},
+                "description": "chapter 4: importance and coherence of subclusters (lesions, feature visualisation, statistics)",
+                "properties": {
+                    **_specialization_properties(True),
+                    "ties": {"type": "string", "enum": list(TIE_RULES), "default": "strict",
+                             "description": "percentile ties: strict (original code) or mid"},
+                    "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "default": 0.05,
+                              "description": "Benjamini-Hochberg false discovery rate"},
+                    "family_class_range": {"type": "string", "enum": list(CLASS_RANGE_DEFINITIONS), "default": "raw",
+                                           "description": "class range in the BH family: raw (thesis text) or "
+                                                          "normalised by the mean class drop (original code)"},
+                    "networks": {"type": "object", "default": {}, "propertyNames": {"$ref": "#/$defs/name"},
+                                 "additionalProperties": {"$ref": "#/$defs/specialization_entry"}},
                 },
             },
         },

@@ -97,7 +97,7 @@ def ch3_report_outputs():
         "scorecard": report(file("scorecard.md"), caption="../report/scorecard.rst", category="Chapter 3"),
         "scorecard_parquet": file("scorecard.parquet"),
         "fig_ncut_vs_shuffles": report(
-            file("fig_ncut_vs_shuffles.png"), caption="../report/fig_ncut_vs_shuffles.rst", category="Chapter 3"
+            file("figures/fig_ncut_vs_shuffles.png"), caption="../report/fig_ncut_vs_shuffles.rst", category="Chapter 3"
         ),
     }
     for name in clusterability_entries_with_tables():
@@ -107,11 +107,11 @@ def ch3_report_outputs():
         out[f"table_{name}_parquet"] = file(f"tables/{name}.parquet")
     if clusterability_has_shuffles():
         out["fig_shuffle_distributions"] = report(
-            file("fig_shuffle_distributions.png"), caption="../report/fig_shuffle_distributions.rst", category="Chapter 3"
+            file("figures/fig_shuffle_distributions.png"), caption="../report/fig_shuffle_distributions.rst", category="Chapter 3"
         )
     if clusterability_has_random_init():
         out["fig_random_init"] = report(
-            file("fig_random_init.png"), caption="../report/fig_random_init.rst", category="Chapter 3"
+            file("figures/fig_random_init.png"), caption="../report/fig_random_init.rst", category="Chapter 3"
         )
         out["random_init_scorecard"] = file("scorecard_random_init.parquet")
     return out
@@ -122,6 +122,8 @@ def chapter_scorecards():
     cards = []
     if CLUSTERABILITY_CELLS:
         cards.append(PATHS.report_file("scorecard.parquet", "ch3"))
+    if SPECIALIZATION_CELLS:
+        cards.append(PATHS.report_file("scorecard.parquet", "ch4"))
     return cards
 
 
@@ -136,4 +138,49 @@ def report_targets():
 
 
 def all_targets():
-    return dataset_targets() + network_targets() + clusterability_targets() + report_targets()
+    return dataset_targets() + network_targets() + clusterability_targets() + specialization_targets() + report_targets()
+
+
+# ---- chapter 4 ------------------------------------------------------------------------------
+
+SPECIALIZATION_CELLS = list(wc.analysis_cells(config, "specialization", report=note))
+
+
+def specialization_cell(wildcards):
+    network = wc.entry_network(config, "specialization", wildcards.entry, wildcards.condition, wildcards.seed)
+    return wc.AnalysisCell(wildcards.entry, network, wildcards.phase)
+
+
+def specialization_inputs(wildcards):
+    """A partition's or a proxy's inputs: the network phase and its dataset."""
+    cell = specialization_cell(wildcards)
+    return {"network": network_files(cell.network, cell.phase),
+            "data": PATHS.dataset(wc.set_dataset(config, cell.network.network_set))}
+
+
+def network_wide_partition(wildcards):
+    """Layer-wise partitions take k per layer from the network-wide partition of the same graph and k."""
+    graph, scope = wildcards.partitioning.split("-")
+    if scope != "layer":
+        return {}
+    return {"network_labels": PATHS.partition(wildcards.entry, wildcards.condition, wildcards.seed, wildcards.phase,
+                                              f"{graph}-network", wildcards.k)}
+
+
+def specialization_targets():
+    if not SPECIALIZATION_CELLS:
+        return []
+    return [PATHS.table("specialization"), PATHS.report_file("scorecard.parquet", "ch4")]
+
+
+def ch4_report_outputs():
+    def file(name):
+        return PATHS.report_file(name, "ch4")
+
+    return {
+        "tables": report(directory(file("tables")), patterns=["{name}.md"], caption="../report/ch4_tables.rst",
+                         category="Chapter 4"),
+        "figures": report(directory(file("figures")), patterns=["{name}.png"], caption="../report/ch4_figures.rst",
+                          category="Chapter 4"),
+        "scorecard": file("scorecard.parquet"),
+    }

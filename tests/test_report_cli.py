@@ -23,8 +23,9 @@ def test_report_tables_cli(tmp_path, capsys):
                  str(tmp_path / "shuffles.parquet"), "--settings-note", "Preset: test.", "--out-dir", str(out)])
     assert code == 0
     names = {p.name for p in out.iterdir() if p.is_file()}
-    assert names == {"scorecard.parquet", "scorecard.md", "scorecard_random_init.parquet", "fig_ncut_vs_shuffles.png",
-                     "fig_shuffle_distributions.png", "fig_random_init.png"}
+    assert names == {"scorecard.parquet", "scorecard.md", "scorecard_random_init.parquet"}
+    figures = {p.name for p in (out / "figures").iterdir()}
+    assert figures == {"fig_ncut_vs_shuffles.png", "fig_shuffle_distributions.png", "fig_random_init.png"}
     # every cell in one table, and one table per experiment (as the thesis), Parquet plus Markdown
     assert {p.name for p in (out / "tables").iterdir()} == {"mlp-mnist.parquet", "mlp-mnist.md",
                                                            "table_clusterability.parquet", "table_clusterability.md"}
@@ -38,9 +39,8 @@ def test_report_tables_cli(tmp_path, capsys):
     assert "## mlp-mnist" in (out / "tables" / "table_clusterability.md").read_text()
     random_card = pd.read_parquet(out / "scorecard_random_init.parquet")
     assert set(random_card.arch) == {"mlp", "cnn"}
-    for name in names:
-        if name.endswith(".png"):
-            assert (out / name).read_bytes()[:8] == PNG_MAGIC
+    for name in figures:
+        assert (out / "figures" / name).read_bytes()[:8] == PNG_MAGIC
     assert str(out / "scorecard.md") in capsys.readouterr().out
 
 

@@ -86,6 +86,18 @@ def test_dry_run_paper_lists_whole_dag(tmp_path):
     # Without weight files the ImageNet networks are skipped, each with a message.
     assert "import_pretrained" not in counts
     assert all(f"skipping ImageNet {arch}" in out.stderr for arch in cfg["networks"]["imagenet"]["archs"])
+    # Chapter 4: 4 partitionings x each entry's k x its networks, one lesion and one visualisation job each.
+    spec = cfg["specialization"]
+    expected = 0
+    for name, entry in spec["networks"].items():
+        net = cfg["networks"][entry.get("set", name)]
+        if net.get("kind") == "pretrained":
+            assert f"skipping specialization.networks.{name}" in out.stderr
+            continue
+        ks = entry.get("k", spec["k"])
+        expected += len(net["seeds"]) * len(entry["conditions"]) * len(ks if isinstance(ks, list) else [ks]) * 4
+    assert counts["partition"] == expected and counts["lesion"] == expected and counts["visualization"] == expected
+    assert counts["specialization_stats"] == 1 and counts["report_ch4"] == 1
 
 
 def test_a_preset_replaces_the_default_config(tmp_path):
@@ -126,6 +138,11 @@ SMOKE = {
         "k": 3, "n_init": 2, "n_shuffles": 3, "shuffle": "layer",
         "networks": {"mlp-lines": {}, "cnn-lines": {}, "mlp-init": {"n_shuffles": 0},
                      "imagenet": {"k": 2, "n_shuffles": 2}},
+    },
+    # Chapter 4 on the same MLP networks (reused, not retrained): every partitioning, both proxies.
+    "specialization": {
+        "k": 4, "n_random": 3, "validation_size": 64, "visualization": {"steps": 5},
+        "networks": {"mlp-lines": {"conditions": ["none"], "phases": ["unpruned"]}},
     },
 }
 
@@ -202,12 +219,12 @@ def test_smoke_run_produces_tables_figures_scorecard(smoke_run):
     assert (pruned["sparsity"] > 0.85).all()
     resnet = rows[rows["kind"] == "pretrained"].iloc[0]
     assert resnet["arch"] == "resnet18" and resnet["dataset"] == "imagenet" and resnet["n_nodes"] == 4352
-    for name in ("ch3/tables/table_clusterability.md", "ch3/scorecard.md", "ch3/fig_ncut_vs_shuffles.png",
-                 "ch3/fig_shuffle_distributions.png", "ch3/fig_random_init.png", "ch3/tables/imagenet.md",
+    for name in ("ch3/tables/table_clusterability.md", "ch3/scorecard.md", "ch3/figures/fig_ncut_vs_shuffles.png",
+                 "ch3/figures/fig_shuffle_distributions.png", "ch3/figures/fig_random_init.png", "ch3/tables/imagenet.md",
                  "ch3/tables/mlp-lines.md", "scorecard.md"):
         assert (res / "report" / name).stat().st_size > 0, name
     combined = pd.read_parquet(res / "report" / "scorecard.parquet")
-    assert set(combined["chapter"]) == {3} and "mean random-init n-cut" in set(combined["metric"])
+    assert set(combined["chapter"]) == {3, 4} and "mean random-init n-cut" in set(combined["metric"])
     assert (res / "datasets" / "lines.png").stat().st_size > 0
     # Every job wrote a log and a benchmark; the training log keeps its last progress line.
     train_log = (res / "logs" / "train" / "mlp-lines" / "none" / "seed0.log").read_text()
@@ -307,3 +324,35 @@ def test_imagenet_skipped_with_a_message_when_no_weights(tmp_path):
     message = out.stdout + out.stderr
     assert "skipping ImageNet resnet18" in message and "skipping ImageNet vgg16" in message
     assert "resnet18.pth" in message
+
+
+@pytest.mark.slow
+def test_chapter_4_tables_figures_and_statistics(smoke_run):
+    from nnstructure.specialization.partition import read_partition
+    from nnstructure.stats import fisher_statistic
+
+    res = smoke_run / "results" / "smoke"
+    for name in ("tables/table_4_1.md", "tables/table_4_2.md", "tables/table_b_1.md", "tables/table_b_2.md",
+                 "figures/fig_4_3.png", "figures/fig_4_4.png", "scorecard.parquet"):
+        assert (res / "report" / "ch4" / name).stat().st_size > 0, name
+    # Layer-wise partitions take k per layer from the network-wide partition of the same network.
+    for graph in ("weight", "act"):
+        _, summary = read_partition(res / "specialization" / "partitions" / "mlp-lines" / "none" / "seed0" /
+                                    f"unpruned-{graph}-layer-k4.parquet")
+        assert summary["partitioning"] == f"{graph}-layer"
+    # The per-network Fisher statistic is -mean(log percentile) of that network's true subclusters.
+    per_network = pd.read_parquet(res / "tables" / "specialization_per_network.parquet")
+    pct = pd.read_parquet(res / "tables" / "specialization_percentiles.parquet")
+    row = per_network.iloc[0]
+    keys = [c for c in ("condition", "replicate", "partitioning", "k", "metric") if c in per_network and c in pct]
+    mine = pct.loc[(pct[keys] == row[keys]).all(axis=1), "percentile"].to_numpy()
+    assert len(mine) and row["fisher"] == pytest.approx(fisher_statistic(mine))
+    stats = pd.read_parquet(res / "tables" / "specialization.parquet")
+    assert set(stats["partitioning"]) == {"weight-network", "weight-layer", "act-network", "act-layer"}
+
+
+@pytest.mark.slow
+def test_random_subcluster_count_reruns_evaluation_and_statistics_only(smoke_run):
+    counts = dry_counts(smoke_run, edited(lambda c: c["specialization"].update(n_random=5)))
+    assert set(counts) == {"lesion", "visualization", "specialization_stats", "report_ch4", "scorecard", "all"}, counts
+    assert counts["lesion"] == 4 and counts["visualization"] == 4

@@ -5,9 +5,9 @@
 
 writes ``DIR/tables/table_clusterability.{parquet,md}`` (every cell), ``DIR/tables/<experiment>.{parquet,md}``
 (one thesis-style table per experiment), ``DIR/scorecard.{parquet,md}``,
-``DIR/fig_ncut_vs_shuffles.png``, and, when shuffles are given,
-``DIR/fig_shuffle_distributions.png``; when random-init n-cuts are available,
-``DIR/fig_random_init.png`` and ``DIR/scorecard_random_init.parquet``.
+``DIR/figures/fig_ncut_vs_shuffles.png``, and, when shuffles are given,
+``DIR/figures/fig_shuffle_distributions.png``; when random-init n-cuts are available,
+``DIR/figures/fig_random_init.png`` and ``DIR/scorecard_random_init.parquet``.
 Random-init n-cuts come from ``--random-init`` or, failing that, from rows of
 ``--rows`` whose ``kind`` is ``random_init`` (those rows are then left out of the
 clusterability table).  :func:`write_report` does the same from Python.

@@ -82,9 +82,8 @@ def normalise_card(card: pd.DataFrame, chapter: int) -> pd.DataFrame:
 def write_chapter_report(name: str, inputs: dict[str, pd.DataFrame], out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write a chapter's tables, figures and scorecard into ``out_dir``; return {artifact name: path}.
 
-    Tables go to ``out_dir/tables/<name>.{parquet,md}``, the scorecard to
-    ``out_dir/scorecard.parquet``, figures wherever the chapter's
-    ``build_figures`` puts them under ``out_dir``.
+    Tables go to ``out_dir/tables/<name>.{parquet,md}``, figures to
+    ``out_dir/figures/``, the scorecard to ``out_dir/scorecard.parquet``.
     """
     module = load_chapter(name)
     out = Path(out_dir)
@@ -97,7 +96,9 @@ def write_chapter_report(name: str, inputs: dict[str, pd.DataFrame], out_dir: st
         if table_name in markdown:
             written[table_name] = out / "tables" / f"{table_name}.md"
             write_text(markdown[table_name].rstrip() + "\n", written[table_name])
-    for fig_name, path in module.build_figures(inputs, out).items():
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    for fig_name, path in module.build_figures(inputs, out / "figures").items():
         written[fig_name] = Path(path)
     card = normalise_card(module.scorecard(inputs, chapter_reference(module)), int(module.CHAPTER))
     written["scorecard_parquet"] = out / "scorecard.parquet"
