@@ -3,7 +3,9 @@
 For each width multiplier (default 1.0, the thesis's network, and 0.25, the fast
 preset) it times whole epochs of ``nnstructure.train.loop._train_epoch`` on a
 streamed transition dataset (batch 128, Adam lr 1e-3), after a warm-up batch of 8,
-on the CPU (``--threads`` threads) and, when CUDA is present, on the GPU. It also
+on the CPU (``--threads`` threads) and, when CUDA is present, on the GPU. Rates are
+given per wall-clock second and per CPU second of the process (the latter is
+what a dedicated core gives when the machine is shared). It also
 reports the reader alone (shard decompression + batch gathering, no network), so
 the data path's share is visible.
 
@@ -56,10 +58,11 @@ def write_synthetic_dataset(root: Path, n_transitions: int, shard_size: int = 10
     return root
 
 
-def time_reader(dataset, batch_size: int) -> float:
-    t0 = time.perf_counter()
+def time_reader(dataset, batch_size: int) -> tuple[float, float]:
+    """Samples per wall-clock second and per CPU second of the reader alone."""
+    t0, c0 = time.perf_counter(), time.process_time()
     n = sum(len(b["action"]) for b in dataset.batches("train", batch_size, shuffle=True, seed=0))
-    return n / (time.perf_counter() - t0)
+    return n / (time.perf_counter() - t0), n / (time.process_time() - c0)
 
 
 def time_training(dataset, width: float, device: torch.device, batch_size: int) -> dict:
@@ -78,11 +81,12 @@ def time_training(dataset, width: float, device: torch.device, batch_size: int) 
     loss.backward()
     optimizer.zero_grad(set_to_none=True)
     steps = math.ceil(data.n_train / batch_size)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     row = _train_epoch(model, data, config, optimizer, None, 0, 0, steps)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     return {"width_multiplier": width, "device": str(device), "samples": data.n_train, "seconds": seconds,
-            "samples_per_second": data.n_train / seconds, "train_loss": row["train_loss"]}
+            "samples_per_second": data.n_train / seconds, "cpu_seconds": cpu_seconds,
+            "samples_per_cpu_second": data.n_train / cpu_seconds, "train_loss": row["train_loss"]}
 
 
 def main() -> None:
@@ -110,8 +114,9 @@ def main() -> None:
             return TransitionDataset(root)
 
         cpu_ds = dataset_of(args.batches)
-        reader = time_reader(cpu_ds, args.batch_size)
-        print(json.dumps({"what": "reader only", "samples_per_second": round(reader, 1)}), flush=True)
+        reader, reader_cpu = time_reader(cpu_ds, args.batch_size)
+        print(json.dumps({"what": "reader only", "samples_per_second": round(reader, 1),
+                          "samples_per_cpu_second": round(reader_cpu, 1)}), flush=True)
         for width in widths:
             r = time_training(cpu_ds, width, torch.device("cpu"), args.batch_size)
             r["threads"] = args.threads
@@ -126,8 +131,8 @@ def main() -> None:
                 print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}), flush=True)
     for r in results:
         per_epoch_h = 900_173 / r["samples_per_second"] / 3600
-        print(f"width {r['width_multiplier']:<5} {r['device']:<5} {r['samples_per_second']:9.1f} samples/s"
-              f"  -> {per_epoch_h:7.2f} h per CoinRun epoch (900,173 transitions)")
+        print(f"width {r['width_multiplier']:<5} {r['device']:<5} {r['samples_per_second']:9.1f} samples/s wall, "
+              f"{r['samples_per_cpu_second']:9.1f} per CPU second  -> {per_epoch_h:7.2f} h per CoinRun epoch (900,173 transitions)")
 
 
 if __name__ == "__main__":

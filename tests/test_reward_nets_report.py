@@ -28,7 +28,7 @@ def inputs():
                           for e, vs in (("original", [9.0, 10.0]), ("translated", [6.0, 6.0]), ("rearranged", [3.0, 5.0]))
                           for i, v in enumerate(vs)])
     datasets = pd.DataFrame([{"game": "coinrun", "episodes": 300, "train_transitions": 9000, "test_transitions": 1000,
-                              "fraction_episodes_rewarded": 0.95, "fraction_transitions_rewarded": 0.0094,
+                              "episodes_rewarded_frac": 0.95, "kept_rewarded_frac": 0.0094,
                               "mean_guess_mse": 0.5, "policy": "lookahead"}])
     vis = pd.DataFrame([{"mode": "denovo", "network": "cr-small", "item": a, "action": a, "step": s, "predicted_reward": r}
                         for a in range(3) for s, r in ((0, 0.1), (512, 300.0 + 100 * a))])
@@ -80,7 +80,8 @@ def test_scorecard_criteria(inputs):
     assert rearranged["ours"] == 4.0 and not rearranged["agrees"]
     assert row("cr-long vs CoinRun, 40 epochs: test loss", "test_loss")["agrees"]  # 0.04 vs 0.038
     assert not row("cr-small vs CoinRun, 15 epochs: test loss", "test_loss")["agrees"]
-    assert row("coinrun dataset: Episodes rewarded", "fraction_episodes_rewarded")["agrees"]
+    assert row("coinrun dataset: Episodes rewarded", "episodes_rewarded_frac")["agrees"]
+    assert row("coinrun dataset: Transitions rewarded (kept)", "kept_rewarded_frac")["agrees"]  # 0.94% vs 0.93%
     assert not row("coinrun dataset: Mean-guessing MSE", "mean_guess_mse")["agrees"]  # 0.5 vs 0.92
     assert row("coinrun dataset: Train transitions", "train_transitions")["agrees"] is None
     assert row("cr-small: de novo", "mean_predicted_reward")["agrees"]  # mean 400 inside 200-1200

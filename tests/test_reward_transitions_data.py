@@ -68,8 +68,8 @@ def write_transition_dataset(root: Path, n_shards: int = 3, episodes_per_shard: 
     kept = table[table["kept"]]
     pd.DataFrame([{
         "game": "coinrun", "episodes": len(episodes), "transitions": len(kept),
-        "fraction_episodes_rewarded": float((table.groupby("episode")["reward"].max() > 0).mean()),
-        "fraction_transitions_rewarded": float((kept["reward"] > 0).mean()),
+        "episodes_rewarded_frac": float((table.groupby("episode")["reward"].max() > 0).mean()),
+        "kept_rewarded_frac": float((kept["reward"] > 0).mean()),
         "mean_guess_mse": float(kept["reward"].var(ddof=0)),
         "train_transitions": int((kept["split"] == "train").sum()), "test_transitions": int((kept["split"] == "test").sum()),
     }]).to_parquet(root / "summary.parquet", index=False)

@@ -3,10 +3,11 @@
 Inputs (aggregated Parquet tables of the workflow; any may be missing, the
 tables and figures that need it are then skipped):
 
-* ``datasets``: one row per transition dataset, its ``summary.parquet`` (``game``,
-  ``episodes``, ``train_transitions``, ``test_transitions``,
-  ``fraction_episodes_rewarded``, ``fraction_transitions_rewarded``,
-  ``mean_guess_mse``, optionally ``transitions_before_filter``); other columns are ignored.
+* ``datasets``: one row per transition dataset, its ``summary.parquet``
+  (:func:`nnstructure.reward.shards.dataset_summary`: ``game``, ``policy``,
+  ``episodes``, ``transitions``, ``kept_transitions``, ``train_transitions``,
+  ``test_transitions``, ``episodes_rewarded_frac``, ``kept_rewarded_frac``,
+  ``mean_guess_mse``, ...), optionally ``dataset`` (a name); other columns are ignored.
 * ``reward_nets``: one row per network, :func:`nnstructure.reward.nets.reward_net_row`
   (``network``, ``game``, ``epochs``, ``width_multiplier``, ``test_loss``,
   ``mean_guess_test_mse``, ...), optionally ``thesis_network``.
@@ -40,10 +41,10 @@ THESIS_NETWORKS = {"coinrun-15": "CoinRun, 15 epochs", "coinrun-40": "CoinRun, 4
 PAIRINGS = (("different", "Different"), ("same", "Same"))
 EDITS = (("original", "Original"), ("translated", "Translated"), ("rearranged", "Rearranged"))
 DATASET_METRICS = (
-    ("episodes", "Episodes"), ("transitions_before_filter", "Transitions before filtering"),
-    ("train_transitions", "Train transitions"), ("test_transitions", "Test transitions"),
-    ("fraction_episodes_rewarded", "Episodes rewarded"), ("fraction_transitions_rewarded", "Transitions rewarded"),
-    ("mean_guess_mse", "Mean-guessing MSE"),
+    ("episodes", "Episodes"), ("transitions", "Transitions (before filtering)"),
+    ("kept_transitions", "Transitions kept"), ("train_transitions", "Train transitions"),
+    ("test_transitions", "Test transitions"), ("episodes_rewarded_frac", "Episodes rewarded"),
+    ("kept_rewarded_frac", "Transitions rewarded (kept)"), ("mean_guess_mse", "Mean-guessing MSE"),
 )
 
 
@@ -102,6 +103,10 @@ def _fmt(value, digits: int = 3) -> str:
     return f"{value:#.{digits}g}".rstrip(".")
 
 
+def _count(value) -> str:
+    return f"{int(round(value)):,}" if value is not None and np.isfinite(value) else ""
+
+
 def _mean_sd(values: pd.Series) -> tuple[float, float]:
     values = values.astype(float)
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else float("nan")
@@ -134,18 +139,19 @@ def _mean_sd_table(df: pd.DataFrame, key: str, rows, table: str, inputs: dict, v
     df = df.assign(thesis_network=_thesis_network(df, mapping))
     groups = ["network"] + ([variant_column] if variant_column and variant_column in df.columns else [])
     out = {"": [label for _, label in rows]}
-    thesis_done = set()
+    thesis_networks = []
     for ident, g in df.groupby(groups, sort=False):
         ident = ident if isinstance(ident, tuple) else (ident,)
         label = _network_label(str(ident[0]), nets) + (f" [{ident[1]}]" if len(ident) > 1 else "")
         out[f"{label} (ours)"] = [_fmt_mean_sd(*_mean_sd(g.loc[g[key] == r, "predicted_reward"])) if (g[key] == r).any() else ""
                                   for r, _ in rows]
         tn = g["thesis_network"].iloc[0]
-        if isinstance(tn, str) and tn in THESIS_NETWORKS and tn not in thesis_done:
-            thesis_done.add(tn)
-            out[f"{THESIS_NETWORKS[tn]} (thesis)"] = [
-                _fmt_mean_sd(_theirs(ref, table, tn, r, "mean_predicted_reward"), _theirs(ref, table, tn, r, "sd_predicted_reward"))
-                for r, _ in rows]
+        if isinstance(tn, str) and tn in THESIS_NETWORKS and tn not in thesis_networks:
+            thesis_networks.append(tn)
+    for tn in thesis_networks:
+        out[f"{THESIS_NETWORKS[tn]} (thesis)"] = [
+            _fmt_mean_sd(_theirs(ref, table, tn, r, "mean_predicted_reward"), _theirs(ref, table, tn, r, "sd_predicted_reward"))
+            for r, _ in rows]
     return pd.DataFrame(out)
 
 
@@ -178,7 +184,7 @@ def _fmt_stat(metric: str, value) -> str:
     if value is None or pd.isna(value):
         return ""
     value = float(value)
-    if metric.startswith("fraction"):
+    if metric.endswith("_frac"):
         return f"{100 * value:.3g}%"
     if metric == "mean_guess_mse":
         return _fmt(value, 2)
@@ -200,7 +206,7 @@ def reward_net_table(inputs: dict) -> pd.DataFrame:
             "Test loss": _fmt(r["test_loss"]), "Mean-guessing test MSE": _fmt(r.get("mean_guess_test_mse")),
             "Loss / mean guessing": _fmt(r["test_loss"] / r["mean_guess_test_mse"]) if r.get("mean_guess_test_mse") else "",
             "Thesis network": THESIS_NETWORKS.get(tn, ""),
-            "Thesis epochs": _fmt(_theirs(ref, "5.3-text", tn, "network", "epochs")) if tn else "",
+            "Thesis epochs": _count(_theirs(ref, "5.3-text", tn, "network", "epochs")) if tn else "",
             "Thesis test loss": _fmt(_theirs(ref, "5.3-text", tn, "network", "test_loss")) if tn else "",
             "Thesis mean guessing": _fmt(_theirs(ref, "5.3-text", game_ref, "dataset", "mean_guess_mse")) if tn else "",
         })
@@ -448,8 +454,8 @@ def scorecard(inputs: dict[str, pd.DataFrame], reference: pd.DataFrame | None = 
                 mean, sd = _mean_sd(values)
                 t_mean = _theirs(ref, table, tn, r, "mean_predicted_reward")
                 t_sd = _theirs(ref, table, tn, r, "sd_predicted_reward")
-                cell = f"{ident[0]} vs {THESIS_NETWORKS.get(tn, tn)}: {label}"
-                note = f"{len(values)} predictions" + (f", {ident[1]}" if len(ident) > 1 else "")
+                cell = f"{ident[0]} vs {THESIS_NETWORKS.get(tn, tn)}: {label}" + (f" [{ident[1]}]" if len(ident) > 1 else "")
+                note = f"{len(values)} predictions" + (f", noise variant {ident[1]}" if len(ident) > 1 else "")
                 tol = max(t_sd, 0.5) if np.isfinite(t_sd) else np.nan
                 out.append(_card(table, cell, "mean_predicted_reward", mean, t_mean,
                                  abs(mean - t_mean) <= tol if np.isfinite(tol) else None, "|diff| <= max(thesis s.d., 0.5)", note))
@@ -459,17 +465,18 @@ def scorecard(inputs: dict[str, pd.DataFrame], reference: pd.DataFrame | None = 
     if datasets is not None:
         for _, r in datasets.iterrows():
             game = str(r.get("game", ""))
+            name = str(r["dataset"]) if "dataset" in r and isinstance(r["dataset"], str) else f"{game} dataset"
             for metric, label in DATASET_METRICS:
                 if metric not in r or pd.isna(r[metric]):
                     continue
                 ours, theirs = float(r[metric]), _theirs(ref, "5.3-text", game, "dataset", metric)
-                if metric == "fraction_episodes_rewarded":
+                if metric == "episodes_rewarded_frac":
                     agrees, criterion = abs(ours - theirs) <= 0.05, "|diff| <= 0.05"
-                elif metric in ("fraction_transitions_rewarded", "mean_guess_mse"):
+                elif metric in ("kept_rewarded_frac", "mean_guess_mse"):
                     agrees, criterion = _within_factor(ours, theirs, 1.25), "within 25%"
                 else:
                     agrees, criterion = None, "size set by the preset (no criterion)"
-                out.append(_card("5.3", f"{game} dataset: {label}", metric, ours, theirs, agrees, criterion,
+                out.append(_card("5.3", f"{name}: {label}", metric, ours, theirs, agrees, criterion,
                                  f"policy {r.get('policy', '')}".strip()))
     nets = _present(inputs, "reward_nets")
     if nets is not None:
