@@ -397,9 +397,16 @@ def graph_params(config: dict, entry: str, network: Network) -> dict:
     return params
 
 
+def _seed_phase(phase: str) -> str:
+    """The phase name clustering seeds derive from. Random-init networks were the ``unpruned`` phase of
+    zero-epoch training before network sets existed; keeping that name keeps their k-means seeds, and
+    so every chapter-3 number, what it was."""
+    return "unpruned" if phase == "init" else phase
+
+
 def cluster_params(config: dict, cell: AnalysisCell, k: int) -> dict:
     s = clustering_settings(config, cell.entry)
-    return {"k": int(k), "n_init": s["n_init"], "seed": derive_seed(cell_key(cell), cell.phase, "cluster", k)}
+    return {"k": int(k), "n_init": s["n_init"], "seed": derive_seed(cell_key(cell), _seed_phase(cell.phase), "cluster", k)}
 
 
 def shuffle_params(config: dict, cell: AnalysisCell, k: int, kind: str) -> dict:
@@ -409,7 +416,7 @@ def shuffle_params(config: dict, cell: AnalysisCell, k: int, kind: str) -> dict:
         "n_init": s["n_init"],
         "n_shuffles": int(s["n_shuffles"]),
         "kind": kind,
-        "seed": derive_seed(cell_key(cell), cell.phase, "shuffle", kind, k),
+        "seed": derive_seed(cell_key(cell), _seed_phase(cell.phase), "shuffle", kind, k),
     }
 
 

@@ -59,11 +59,6 @@ COMMANDS = ["slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo", "mung
 # variable but the job's identity (SLURM_CONF included) before calling srun.
 DEFAULT_CONF = Path("/etc/slurm/slurm.conf")
 TEMP_PREFIX = "nnstructure-slurm-"
-# Parquet columns that hold wall-clock timings (the only values allowed to differ).
-TIMING_COLUMNS = {"seconds"}
-# Folders of the results whose files hold logs (progress bars) and Snakemake's
-# benchmark files (run time and memory of each job), not results.
-LOG_FOLDERS = {"logs", "benchmarks"}
 
 
 class TestFailure(Exception):
@@ -324,60 +319,46 @@ def job_seconds(jobs: list[dict]) -> float:
     return sum((datetime.fromisoformat(j["end"]) - datetime.fromisoformat(j["start"])).total_seconds() for j in jobs)
 
 
-def check_all_jobs_ran_on_slurm(expected: dict[str, int], jobs: list[dict], logdir: Path) -> None:
-    per_rule: dict[str, int] = {}
+def check_all_jobs_ran_on_slurm(expected: dict[str, int], jobs: list[dict], logdir: Path, slurm_out: str) -> int:
+    """Every workflow job ran inside a completed SLURM job with a kept log; returns the number of submissions.
+
+    profiles/slurm groups each network's analysis jobs into one submission (group
+    jobs, comment ``rule_<group id>_<rules>``); other jobs are submitted alone
+    (comment ``rule_<rule>[_wildcards_...]``). The rules named in the comments must
+    cover every workflow rule, and there must be exactly one SLURM job per
+    submission Snakemake reports.
+    """
     problems = []
+    covered: set[str] = set()
+    submitted = {rule for rule in expected if rule != "all"}  # `all` has nothing to run: it never leaves Snakemake
     for job in jobs:
-        m = re.match(r"rule_(\w+?)(_wildcards_.*)?$", job["comment"])
-        if not m:
+        if not job["comment"].startswith("rule_"):
             problems.append(f"job {job['id']} has no rule comment: {job['comment']!r}")
             continue
-        per_rule[m.group(1)] = per_rule.get(m.group(1), 0) + 1
+        covered |= {rule for rule in submitted if re.search(rf"(^rule_|_){rule}(_|$)", job["comment"])}
         if job["state"] != "COMPLETED":
             problems.append(f"SLURM job {job['id']} ({job['comment']}) ended {job['state']}")
         logs = list(logdir.rglob(f"{job['id']}.log"))
         if not logs or logs[0].stat().st_size == 0:
             problems.append(f"SLURM job {job['id']} ({job['comment']}) left no log in {logdir}")
-    # Rules without a shell/script/run (the target rule `all`) never leave Snakemake.
-    submitted = {rule: n for rule, n in expected.items() if rule != "all"}
-    if per_rule != submitted:
-        problems.append(f"SLURM jobs per rule {per_rule} differ from the workflow's jobs {submitted}")
+    if covered != submitted:
+        problems.append(f"no SLURM job ran the rules {sorted(submitted - covered)}")
+    submissions = len(re.findall(r"has been submitted with SLURM jobid", slurm_out))
+    if submissions != len(jobs):
+        problems.append(f"Snakemake reported {submissions} submissions but SLURM knows {len(jobs)} jobs")
     if problems:
         raise TestFailure("not every job ran as a completed SLURM job:\n  " + "\n  ".join(problems))
+    return len(jobs)
 
 
 def compare_results(local: Path, slurm: Path) -> dict[str, int]:
     """Every artifact of the two runs is equal; returns how many were compared each way."""
-    import pandas as pd
+    from nnstructure.compare_runs import RunsDiffer, compare_runs
 
-    def artifacts(base: Path) -> set[Path]:
-        return {p.relative_to(base) for p in base.rglob("*") if p.is_file() and not LOG_FOLDERS & set(p.relative_to(base).parts)}
-
-    a, b = artifacts(local), artifacts(slurm)
-    if a != b:
-        raise TestFailure(f"the runs made different files: only local {sorted(map(str, a - b))}, only SLURM {sorted(map(str, b - a))}")
-    counts = {"bytes": 0, "values": 0}
-    differ = []
-    for rel in sorted(a):
-        x, y = local / rel, slurm / rel
-        if x.read_bytes() == y.read_bytes():
-            counts["bytes"] += 1
-            continue
-        if rel.suffix == ".parquet":
-            dx, dy = pd.read_parquet(x), pd.read_parquet(y)
-            timing = TIMING_COLUMNS & set(dx.columns)
-            if timing and set(dx.columns) == set(dy.columns):
-                try:
-                    pd.testing.assert_frame_equal(dx.drop(columns=list(timing)), dy.drop(columns=list(timing)), check_exact=True)
-                    counts["values"] += 1
-                    continue
-                except AssertionError as exc:
-                    differ.append(f"{rel}: {exc}")
-                    continue
-        differ.append(f"{rel}: bytes differ")
-    if differ:
-        raise TestFailure("SLURM results differ from the local run's:\n  " + "\n  ".join(differ))
-    return counts
+    try:
+        return compare_runs(local, slurm)
+    except RunsDiffer as exc:
+        raise TestFailure(f"SLURM results differ from the local run's: {exc}") from None
 
 
 def _interrupt(signum, frame):
@@ -435,13 +416,13 @@ def main(argv: list[str] | None = None) -> int:
         if job_counts(slurm_out) != expected:
             raise TestFailure(f"the SLURM run planned other jobs {job_counts(slurm_out)} than the local run {expected}")
         jobs = slurm_jobs(cluster.env)
-        check_all_jobs_ran_on_slurm(expected, jobs, logdir)
+        n_submissions = check_all_jobs_ran_on_slurm(expected, jobs, logdir, slurm_out)
         counts = compare_results(local_dir / "results", slurm_dir / "results")
         n_jobs = sum(n for rule, n in expected.items() if rule != "all")
-        log(f"{len(jobs)} SLURM jobs, all COMPLETED, one per workflow job ({n_jobs}), each with its SLURM log; "
-            f"mean time in SLURM {job_seconds(jobs) / len(jobs):.1f} s per job")
+        log(f"{n_jobs} workflow jobs ran in {n_submissions} SLURM jobs (each network's analyses grouped), all COMPLETED, "
+            f"each with its SLURM log; mean time in SLURM {job_seconds(jobs) / len(jobs):.1f} s per submission")
         log(f"results identical: {counts['bytes']} files byte-for-byte, {counts['values']} Parquet tables by value "
-            f"(without their wall-clock {sorted(TIMING_COLUMNS)} column)")
+            "(without their wall-clock timing column)")
         log(f"time: local {local_s:.1f} s, SLURM {slurm_s:.1f} s ({(slurm_s - local_s) / n_jobs:+.1f} s per job); "
             f"whole test {time.monotonic() - t_total:.0f} s")
         ok = True
