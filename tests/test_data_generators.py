@@ -4,6 +4,7 @@ import argparse
 
 import numpy as np
 import pytest
+from conftest import trust_test_data
 
 from nnstructure.data import DATASETS, load_dataset, make_dataset, preview_grid
 from nnstructure.data.cli import register
@@ -35,7 +36,10 @@ def data_dir(tmp_path_factory):
             images[:, 0, :2] = np.arange(n)[:, None]
             write_idx_gz(idx_bytes(images), root / folder / f"{split}-images-idx3-ubyte.gz")
             write_idx_gz(idx_bytes(labels), root / folder / f"{split}-labels-idx1-ubyte.gz")
-    return root
+    patch = pytest.MonkeyPatch()
+    trust_test_data(patch, root)
+    yield root
+    patch.undo()
 
 
 def classes_of(images):

@@ -8,6 +8,7 @@ import tarfile
 
 import numpy as np
 import pytest
+from conftest import trust_test_data
 
 from nnstructure.data import Dataset, load_dataset, save_dataset
 from nnstructure.data.idx import IMAGES_MAGIC, LABELS_MAGIC, IdxError, idx_bytes, read_idx, write_idx_gz
@@ -60,8 +61,9 @@ def test_wrong_magic_is_rejected_naming_the_file(tmp_path):
         read_idx(path, IMAGES_MAGIC)
 
 
-def test_load_mnist_from_data_dir(tmp_path):
+def test_load_mnist_from_data_dir(tmp_path, monkeypatch):
     write_fake_mnist(tmp_path / "mnist")
+    trust_test_data(monkeypatch, tmp_path)
     x_train, y_train, x_test, y_test = load_mnist(tmp_path)
     assert x_train.shape == (6, 1, 28, 28) and x_train.dtype == np.uint8
     assert x_test.shape == (4, 1, 28, 28)
@@ -70,9 +72,10 @@ def test_load_mnist_from_data_dir(tmp_path):
     assert y_train.dtype == np.int64
 
 
-def test_mismatched_image_and_label_counts_are_rejected(tmp_path):
+def test_mismatched_image_and_label_counts_are_rejected(tmp_path, monkeypatch):
     write_fake_mnist(tmp_path / "mnist")
     write_idx_gz(idx_bytes(np.zeros(5, dtype=np.uint8)), tmp_path / "mnist" / "train-labels-idx1-ubyte.gz")
+    trust_test_data(monkeypatch, tmp_path)
     with pytest.raises(ValueError, match="6 images but .* 5 labels"):
         load_mnist(tmp_path)
 
@@ -91,10 +94,11 @@ def write_fake_cifar(path, per_batch=3, drop=None):
             tar.addfile(info, io.BytesIO(payload))
 
 
-def test_cifar_tarball_is_read_without_extracting(tmp_path):
+def test_cifar_tarball_is_read_without_extracting(tmp_path, monkeypatch):
     folder = tmp_path / "cifar10"
     folder.mkdir()
     write_fake_cifar(folder / "cifar-10-python.tar.gz")
+    trust_test_data(monkeypatch, tmp_path)
     x_train, y_train, x_test, y_test = load_cifar10(tmp_path)
     assert x_train.shape == (15, 3, 32, 32) and x_test.shape == (3, 3, 32, 32)
     np.testing.assert_array_equal(x_train[:, 2, 31, 31], [0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32, 40, 41, 42])
