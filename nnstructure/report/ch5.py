@@ -231,7 +231,7 @@ def visualization_table(inputs: dict) -> pd.DataFrame:
                     theirs += f"-{_fmt(_theirs(ref, '5.4-text', tn, 'denovo', 'max_predicted_reward'))})"
             else:
                 theirs = _fmt(_theirs(ref, "5.4-text", tn, f"{mode} step {int(step)}", "predicted_reward"))
-            rows.append({"Network": network, "What": mode, "Step": int(step), "Items": len(values),
+            rows.append({"Network": network, "What": mode, "Step": str(int(step)), "Items": len(values),
                          "Predicted reward (ours)": _fmt_mean_sd(*_mean_sd(values)),
                          "Range (ours)": f"{_fmt(values.min())} to {_fmt(values.max())}", "Thesis": theirs})
     controls = _present(inputs, "visualization_controls")
@@ -245,7 +245,7 @@ def visualization_table(inputs: dict) -> pd.DataFrame:
                          f"{_fmt(_theirs(ref, '5.4-text', tn, 'scrambled', 'max_predicted_reward'))}"
             elif control == "pink-to-cyan":
                 theirs = "not high"
-            rows.append({"Network": network, "What": f"control: {control}", "Step": None, "Items": len(values),
+            rows.append({"Network": network, "What": f"control: {control}", "Step": "", "Items": len(values),
                          "Predicted reward (ours)": _fmt_mean_sd(*_mean_sd(values)),
                          "Range (ours)": f"{_fmt(values.min())} to {_fmt(values.max())}", "Thesis": theirs})
     return pd.DataFrame(rows)
