@@ -202,7 +202,8 @@ def reward_net_table(inputs: dict) -> pd.DataFrame:
         game_ref = {"coinrun-15": "coinrun", "coinrun-40": "coinrun", "heist": "heist"}.get(tn or "", "")
         rows.append({
             "Network": str(r["network"]), "Game": r.get("game"), "Width": f"x{float(r['width_multiplier']):g}",
-            "Epochs": int(r["epochs"]), "Train transitions": f"{int(r['n_train']):,}",
+            "Epochs": int(r["epochs"]), "Batch": _count(r.get("batch_size", np.nan)), "Init": r.get("init", ""),
+            "Train transitions": f"{int(r['n_train']):,}",
             "Test loss": _fmt(r["test_loss"]), "Mean-guessing test MSE": _fmt(r.get("mean_guess_test_mse")),
             "Loss / mean guessing": _fmt(r["test_loss"] / r["mean_guess_test_mse"]) if r.get("mean_guess_test_mse") else "",
             "Thesis network": THESIS_NETWORKS.get(tn, ""),
