@@ -141,31 +141,3 @@ def first_line(exc: BaseException) -> str:
 def read_metadata(path: str | os.PathLike) -> dict:
     """Only the metadata of a checkpoint (no model is built); same errors as :func:`load_checkpoint`."""
     return read_checkpoint_payload(path)["metadata"]
-
-
-def network_metrics(metadata: dict) -> dict:
-    """The accuracy/loss/sparsity columns of a results row, from checkpoint metadata.
-
-    ``train_accuracy`` and ``train_loss`` are what the thesis's tables report:
-    Keras's training history, i.e. the running mean over the last epoch's
-    batches with dropout and regularisers active (for an untrained network,
-    the evaluation below). ``train_accuracy_eval`` and ``train_loss_eval`` are
-    the network evaluated in eval mode on the whole training set. The two
-    differ for dropout networks (thesis Table A.1, dropout: 0.967 running
-    against about 0.99 in eval mode).
-    """
-    history = metadata.get("metrics") or []
-    last = history[-1] if history else {}
-
-    def number(value):
-        return float("nan") if value is None else float(value)
-
-    return {
-        "train_accuracy": number(last.get("train_accuracy", metadata.get("train_accuracy"))),
-        "train_loss": number(last.get("train_loss", metadata.get("train_loss"))),
-        "train_accuracy_eval": number(metadata.get("train_accuracy")),
-        "train_loss_eval": number(metadata.get("train_loss")),
-        "test_accuracy": number(metadata.get("test_accuracy")),
-        "test_loss": number(metadata.get("test_loss")),
-        "sparsity": number(metadata.get("sparsity")),
-    }

@@ -24,8 +24,6 @@ _RENAMED = {"shuffle": "train_shuffle"}
 
 def network_columns(metadata: dict) -> dict[str, Any]:
     """Settings and metrics of the network a row describes, from its checkpoint metadata."""
-    from nnstructure.checkpoint import network_metrics
-
     spec = metadata.get("spec") or {}
     cols: dict[str, Any] = {}
     for key, value in (metadata.get("train_config") or {}).items():
@@ -82,3 +80,31 @@ def clusterability_row(
     network = network_columns(network_metadata)
     row.update({k: v for k, v in network.items() if k not in row})
     return row
+
+
+def network_metrics(metadata: dict) -> dict:
+    """The accuracy/loss/sparsity columns of a results row, from checkpoint metadata.
+
+    ``train_accuracy`` and ``train_loss`` are what the thesis's tables report:
+    Keras's training history, i.e. the running mean over the last epoch's
+    batches with dropout and regularisers active (for an untrained network,
+    the evaluation below). ``train_accuracy_eval`` and ``train_loss_eval`` are
+    the network evaluated in eval mode on the whole training set. The two
+    differ for dropout networks (thesis Table A.1, dropout: 0.967 running
+    against about 0.99 in eval mode).
+    """
+    history = metadata.get("metrics") or []
+    last = history[-1] if history else {}
+
+    def number(value):
+        return float("nan") if value is None else float(value)
+
+    return {
+        "train_accuracy": number(last.get("train_accuracy", metadata.get("train_accuracy"))),
+        "train_loss": number(last.get("train_loss", metadata.get("train_loss"))),
+        "train_accuracy_eval": number(metadata.get("train_accuracy")),
+        "train_loss_eval": number(metadata.get("train_loss")),
+        "test_accuracy": number(metadata.get("test_accuracy")),
+        "test_loss": number(metadata.get("test_loss")),
+        "sparsity": number(metadata.get("sparsity")),
+    }

@@ -69,7 +69,7 @@ rule shuffles:
 rule clusterability_row:
     input:
         unpack(row_shuffles),
-        network=analysis_network,
+        graph=rules.graph.output.graph,
         labels=rules.cluster.output.labels,
     output:
         row=PATHS.clusterability_row("{entry}", "{condition}", "{seed}", "{phase}", "{k}", "{kind}"),

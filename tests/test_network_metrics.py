@@ -1,6 +1,6 @@
 import math
 
-from nnstructure.checkpoint import network_metrics
+from nnstructure.results import network_metrics
 
 
 def test_train_accuracy_is_keras_history_and_eval_is_kept():

@@ -7,8 +7,8 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this w
 
 import pandas as pd  # noqa: E402
 
-from nnstructure.checkpoint import read_metadata  # noqa: E402
 from nnstructure.cluster import read_cluster_summary  # noqa: E402
+from nnstructure.graph import load_graph  # noqa: E402
 from nnstructure.io import read_parquet, write_parquet  # noqa: E402
 from nnstructure.logs import log_to  # noqa: E402
 from nnstructure.results import clusterability_row  # noqa: E402
@@ -21,7 +21,7 @@ with log_to(sm.log[0]):
         clustering=sm.params.clustering,
         summary=read_cluster_summary(sm.input.labels),
         shuffled=None if shuffles is None else shuffles["ncut"].to_numpy(),
-        network_metadata=read_metadata(sm.input.network),
+        network_metadata=load_graph(sm.input.graph).meta["network"],  # the checkpoint's metadata, kept by the graph step
         shuffle_device=None if shuffles is None or "device" not in shuffles else str(shuffles["device"].iloc[0]),
     )
     write_parquet(pd.DataFrame([row]), sm.output.row)

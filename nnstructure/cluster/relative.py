@@ -122,7 +122,7 @@ def shuffle_table(
     indices = list(range(n_shuffles))
     device = _resolve_device(device)
     used = "cpu"
-    if device.type == "cuda" and graph.n_nodes <= GPU_MAX_NODES:
+    if device is not None and device.type == "cuda" and graph.n_nodes <= GPU_MAX_NODES:
         rows = _dense_rows(graph, k, kind, n_init, seed, indices, device)
         used = str(device)
     else:
@@ -209,10 +209,16 @@ def _resolve_jobs(n_jobs: int, n_tasks: int) -> int:
 
 
 def _resolve_device(device):
+    """The torch device to use, or ``None`` for the CPU (then torch is not even imported)."""
+    if device is None:
+        device = os.environ.get("NNSTRUCTURE_DEVICE") or "auto"
+    if isinstance(device, str) and device.lower() == "cpu":
+        return None
     import torch
 
     if device is None or isinstance(device, str):
         from nnstructure.device import select_device
 
-        return select_device(device)
-    return torch.device(device)
+        device = select_device(device)
+    device = torch.device(device)
+    return None if device.type == "cpu" else device
