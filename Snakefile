@@ -41,10 +41,18 @@ wildcard_constraints:
     condition=wc.NAME_REGEX,
     dataset=r"[a-z0-9-]+",
     seed=r"\d+",
-    phase=r"unpruned|pruned|init|pretrained",
+    phase=r"unpruned|pruned|init|pretrained|reward|adversarial|dots",
     k=r"\d+",
     kind=r"layer|nonzero|none",
     partitioning=r"(weight|act)-(network|layer)",
+    transitions=wc.NAME_REGEX,
+    shard=r"\d{5}",
+    variant=r"clip|noclip|edits",
+    mode=r"denovo|from-dataset|from-edits",
+    init=r"trained|random\d+",
+    layer=r"\d+",
+    target=r"[a-z_]+",
+    filtered=r"all|filtered",
 
 
 include: "rules/common.smk"
@@ -52,6 +60,7 @@ include: "rules/datasets.smk"
 include: "rules/networks.smk"
 include: "rules/clusterability.smk"
 include: "rules/specialization.smk"
+include: "rules/reward.smk"
 include: "rules/report.smk"
 
 

@@ -24,7 +24,8 @@ Layout under ``<results_dir>/<preset>/``::
 from __future__ import annotations
 
 #: Checkpoint file of each network phase.
-PHASE_FILES = {"unpruned": "unpruned.pt", "pruned": "final.pt", "init": "init.pt", "pretrained": "pretrained.pt"}
+PHASE_FILES = {"unpruned": "unpruned.pt", "pruned": "final.pt", "init": "init.pt", "pretrained": "pretrained.pt",
+               "reward": "reward.pt", "adversarial": "adversarial.pt", "dots": "dots.pt"}
 
 
 def seed_dir(seed) -> str:
@@ -44,6 +45,22 @@ class ArtifactPaths:
     def dataset_preview(self, name) -> str:
         return f"{self.root}/datasets/{name}.png"
 
+    # -- transition datasets (chapter 5) ---------------------------------------------------------
+    def transitions_dir(self, name) -> str:
+        """A transition dataset folder (shards/, transitions.parquet, summary.parquet), as the reader expects it."""
+        return f"{self.root}/transitions/{name}"
+
+    def transition_shard(self, name, shard, suffix) -> str:
+        """One shard's frames (``npz``) or rows (``parquet``); ``shard`` is the 5-digit index."""
+        return f"{self.transitions_dir(name)}/shards/shard-{shard}.{suffix}"
+
+    def transitions_table(self, name, table) -> str:
+        """``transitions`` (every transition with its split) or ``summary`` (the dataset's statistics)."""
+        return f"{self.transitions_dir(name)}/{table}.parquet"
+
+    def edits_dir(self, name) -> str:
+        return f"{self.root}/transitions/{name}-edits"
+
     # -- networks ------------------------------------------------------------------------------
     def network_dir(self, network_set, condition, seed) -> str:
         return f"{self.root}/networks/{network_set}/{condition}/{seed_dir(seed)}"
@@ -53,8 +70,18 @@ class ArtifactPaths:
         name = PHASE_FILES.get(str(phase), f"{phase}.pt")
         return f"{self.network_dir(network_set, condition, seed)}/{name}"
 
-    def training_metrics(self, network_set, condition, seed) -> str:
-        return f"{self.network_dir(network_set, condition, seed)}/metrics.parquet"
+    def training_metrics(self, network_set, condition, seed, kind=None) -> str:
+        """Per-epoch metrics; chapter-5 kinds (``reward``, ``adversarial``, ``dots``) name theirs after the kind."""
+        prefix = "" if kind is None else f"{kind}-"
+        return f"{self.network_dir(network_set, condition, seed)}/{prefix}metrics.parquet"
+
+    def network_row(self, network_set, condition, seed, kind) -> str:
+        """A chapter-5 network's results row (test loss beside its baseline)."""
+        return f"{self.network_dir(network_set, condition, seed)}/{kind}-row.parquet"
+
+    def adversarial_file(self, network_set, condition, seed, name) -> str:
+        """``summary.parquet``, ``epochs.parquet`` or the ``examples`` folder of an adversarial run."""
+        return f"{self.network_dir(network_set, condition, seed)}/{name}"
 
     # -- per-network analysis artifacts -----------------------------------------------------------
     def analysis_cell(self, analysis, step, entry, condition, seed) -> str:
@@ -81,6 +108,19 @@ class ArtifactPaths:
     def proxy_images(self, entry, condition, seed, phase, partitioning, k) -> str:
         """The saved true and random visualisations of one partition (Figure 4.4)."""
         return f"{self.analysis_cell('specialization', 'images', entry, condition, seed)}/{phase}-{partitioning}-k{k}.parquet"
+
+    def reward_test(self, entry, condition, seed, phase, test, variant) -> str:
+        """A reward net's noise test (``variant`` clip/noclip), edited transitions or visualisation (a folder)."""
+        suffix = "" if test == "visualization" else ".parquet"
+        return f"{self.analysis_cell('reward', test, entry, condition, seed)}/{phase}-{variant}{suffix}"
+
+    def probe_features(self, entry, condition, seed, phase, init) -> str:
+        """The cached pooled layers of a network (``init`` trained or random<k>), a folder."""
+        return f"{self.analysis_cell('probes', 'features', entry, condition, seed)}/{phase}-{init}"
+
+    def probe_row(self, entry, condition, seed, phase, init, layer, target, filtered) -> str:
+        return (f"{self.analysis_cell('probes', 'rows', entry, condition, seed)}/"
+                f"{phase}-{init}-layer{layer}-{target}-{filtered}.parquet")
 
     # -- aggregated tables and the report ---------------------------------------------------------
     def table(self, name) -> str:

@@ -41,9 +41,11 @@ from typing import Any, Iterator
 from nnstructure.paths import ArtifactPaths
 from nnstructure.seeding import derive_seed
 
-NETWORK_KINDS = ("trained", "random_init", "pretrained")
+NETWORK_KINDS = ("trained", "random_init", "pretrained", "reward", "adversarial", "dots")
+#: Chapter-5 network kinds: trained by their own steps on transition datasets or dots images.
+CH5_KINDS = ("reward", "adversarial", "dots")
 # Keys of a condition mapping that are table labels, not settings.
-CONDITION_LABELS = ("reg", "init")
+CONDITION_LABELS = ("reg", "init", "thesis_network")
 CLUSTERING_KEYS = ("k", "n_init", "n_shuffles", "shuffle", "kernel_norm", "fold_batchnorm")
 # Graph settings that only change the graphs of convolutional networks.
 CONV_GRAPH_KEYS = ("kernel_norm", "fold_batchnorm")
@@ -51,7 +53,14 @@ CONV_ARCHS = ("cnn", "vgg")
 #: Names of network sets, conditions and analysis entries (also a Snakemake wildcard constraint).
 NAME_REGEX = r"[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*"
 #: Analyses whose ``networks`` entries select network sets.
-ANALYSES = ("clusterability", "specialization")
+ANALYSES = ("clusterability", "specialization", "reward", "probes")
+#: The network kinds each analysis can run on.
+ANALYSIS_KINDS = {
+    "clusterability": ("trained", "random_init", "pretrained"),
+    "specialization": ("trained", "pretrained"),
+    "reward": ("reward", "adversarial"),
+    "probes": ("reward", "adversarial", "dots"),
+}
 #: Chapter-4 settings an analysis entry may override (the rest are section-wide: ties, alpha, BH family).
 SPECIALIZATION_KEYS = ("k", "n_init", "partitionings", "proxies", "n_random", "random_pool", "validation_size",
                        "layer_scope", "kernel_norm", "fold_batchnorm", "visualization")
@@ -115,7 +124,15 @@ def set_arch(config: dict, network: Network) -> str:
 
 
 def set_dataset(config: dict, name: str) -> str:
-    return "imagenet" if network_kind(config, name) == "pretrained" else network_set(config, name)["dataset"]
+    """The dataset a set's networks learn from: a chapter-3 dataset, ``imagenet``, a transition dataset or ``dots``."""
+    kind = network_kind(config, name)
+    if kind == "pretrained":
+        return "imagenet"
+    if kind in ("reward", "adversarial"):
+        return network_set(config, name)["transitions"]
+    if kind == "dots":
+        return "dots"
+    return network_set(config, name)["dataset"]
 
 
 def networks_of(config: dict, name: str) -> Iterator[Network]:
@@ -156,8 +173,8 @@ def network_phases(config: dict, name: str) -> list[str]:
     kind = network_kind(config, name)
     if kind == "random_init":
         return ["init"]
-    if kind == "pretrained":
-        return ["pretrained"]
+    if kind in ("pretrained", *CH5_KINDS):
+        return [kind]
     prunes = [network_settings(config, Network(name, c, 0)).get("prune_epochs", 0) for c in set_conditions(config, name)]
     if not any(prunes):
         return ["unpruned"]
@@ -270,9 +287,9 @@ def dataset_params(config: dict, dataset: str) -> dict:
 
 
 def used_datasets(config: dict, sets: list[str] | None = None) -> list[str]:
-    """Datasets of the trained and random-init networks of ``sets`` (default: every enabled set)."""
+    """Chapter-3 datasets of the trained and random-init networks of ``sets`` (default: every enabled set)."""
     names = enabled_network_sets(config) if sets is None else sets
-    return sorted({set_dataset(config, n) for n in names if network_kind(config, n) != "pretrained"})
+    return sorted({set_dataset(config, n) for n in names if network_kind(config, n) in ("trained", "random_init")})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,7 +350,14 @@ def analysis_cells(config: dict, analysis: str, report=None) -> Iterator[Analysi
     for entry in analysis_entries(config, analysis):
         spec = analysis_entry(config, analysis, entry)
         name = entry_set(config, analysis, entry)
-        if analysis == "specialization" and network_kind(config, name) == "pretrained":
+        kind = network_kind(config, name)
+        allowed = ANALYSIS_KINDS[analysis]
+        if kind not in allowed:
+            raise WorkflowConfigError(
+                f"{analysis}.networks.{entry} uses network set {name!r} of kind {kind!r}; {analysis} analyses "
+                f"networks of kind {', '.join(allowed)}"
+            )
+        if analysis == "specialization" and kind == "pretrained":
             if report is not None:
                 report(f"skipping specialization.networks.{entry}: chapter 4 on ImageNet networks needs ImageNet "
                        "validation and test images (activation graphs, lesions), which nnstructure's data loaders "
@@ -579,3 +603,155 @@ def specialization_image_targets(config: dict, results: str) -> list[str]:
 def specialization_stats_params(config: dict) -> dict:
     s = config.get("specialization") or {}
     return {"ties": s["ties"], "alpha": float(s["alpha"]), "family_class_range": s["family_class_range"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reward models (chapter 5): transition datasets, chapter-5 networks, their analyses and probes
+
+
+def transition_dataset(config: dict, name: str) -> dict:
+    """A transition dataset's settings with the step defaults filled in."""
+    from nnstructure.reward.settings import TRANSITION_SETTINGS, defaults
+
+    datasets = config.get("transitions") or {}
+    if name not in datasets:
+        raise WorkflowConfigError(f"unknown transition dataset {name!r}; config 'transitions' has: {', '.join(datasets) or 'none'}")
+    return {**defaults(TRANSITION_SETTINGS), **datasets[name]}
+
+
+def used_transition_datasets(config: dict) -> list[str]:
+    names = [n for n in enabled_network_sets(config) if network_kind(config, n) in ("reward", "adversarial")]
+    return sorted({set_dataset(config, n) for n in names})
+
+
+def shard_params(config: dict, name: str, shard: int) -> dict:
+    """A shard's settings (its index picks its levels: seed * 1e6 + shard * episodes_per_shard + j)."""
+    from nnstructure.reward.settings import SHARD_KEYS
+
+    s = transition_dataset(config, name)
+    return {**{k: s[k] for k in SHARD_KEYS if s.get(k) is not None}, "shard": int(shard)}
+
+
+def merge_params(config: dict, name: str) -> dict:
+    s = transition_dataset(config, name)
+    return {"shards": int(s["shards"]), "test_fraction": float(s["test_fraction"]), "split_seed": int(s["seed"])}
+
+
+def edit_params(config: dict, name: str) -> dict:
+    s = transition_dataset(config, name)
+    return {"n": int(s["edits"]), "seed": int(s["seed"])}
+
+
+def has_edits(config: dict, name: str) -> bool:
+    s = transition_dataset(config, name)
+    return s["game"] == "coinrun" and int(s["edits"]) > 0
+
+
+def ch5_settings(config: dict, network: Network) -> dict:
+    """A chapter-5 network's settings: the step's defaults < the set's ``train`` < the condition."""
+    from nnstructure.reward.settings import NETWORK_KIND_SETTINGS, defaults
+
+    kind = network_kind(config, network.network_set)
+    s = network_set(config, network.network_set)
+    cond = set_conditions(config, network.network_set)[network.condition]
+    table = NETWORK_KIND_SETTINGS[kind]
+    settings = {**defaults(table), **(s.get("train") or {}), **{k: v for k, v in cond.items() if k not in CONDITION_LABELS}}
+    missing = [k for k, spec in table.items() if k not in settings and "default" not in spec]
+    if missing:
+        raise WorkflowConfigError(
+            f"network set {network.network_set!r}, condition {network.condition!r}: {kind} networks need {missing} "
+            "(set them under the set's 'train' or the condition)"
+        )
+    return settings
+
+
+def ch5_train_params(config: dict, network: Network) -> dict:
+    """What a chapter-5 network depends on (Snakemake params); its data is a declared input."""
+    return {"kind": network_kind(config, network.network_set), "seed": network_seed(network) % (2**31),
+            "settings": ch5_settings(config, network), "label": network_label(config, network)}
+
+
+def network_label(config: dict, network: Network) -> str:
+    """How a chapter-5 network is named in tables: ``<set>-<condition>`` (``-seed<k>`` with several seeds)."""
+    label = network.network_set if network.condition == "none" else f"{network.network_set}-{network.condition}"
+    return label if len(set_seeds(config, network.network_set)) == 1 else f"{label}-seed{network.seed}"
+
+
+def thesis_network(config: dict, network: Network) -> str | None:
+    """Which thesis network (``coinrun-15``, ``coinrun-40``, ``heist``, ``adversarial``, ``dots``) one of ours stands for."""
+    cond = set_conditions(config, network.network_set)[network.condition]
+    s = network_set(config, network.network_set)
+    value = cond.get("thesis_network", s.get("thesis_network"))
+    if value is None and network_kind(config, network.network_set) in ("adversarial", "dots"):
+        return network_kind(config, network.network_set)
+    return value
+
+
+def reward_settings(config: dict, entry: str) -> dict:
+    section = {k: v for k, v in (config.get("reward") or {}).items() if k != "networks"}
+    spec = analysis_entry(config, "reward", entry)
+    return {**section, **{k: v for k, v in spec.items() if k in section}}
+
+
+def reward_jobs(config: dict) -> list[dict]:
+    """Every chapter-5 test of a reward net: noise (per clip variant), edited transitions, visualisations."""
+    out = []
+    for cell in analysis_cells(config, "reward"):
+        s = reward_settings(config, cell.entry)
+        dataset = set_dataset(config, cell.network.network_set)
+        base = {"entry": cell.entry, "condition": cell.condition, "seed": cell.seed, "phase": cell.phase}
+        for clip in s["noise_clip"]:
+            out.append({**base, "test": "noise", "variant": "clip" if clip else "noclip"})
+        if has_edits(config, dataset):
+            out.append({**base, "test": "edits", "variant": "edits"})
+        for mode in s["visualization_modes"]:
+            if mode == "from-edits" and not has_edits(config, dataset):
+                continue
+            out.append({**base, "test": "visualization", "variant": mode})
+    return out
+
+
+def probe_settings(config: dict, entry: str) -> dict:
+    section = {k: v for k, v in (config.get("probes") or {}).items() if k != "networks"}
+    spec = analysis_entry(config, "probes", entry)
+    return {**section, **{k: v for k, v in spec.items() if k in section or k in ("targets", "filtered")}}
+
+
+def probe_inits(config: dict, entry: str) -> list[str]:
+    """``trained`` plus one ``random<k>`` per randomly initialised baseline network."""
+    return ["trained"] + [f"random{k}" for k in range(int(probe_settings(config, entry)["random_networks"]))]
+
+
+def probe_jobs(config: dict) -> list[dict]:
+    """One dict per probe fit: entry, network, phase, init (trained/random<k>), layer, target, filtered."""
+    out = []
+    for cell in analysis_cells(config, "probes"):
+        s = probe_settings(config, cell.entry)
+        base = {"entry": cell.entry, "condition": cell.condition, "seed": cell.seed, "phase": cell.phase}
+        fits = [(t, False) for t in s["targets"]] + [(t, True) for t in s.get("filtered") or []]
+        for init in probe_inits(config, cell.entry):
+            for layer in s["layers"]:
+                for target, filtered in fits:
+                    out.append({**base, "init": init, "layer": int(layer), "target": target,
+                                "filtered": "filtered" if filtered else "all"})
+    return out
+
+
+def probe_features_params(config: dict, cell: AnalysisCell, init: str) -> dict:
+    s = probe_settings(config, cell.entry)
+    params = {"layers": [int(x) for x in s["layers"]], "label": network_label(config, cell.network)}
+    if network_kind(config, cell.network.network_set) == "dots":
+        params.update(dots_seed=int(s["dots_seed"]), dots_n=int(s["dots_n"]))
+    if init != "trained":
+        params["random_init"] = derive_seed(cell_key(cell), cell.phase, "probe-random", init) % (2**31)
+    return params
+
+
+def probe_fit_params(config: dict, cell: AnalysisCell, init: str, layer: int, target: str, filtered: str) -> dict:
+    s = probe_settings(config, cell.entry)
+    params = {"layer": int(layer), "target": target, "filtered": filtered == "filtered",
+              "thesis_network": thesis_network(config, cell.network) or "",
+              "seed": derive_seed(cell_key(cell), cell.phase, "probe-fit", init, layer, target, filtered) % (2**31)}
+    if s.get("epochs") is not None:
+        params["epochs"] = int(s["epochs"])
+    return params

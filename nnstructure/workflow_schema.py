@@ -34,6 +34,28 @@ def _train_settings(with_defaults: bool) -> dict:
     return settings_schema(with_defaults)
 
 
+def _kind_rule(kinds: list[str], then: dict, default_kind: bool = False) -> dict:
+    """``if`` the set's kind is one of ``kinds`` (or absent, with ``default_kind``) ``then`` these rules apply."""
+    condition = {"properties": {"kind": {"enum": kinds}}}
+    if not default_kind:
+        condition["required"] = ["kind"]
+    return {"if": condition, "then": then}
+
+
+def _ch5_definitions() -> dict:
+    """Settings of chapter 5's network kinds and their conditions (from :mod:`nnstructure.reward.settings`)."""
+    from nnstructure.reward.settings import NETWORK_KIND_SETTINGS, settings_schema
+
+    defs = {}
+    labels = {"thesis_network": {"type": "string", "description": "the thesis network this one stands for"}}
+    for kind, table in NETWORK_KIND_SETTINGS.items():
+        defs[f"{kind}_settings"] = settings_schema(table)
+        condition = settings_schema(table)
+        defs[f"{kind}_condition"] = {**condition, "type": ["object", "null"],
+                                     "properties": {**labels, **condition["properties"]}}
+    return defs
+
+
 def _definitions() -> dict:
     from nnstructure.cluster.shuffle import SHUFFLE_KINDS
     from nnstructure.data.registry import DATASETS
@@ -41,6 +63,7 @@ def _definitions() -> dict:
     from nnstructure.imagenet.names import IMAGENET_ARCHS
     from nnstructure.models.architectures import TRAINABLE_ARCHS
     from nnstructure.paths import PHASE_FILES
+    from nnstructure.reward.settings import NETWORK_KIND_SETTINGS
 
     condition = _train_settings(False)
     condition = {
@@ -77,30 +100,44 @@ def _definitions() -> dict:
         "network_set": {
             "type": "object",
             "additionalProperties": False,
-            "description": "networks trained (kind trained), initialised without training (random_init) or "
-                           "loaded from ImageNet weight files in <data_dir>/imagenet/ (pretrained)",
+            "description": "networks trained (kind trained), initialised without training (random_init), loaded from "
+                           "ImageNet weight files in <data_dir>/imagenet/ (pretrained), or chapter 5's reward nets "
+                           "(reward), adversarially trained reward nets (adversarial) and dots-and-distances nets (dots)",
             "properties": {
-                "kind": {"type": "string", "enum": ["trained", "random_init", "pretrained"], "default": "trained"},
+                "kind": {"type": "string", "enum": ["trained", "random_init", "pretrained", "reward", "adversarial", "dots"],
+                         "default": "trained"},
                 "enabled": {"type": "boolean", "default": True},
                 "arch": {"type": "string", "enum": trainable},
                 "label_arch": {"type": "string", "description": "architecture label in tables (e.g. mlp-7x7)"},
                 "epochs_variant": {"type": "string", "description": "label of a non-standard training length (e.g. kilo-epoch)"},
                 "dataset": {"$ref": "#/$defs/dataset_name"},
+                "transitions": {"$ref": "#/$defs/name", "description": "reward and adversarial sets: the transition dataset"},
+                "thesis_network": {"type": "string", "description": "the thesis network this set stands for (chapter 5 tables)"},
                 "seeds": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1, "uniqueItems": True},
                 "conditions": {
                     "type": "object",
                     "minProperties": 1,
                     "propertyNames": {"pattern": NAME_PATTERN},
-                    "additionalProperties": {"$ref": "#/$defs/condition"},
+                    "additionalProperties": {"type": ["object", "null"]},
                 },
-                "train": {"$ref": "#/$defs/train_settings", "description": "training settings of this set (override the top-level train)"},
+                "train": {"type": "object", "description": "training settings of this set (override the defaults)"},
                 "init": {"$ref": "#/$defs/train_settings", "description": "random_init sets: model and initialisation settings"},
                 "archs": {"type": "array", "items": {"type": "string", "enum": list(IMAGENET_ARCHS)}, "minItems": 1,
                           "uniqueItems": True, "description": "pretrained sets: the ImageNet architectures"},
             },
-            "if": {"properties": {"kind": {"const": "pretrained"}}, "required": ["kind"]},
-            "then": {"required": ["archs"]},
-            "else": {"required": ["arch", "dataset", "seeds"]},
+            "allOf": [
+                _kind_rule(["pretrained"], {"required": ["archs"]}),
+                _kind_rule(["trained", "random_init"], {
+                    "required": ["arch", "dataset", "seeds"],
+                    "properties": {"conditions": {"additionalProperties": {"$ref": "#/$defs/condition"}},
+                                   "train": {"$ref": "#/$defs/train_settings"}},
+                }, default_kind=True),
+                *[_kind_rule([kind], {
+                    "required": ["seeds", *(["transitions"] if kind != "dots" else [])],
+                    "properties": {"conditions": {"additionalProperties": {"$ref": f"#/$defs/{kind}_condition"}},
+                                   "train": {"$ref": f"#/$defs/{kind}_settings"}},
+                }) for kind in NETWORK_KIND_SETTINGS],
+            ],
         },
         "analysis_entry": {
             "type": ["object", "null"],
@@ -190,15 +227,64 @@ def _specialization_properties(with_defaults: bool) -> dict:
     return props
 
 
+def _transitions_schema() -> dict:
+    from nnstructure.reward.settings import TRANSITION_SETTINGS, settings_schema
+
+    return settings_schema(TRANSITION_SETTINGS, with_defaults=True, required=("game",))
+
+
+def _reward_properties(with_defaults: bool) -> dict:
+    props = {
+        "noise_n": {"type": "integer", "minimum": 2, "default": 100, "description": "random images per noise test (thesis 100)"},
+        "noise_clip": {"type": "array", "items": {"type": "boolean"}, "minItems": 1, "uniqueItems": True,
+                       "default": [True, False],
+                       "description": "pixels N(0.5, 1) clipped to [0, 1] (thesis text: true) and unclipped (original code: false)"},
+        "visualization_modes": {"type": "array", "items": {"type": "string", "enum": ["denovo", "from-dataset", "from-edits"]},
+                                "uniqueItems": True, "default": ["denovo", "from-dataset", "from-edits"],
+                                "description": "de novo Fourier synthesis, optimisation from dataset or edited transitions"},
+        "visualization_steps": {"type": ["integer", "null"], "minimum": 1, "default": None,
+                                "description": "optimisation steps (null: 512 de novo, 128 from transitions, as the thesis)"},
+    }
+    if not with_defaults:
+        props = {k: {kk: vv for kk, vv in v.items() if kk != "default"} for k, v in props.items()}
+    return props
+
+
+def _probe_properties(with_defaults: bool) -> dict:
+    from nnstructure.probe.targets import TARGETS
+
+    props = {
+        "layers": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 4}, "minItems": 1,
+                   "uniqueItems": True, "default": [1, 2, 3, 4], "description": "ReLU outputs probed (0 = first convolution)"},
+        "targets": {"type": "array", "items": {"type": "string", "enum": list(TARGETS)}, "minItems": 1, "uniqueItems": True,
+                    "default": ["distance", "distance_sq", "inv_distance", "inv_distance_sq"]},
+        "filtered": {"type": "array", "items": {"type": "string", "enum": list(TARGETS)}, "uniqueItems": True, "default": [],
+                     "description": "targets also probed on coin-visible transitions only (distance < 6)"},
+        "random_networks": {"type": "integer", "minimum": 0, "default": 1,
+                            "description": "randomly initialised networks of the same architecture probed as a baseline "
+                                           "(thesis: 1; 5 for dots and distances)"},
+        "epochs": {"type": ["integer", "null"], "minimum": 1, "default": None,
+                   "description": "Adam epochs (null: the thesis's table captions per network, layer and target)"},
+        "dots_seed": {"type": "integer", "minimum": 0, "default": 1, "description": "dots nets: seed of the fresh probe images"},
+        "dots_n": {"type": "integer", "minimum": 10, "default": 90000, "description": "dots nets: fresh probe images (thesis 9e4)"},
+    }
+    if not with_defaults:
+        props = {k: {kk: vv for kk, vv in v.items() if kk != "default"} for k, v in props.items()}
+    return props
+
+
 def workflow_schema() -> dict:
     """The complete JSON schema of the workflow config."""
     from nnstructure.specialization.statistics import CLASS_RANGE_DEFINITIONS
     from nnstructure.stats.percentile import TIE_RULES
 
-    defs = _definitions()
+    defs = {**_definitions(), **_ch5_definitions()}
     entry = {**defs["analysis_entry"], "additionalProperties": False,
              "properties": {**defs["analysis_entry"]["properties"], **_clustering_properties(False)}}
     defs["clusterability_entry"] = entry
+    for name, props in (("reward_entry", _reward_properties(False)), ("probes_entry", _probe_properties(False))):
+        defs[name] = {**defs["analysis_entry"], "additionalProperties": False,
+                      "properties": {**defs["analysis_entry"]["properties"], **props}}
     defs["specialization_entry"] = {**defs["analysis_entry"], "additionalProperties": False,
                                     "properties": {**defs["analysis_entry"]["properties"],
                                                    **_specialization_properties(False)}}
@@ -263,6 +349,31 @@ def workflow_schema() -> dict:
                     **_clustering_properties(True),
                     "networks": {"type": "object", "default": {}, "propertyNames": {"$ref": "#/$defs/name"},
                                  "additionalProperties": {"$ref": "#/$defs/clusterability_entry"}},
+                },
+            },
+            "transitions": {
+                "type": "object", "default": {},
+                "description": "chapter 5: procgen transition datasets (one job per shard, then a merge)",
+                "propertyNames": {"$ref": "#/$defs/name"},
+                "additionalProperties": _transitions_schema(),
+            },
+            "reward": {
+                "type": "object", "additionalProperties": False, "default": {},
+                "description": "chapter 5: reward nets on random noise (Table 5.1), edited transitions (Table 5.2), "
+                               "and visualised by optimisation (section 5.4)",
+                "properties": {
+                    **_reward_properties(True),
+                    "networks": {"type": "object", "default": {}, "propertyNames": {"$ref": "#/$defs/name"},
+                                 "additionalProperties": {"$ref": "#/$defs/reward_entry"}},
+                },
+            },
+            "probes": {
+                "type": "object", "additionalProperties": False, "default": {},
+                "description": "chapter 5: linear probes of pooled layers, Adam and exact least squares (Tables 5.3-5.10)",
+                "properties": {
+                    **_probe_properties(True),
+                    "networks": {"type": "object", "default": {}, "propertyNames": {"$ref": "#/$defs/name"},
+                                 "additionalProperties": {"$ref": "#/$defs/probes_entry"}},
                 },
             },
             "specialization": {

@@ -124,6 +124,8 @@ def chapter_scorecards():
         cards.append(PATHS.report_file("scorecard.parquet", "ch3"))
     if SPECIALIZATION_CELLS:
         cards.append(PATHS.report_file("scorecard.parquet", "ch4"))
+    if ch5_targets():
+        cards += [PATHS.report_file("scorecard.parquet", "ch5"), PATHS.report_file("scorecard.parquet", "ch5_part2")]
     return cards
 
 
@@ -138,7 +140,8 @@ def report_targets():
 
 
 def all_targets():
-    return dataset_targets() + network_targets() + clusterability_targets() + specialization_targets() + report_targets()
+    return (dataset_targets() + network_targets() + clusterability_targets() + specialization_targets()
+            + ch5_targets() + report_targets())
 
 
 # ---- chapter 4 ------------------------------------------------------------------------------
@@ -174,13 +177,121 @@ def specialization_targets():
 
 
 def ch4_report_outputs():
-    def file(name):
-        return PATHS.report_file(name, "ch4")
+    return chapter_report_outputs("ch4", "Chapter 4")
 
+
+# ---- chapter 5 ------------------------------------------------------------------------------
+
+REWARD_CELLS = list(wc.analysis_cells(config, "reward"))
+PROBE_CELLS = list(wc.analysis_cells(config, "probes"))
+CH5_NETWORKS = [net for name, nets in NETWORKS.items() if wc.network_kind(config, name) in wc.CH5_KINDS for net in nets]
+#: The aggregated chapter-5 tables, and which of them each chapter-5 report module reads.
+CH5_TABLES = ("datasets", "reward_nets", "reward_net_metrics", "noise", "edits", "visualizations",
+              "visualization_controls", "visualization_images", "probes", "adversarial", "adversarial_epochs",
+              "adversarial_examples", "adversarial_edits", "adversarial_noise", "dots_nets")
+CH5_REPORT_INPUTS = {
+    "ch5": ("datasets", "reward_nets", "reward_net_metrics", "noise", "edits", "visualizations",
+            "visualization_controls", "visualization_images"),
+    "ch5_part2": ("probes", "adversarial", "adversarial_epochs", "adversarial_examples", "adversarial_edits",
+                  "adversarial_noise", "dots_nets"),
+}
+
+
+def transition_shard_files(wildcards):
+    n = wc.merge_params(config, wildcards.transitions)["shards"]
+    return [PATHS.transition_shard(wildcards.transitions, f"{i:05d}", suffix) for i in range(n) for suffix in ("npz", "parquet")]
+
+
+def network_transitions(wildcards):
+    """A reward or adversarial net's transition dataset (merged table and statistics)."""
+    name = wc.set_dataset(config, wildcards.network_set)
+    return {"transitions": PATHS.transitions_table(name, "transitions"), "summary": PATHS.transitions_table(name, "summary")}
+
+
+def reward_cell(wildcards):
+    network = wc.entry_network(config, "reward", wildcards.entry, wildcards.condition, wildcards.seed)
+    return wc.AnalysisCell(wildcards.entry, network, wildcards.phase)
+
+
+def reward_cell_network(wildcards):
+    cell = reward_cell(wildcards)
+    return network_files(cell.network, cell.phase)
+
+
+def reward_cell_edits(wildcards):
+    return PATHS.edits_dir(wc.set_dataset(config, reward_cell(wildcards).network.network_set))
+
+
+def visualization_inputs(wildcards):
+    inputs = {"network": reward_cell_network(wildcards)}
+    dataset = wc.set_dataset(config, reward_cell(wildcards).network.network_set)
+    if wildcards.mode == "from-dataset":
+        inputs["transitions"] = PATHS.transitions_table(dataset, "transitions")
+    elif wildcards.mode == "from-edits":
+        inputs["edits"] = PATHS.edits_dir(dataset)
+    return inputs
+
+
+def probe_cell(wildcards):
+    network = wc.entry_network(config, "probes", wildcards.entry, wildcards.condition, wildcards.seed)
+    return wc.AnalysisCell(wildcards.entry, network, wildcards.phase)
+
+
+def probe_inputs(wildcards):
+    cell = probe_cell(wildcards)
+    inputs = {"network": network_files(cell.network, cell.phase)}
+    if wc.network_kind(config, cell.network.network_set) != "dots":
+        inputs["transitions"] = PATHS.transitions_table(wc.set_dataset(config, cell.network.network_set), "transitions")
+    return inputs
+
+
+def reward_test_files():
+    out = []
+    for job in wc.reward_jobs(config):
+        out.append(PATHS.reward_test(job["entry"], job["condition"], job["seed"], job["phase"], job["test"], job["variant"]))
+    return out
+
+
+def probe_row_files():
+    return [PATHS.probe_row(j["entry"], j["condition"], j["seed"], j["phase"], j["init"], j["layer"], j["target"],
+                            j["filtered"]) for j in wc.probe_jobs(config)]
+
+
+def ch5_network_files():
+    out = []
+    for net in CH5_NETWORKS:
+        kind = wc.network_kind(config, net.network_set)
+        out.append(PATHS.training_metrics(net.network_set, net.condition, net.seed, kind))
+        if kind == "adversarial":
+            out += [PATHS.adversarial_file(net.network_set, net.condition, net.seed, name)
+                    for name in ("summary.parquet", "epochs.parquet", "examples")]
+        else:
+            out.append(PATHS.network_row(net.network_set, net.condition, net.seed, kind))
+    return out
+
+
+def reward_aggregate_inputs(wildcards):
     return {
-        "tables": report(directory(file("tables")), patterns=["{name}.md"], caption="../report/ch4_tables.rst",
-                         category="Chapter 4"),
-        "figures": report(directory(file("figures")), patterns=["{name}.png"], caption="../report/ch4_figures.rst",
-                          category="Chapter 4"),
+        "datasets": [PATHS.transitions_table(name, "summary") for name in wc.used_transition_datasets(config)],
+        "networks": ch5_network_files(),
+        "tests": reward_test_files(),
+        "probes": probe_row_files(),
+    }
+
+
+def ch5_targets():
+    if not (CH5_NETWORKS or wc.used_transition_datasets(config)):
+        return []
+    return [PATHS.report_file("scorecard.parquet", "ch5"), PATHS.report_file("scorecard.parquet", "ch5_part2")]
+
+
+def chapter_report_outputs(chapter, category):
+    def file(name):
+        return PATHS.report_file(name, chapter)
+
+    caption = f"../report/{chapter}.rst"
+    return {
+        "tables": report(directory(file("tables")), patterns=["{name}.md"], caption=caption, category=category),
+        "figures": report(directory(file("figures")), patterns=["{name}.png"], caption=caption, category=category),
         "scorecard": file("scorecard.parquet"),
     }

@@ -1,0 +1,25 @@
+"""Snakemake entry point: the pooled layers of one network (trained or a random baseline), cached once for every probe."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
+
+from nnstructure.cli import main  # noqa: E402
+from nnstructure.logs import log_to  # noqa: E402
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+
+p = sm.params.features
+argv = ["probe-features", sm.input.network, "--layers", ",".join(map(str, p["layers"])), "--network", p["label"],
+        "--out", sm.output.features, "--device", sm.config["device"], "--quiet"]
+if "dots_seed" in p:
+    argv += ["--dots-seed", str(p["dots_seed"]), "--dots-n", str(p["dots_n"])]
+else:
+    argv += ["--dataset", str(Path(sm.input.transitions).parent)]
+if "random_init" in p:
+    argv += ["--random-init", str(p["random_init"])]
+with log_to(sm.log[0]):
+    code = main(argv)
+if code:
+    raise SystemExit(f"nnstructure probe-features failed (exit {code}); see {sm.log[0]}")

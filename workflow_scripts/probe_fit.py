@@ -1,0 +1,25 @@
+"""Snakemake entry point: one probe (Adam and exact least squares) of one layer for one target."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
+
+from nnstructure.cli import main  # noqa: E402
+from nnstructure.logs import log_to  # noqa: E402
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+
+p = sm.params.fit
+argv = ["probe-fit", sm.input.features, "--layer", str(p["layer"]), "--target", p["target"], "--seed", str(p["seed"]),
+        "--out", sm.output.row]
+if p["filtered"]:
+    argv.append("--filtered")
+if p["thesis_network"]:
+    argv += ["--thesis-network", p["thesis_network"]]
+if "epochs" in p:
+    argv += ["--epochs", str(p["epochs"])]
+with log_to(sm.log[0]):
+    code = main(argv)
+if code:
+    raise SystemExit(f"nnstructure probe-fit failed (exit {code}); see {sm.log[0]}")

@@ -1,0 +1,34 @@
+"""Snakemake entry point: one test of a reward net: random noise (Table 5.1), edited transitions (5.2) or a visualisation."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
+
+from nnstructure.cli import main  # noqa: E402
+from nnstructure.logs import log_to  # noqa: E402
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+
+device = sm.config["device"]
+if sm.rule == "noise_test":
+    p = sm.params.noise
+    argv = ["noise-test", sm.input.network, "--n", str(p["n"]), "--clip" if p["clip"] else "--no-clip",
+            "--seed", str(p["seed"]), "--label", p["label"], "--out", sm.output.table, "--device", device]
+elif sm.rule == "predict_edits":
+    argv = ["predict-transitions", sm.input.network, sm.input.edits, "--label", sm.params.label,
+            "--out", sm.output.table, "--device", device]
+else:
+    p = sm.params.vis
+    argv = ["visualize-reward", sm.input.network, "--mode", p["mode"], "--seed", str(p["seed"]), "--label", p["label"],
+            "--out", sm.output.out, "--device", device]
+    if p["steps"] is not None:
+        argv += ["--steps", str(p["steps"])]
+    if p["mode"] == "from-dataset":
+        argv += ["--dataset", str(Path(sm.input.transitions).parent)]
+    elif p["mode"] == "from-edits":
+        argv += ["--edits", sm.input.edits]
+with log_to(sm.log[0]):
+    code = main(argv)
+if code:
+    raise SystemExit(f"nnstructure {argv[0]} failed (exit {code}); see {sm.log[0]}")
