@@ -254,3 +254,78 @@ def test_paper_preset_networks_match_the_thesis_design():
     # Every network set is analysed by some entry, and the VGG sets train 200 + 50 epochs.
     assert set(wc.used_network_sets(cfg)) == set(cfg["networks"])
     assert wc.network_settings(cfg, wc.Network("vgg-cifar10", "none", 0))["epochs"] == 200
+
+
+def _subcommand(name):
+    import argparse
+
+    from nnstructure.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
+
+
+def test_chapter5_settings_are_their_commands_options_with_the_same_defaults():
+    from nnstructure.reward.settings import (
+        GAMES,
+        NETWORK_KIND_COMMANDS,
+        NETWORK_KIND_SETTINGS,
+        SHARD_KEYS,
+        TRANSITION_SETTINGS,
+    )
+    from nnstructure.reward.state import GAMES as STATE_GAMES
+
+    assert GAMES == STATE_GAMES
+    for kind, table in NETWORK_KIND_SETTINGS.items():
+        options = {a.dest: a for a in _subcommand(NETWORK_KIND_COMMANDS[kind])._actions}
+        for name, spec in table.items():
+            assert name in options, f"{kind}: {name} is not an option of nnstructure {NETWORK_KIND_COMMANDS[kind]}"
+            if "default" in spec:
+                assert options[name].default == spec["default"], (kind, name)
+    shard = {a.dest for a in _subcommand("transitions")._actions}
+    assert {k for k in SHARD_KEYS if k != "episodes_per_shard"} <= shard and "episodes" in shard
+    assert set(TRANSITION_SETTINGS) >= set(SHARD_KEYS)
+
+
+def test_chapter5_networks_and_analyses():
+    cfg = small_config(
+        transitions={"coinrun": {"game": "coinrun", "shards": 3, "edits": 4}},
+        reward={"networks": {"coin": {}}},
+        probes={"networks": {"coin": {"layers": [2]}, "dots": {"targets": ["pair_distances"], "random_networks": 2}}},
+    )
+    cfg["networks"]["coin"] = {"kind": "reward", "transitions": "coinrun", "seeds": [0],
+                               "conditions": {"a": {"epochs": 2, "thesis_network": "coinrun-15"}}}
+    cfg["networks"]["dots"] = {"kind": "dots", "seeds": [0],
+                               "conditions": {"regression-50": {"task": "regression", "n_train": 10, "epochs": 1}}}
+    check_config(cfg, SCHEMA)
+    validate(cfg, str(SCHEMA))
+    net = wc.Network("coin", "a", 0)
+    params = wc.ch5_train_params(cfg, net)
+    assert params["settings"]["epochs"] == 2 and params["settings"]["batch_size"] == 128 and params["kind"] == "reward"
+    assert wc.thesis_network(cfg, net) == "coinrun-15" and wc.network_label(cfg, net) == "coin-a"
+    assert wc.network_label(cfg, wc.Network("dots", "regression-50", 0)) == "dots-regression-50"
+    # Noise (clipped and unclipped), edited transitions and three visualisations per reward net.
+    tests = sorted((j["test"], j["variant"]) for j in wc.reward_jobs(cfg))
+    assert tests == [("edits", "edits"), ("noise", "clip"), ("noise", "noclip"), ("visualization", "denovo"),
+                     ("visualization", "from-dataset"), ("visualization", "from-edits")]
+    probes = wc.probe_jobs(cfg)
+    coin = [j for j in probes if j["entry"] == "coin"]
+    dots = [j for j in probes if j["entry"] == "dots"]
+    assert len(coin) == 2 * 1 * 4 and {j["init"] for j in coin} == {"trained", "random0"}
+    assert len(dots) == 3 * 4 and {j["init"] for j in dots} == {"trained", "random0", "random1"}
+    assert wc.shard_params(cfg, "coinrun", 2)["shard"] == 2 and wc.merge_params(cfg, "coinrun")["shards"] == 3
+    # Training settings of a reward net never reach its tests' params; a reward net is no chapter-3 network.
+    cfg["clusterability"]["networks"]["coin"] = {}
+    with pytest.raises(wc.WorkflowConfigError, match="of kind 'reward'"):
+        list(wc.analysis_cells(cfg, "clusterability"))
+
+
+def test_conda_environment_pins_equal_requirements():
+    def pins(lines):
+        return sorted(line.split("#")[0].strip().lstrip("- ").strip() for line in lines
+                      if "==" in line and not line.strip().startswith("#") and "python=" not in line)
+
+    requirements = pins((ROOT / "requirements.txt").read_text().splitlines())
+    conda = pins((ROOT / "envs" / "nnstructure.yaml").read_text().splitlines())
+    assert conda == requirements

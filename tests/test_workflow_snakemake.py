@@ -98,6 +98,20 @@ def test_dry_run_paper_lists_whole_dag(tmp_path):
         expected += len(net["seeds"]) * len(entry["conditions"]) * len(ks if isinstance(ks, list) else [ks]) * 4
     assert counts["partition"] == expected and counts["lesion"] == expected and counts["visualization"] == expected
     assert counts["specialization_stats"] == 1 and counts["report_ch4"] == 1
+    # Chapter 5: one job per shard, one per network; probes: (1 + random networks) feature caches per network,
+    # one fit per layer, target and filter.
+    assert counts["transition_shard"] == sum(t["shards"] for t in cfg["transitions"].values())
+    kinds = {n: s.get("kind") for n, s in cfg["networks"].items()}
+    sizes = {n: len(s.get("seeds", [0])) * len(s.get("conditions") or {"none": {}}) for n, s in cfg["networks"].items()}
+    assert counts["reward_net"] == sum(sizes[n] for n, k in kinds.items() if k == "reward")
+    assert counts["dots_net"] == sizes["dots"] and counts["adversarial_net"] == sizes["coinrun-adversarial"]
+    probes = cfg["probes"]
+    fits = 0
+    for name, entry in probes["networks"].items():
+        setting = {**probes, **entry}
+        fits += (sizes[name] * (1 + setting["random_networks"]) * len(setting["layers"])
+                 * (len(setting["targets"]) + len(setting.get("filtered", []))))
+    assert counts["probe_fit"] == fits
 
 
 def test_a_preset_replaces_the_default_config(tmp_path):
@@ -144,7 +158,22 @@ SMOKE = {
         "k": 4, "n_random": 3, "validation_size": 64, "visualization": {"steps": 5},
         "networks": {"mlp-lines": {"conditions": ["none"], "phases": ["unpruned"]}},
     },
+    # Chapter 5: a tiny CoinRun dataset (2 shards), a reward net, an adversarial run, a dots net.
+    "transitions": {"coinrun": {"game": "coinrun", "episodes_per_shard": 2, "shards": 2, "edits": 2}},
+    "reward": {"noise_n": 4, "visualization_steps": 3, "visualization_modes": ["denovo"],
+               "networks": {"coinrun-reward": {}, "coinrun-adversarial": {"visualization_modes": []}}},
+    "probes": {"layers": [4], "targets": ["distance"],
+               "networks": {"coinrun-reward": {}, "dots": {"targets": ["pair_distances"], "dots_n": 100}}},
 }
+TINY_REWARD = {"width_multiplier": 0.03125, "batch_size": 32}
+SMOKE["networks"].update({
+    "coinrun-reward": {"kind": "reward", "transitions": "coinrun", "seeds": [0], "thesis_network": "coinrun-15",
+                       "train": {**TINY_REWARD, "epochs": 1}},
+    "coinrun-adversarial": {"kind": "adversarial", "transitions": "coinrun", "seeds": [0],
+                            "train": {**TINY_REWARD, "epochs": 2, "first_adversarial_epoch": 1, "optimization_steps": 2}},
+    "dots": {"kind": "dots", "seeds": [0], "train": TINY_REWARD,
+             "conditions": {"regression-50": {"task": "regression", "n_train": 128, "n_test": 32, "epochs": 1}}},
+})
 
 
 def save_random_resnet18(path, seed):
@@ -224,7 +253,7 @@ def test_smoke_run_produces_tables_figures_scorecard(smoke_run):
                  "ch3/tables/mlp-lines.md", "scorecard.md"):
         assert (res / "report" / name).stat().st_size > 0, name
     combined = pd.read_parquet(res / "report" / "scorecard.parquet")
-    assert set(combined["chapter"]) == {3, 4} and "mean random-init n-cut" in set(combined["metric"])
+    assert set(combined["chapter"]) == {3, 4, 5} and "mean random-init n-cut" in set(combined["metric"])
     assert (res / "datasets" / "lines.png").stat().st_size > 0
     # Every job wrote a log and a benchmark; the training log keeps its last progress line.
     train_log = (res / "logs" / "train" / "mlp-lines" / "none" / "seed0.log").read_text()
@@ -356,3 +385,24 @@ def test_random_subcluster_count_reruns_evaluation_and_statistics_only(smoke_run
     counts = dry_counts(smoke_run, edited(lambda c: c["specialization"].update(n_random=5)))
     assert set(counts) == {"lesion", "visualization", "specialization_stats", "report_ch4", "scorecard", "all"}, counts
     assert counts["lesion"] == 4 and counts["visualization"] == 4
+
+
+@pytest.mark.slow
+def test_chapter_5_tables_figures_and_reruns(smoke_run):
+    res = smoke_run / "results" / "smoke"
+    for name in ("ch5/tables/table_5_1.md", "ch5/tables/table_5_2.md", "ch5/tables/transition_datasets.md",
+                 "ch5/figures/fig_5_15.png", "ch5_part2/tables/table_5_3.md", "ch5_part2/tables/table_5_10.md",
+                 "ch5_part2/tables/adversarial_training.md"):
+        assert (res / "report" / name).stat().st_size > 0, name
+    summary = pd.read_parquet(res / "transitions" / "coinrun" / "summary.parquet")
+    rows = pd.read_parquet(res / "transitions" / "coinrun" / "transitions.parquet")
+    assert int(summary["episodes"].iloc[0]) == 4 == rows["episode"].nunique()
+    assert set(rows["split"]) <= {"train", "test"}
+    noise = pd.read_parquet(res / "tables" / "noise.parquet")
+    assert set(noise["clip"]) == {True, False} and noise["action"].nunique() == 15
+    probes = pd.read_parquet(res / "tables" / "probes.parquet")
+    assert {"trained", "random0"} == set(probes["init_kind"])
+    # The noise test's size reruns the noise tests and what gathers them, nothing else.
+    counts = dry_counts(smoke_run, edited(lambda c: c["reward"].update(noise_n=5)))
+    assert set(counts) == {"noise_test", "aggregate_reward", "report_ch5", "report_ch5_part2", "scorecard", "all"}, counts
+    assert counts["noise_test"] == 4
