@@ -159,7 +159,7 @@ SMOKE = {
         "networks": {"mlp-lines": {"conditions": ["none"], "phases": ["unpruned"]}},
     },
     # Chapter 5: a tiny CoinRun dataset (2 shards), a reward net, an adversarial run, a dots net.
-    "transitions": {"coinrun": {"game": "coinrun", "episodes_per_shard": 2, "shards": 2, "edits": 2}},
+    "transitions": {"coinrun": {"game": "coinrun", "episodes_per_shard": 2, "shards": 2, "edits": 2, "test_fraction": 0.25}},
     "reward": {"noise_n": 4, "visualization_steps": 3, "visualization_modes": ["denovo"],
                "networks": {"coinrun-reward": {}, "coinrun-adversarial": {"visualization_modes": []}}},
     "probes": {"layers": [4], "targets": ["distance"],
