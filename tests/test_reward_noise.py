@@ -140,3 +140,19 @@ def test_edit_sets_are_read_channels_first_and_scored(model, tmp_path, capsys):
     (tmp_path / "edits" / "edited_transitions.npz").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(ArtifactError, match="truncated or corrupt"):
         load_edit_sets(tmp_path / "edits")
+
+
+def test_reward_net_made_elsewhere_is_tested_like_ours(tmp_path):
+    """A TorchScript reward net gives the noise-test predictions of the same weights in our checkpoint; a
+    network of the wrong shape is refused with its output shape named."""
+    spec = reward_net_spec([6, 64, 64], width_multiplier=1 / 16, init="glorot")
+    net = build_model(spec, seed=1).eval()
+    save_checkpoint(tmp_path / "ours.pt", net, {"spec": spec, "game": "coinrun", "epochs_trained": 0})
+    torch.jit.save(torch.jit.script(net), tmp_path / "external.pt")
+    ours = noise_test_checkpoint(tmp_path / "ours.pt", n=3)
+    external = noise_test_checkpoint(tmp_path / "external.pt", n=3)
+    assert np.allclose(ours["predicted_reward"], external["predicted_reward"], atol=1e-5)
+    wrong = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6 * 64 * 64, 4))
+    torch.jit.save(torch.jit.script(wrong), tmp_path / "wrong.pt")
+    with pytest.raises(ValueError, match=r"gives \(1, 4\)"):
+        noise_test_checkpoint(tmp_path / "wrong.pt", n=3)

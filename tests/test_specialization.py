@@ -253,3 +253,24 @@ def test_cli_steps_and_json(trained, tmp_path, capsys):
     for values in report["metrics"].values():
         assert set(values) == {"fisher", "p_value", "effect", "effect_se", "n_subclusters"}
         assert values["n_subclusters"] > 0 and 0 <= values["p_value"] <= 1
+
+
+def test_network_made_elsewhere_is_partitioned_like_our_checkpoint(trained, tmp_path):
+    """A TorchScript file of the same weights gives the same weight partition as our checkpoint."""
+    model, _, ckpt, data_path = trained
+    scripted = tmp_path / "external.pt"
+    torch.jit.save(torch.jit.script(model.eval()), scripted)
+    outs = {}
+    for name, path in (("ours", ckpt), ("external", scripted)):
+        outs[name] = tmp_path / f"{name}.parquet"
+        assert main(["partition", str(path), "--partitioning", "weight-network", "--k", "3", "--dataset", str(data_path),
+                     "--seed", "2", "--out", str(outs[name])]) == 0
+    ours, external = pd.read_parquet(outs["ours"]), pd.read_parquet(outs["external"])
+    assert np.array_equal(ours["label"].to_numpy(), external["label"].to_numpy())
+    pickled = tmp_path / "pickled.pt"
+    torch.save(model, pickled)
+    assert main(["partition", str(pickled), "--partitioning", "weight-network", "--k", "3", "--dataset", str(data_path),
+                 "--out", str(tmp_path / "p.parquet")]) == 1
+    assert main(["partition", str(pickled), "--partitioning", "weight-network", "--k", "3", "--dataset", str(data_path),
+                 "--seed", "2", "--allow-pickle", "--out", str(tmp_path / "p.parquet")]) == 0
+    assert np.array_equal(pd.read_parquet(tmp_path / "p.parquet")["label"].to_numpy(), ours["label"].to_numpy())

@@ -140,15 +140,35 @@ def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> d
     }
 
 
-def load_reward_net(checkpoint: str | os.PathLike, device: str | torch.device | None = None):
-    """A transition reward-net checkpoint (:class:`~nnstructure.checkpoint.Checkpoint`) on ``device``, in eval mode.
+def load_reward_net(checkpoint: str | os.PathLike, device: str | torch.device | None = None, allow_pickle: bool = False):
+    """A transition reward net (:class:`~nnstructure.checkpoint.Checkpoint`) on ``device``, in eval mode.
 
-    Raises a ValueError naming the file when it holds another kind of network.
+    Our checkpoints must hold a transition reward net (a ValueError names the
+    file otherwise). Networks made elsewhere are read by
+    :func:`nnstructure.network_io.load_network` (TorchScript, a state dict of a
+    plain stack, or, with ``allow_pickle``, a pickled module): they must map a
+    batch of observation-next-observation pairs, 6 x 64 x 64 in [0, 1], to 15
+    predicted rewards, which is checked with one forward pass.
     """
-    from nnstructure.checkpoint import load_checkpoint
+    from nnstructure.checkpoint import FORMAT, Checkpoint, load_checkpoint
     from nnstructure.device import select_device
+    from nnstructure.network_io import load_network
 
     device = device if isinstance(device, torch.device) else select_device(device)
+    try:
+        is_ours = torch.load(checkpoint, map_location="cpu", weights_only=True).get("format") == FORMAT
+    except Exception:  # not a torch file of ours: load_network explains what is accepted
+        is_ours = False
+    if not is_ours:
+        model, metadata = load_network(checkpoint, allow_pickle=allow_pickle)
+        model = model.to(device).eval()
+        with torch.no_grad():
+            out = model(torch.zeros(1, 6, 64, 64, device=device))
+        if tuple(out.shape) != (1, 15):
+            raise ValueError(f"{checkpoint}: a reward net maps (batch, 6, 64, 64) transitions to (batch, 15) predicted "
+                             f"rewards, but this network gives {tuple(out.shape)}")
+        spec = {"arch": "external", "input_shape": [6, 64, 64], "n_outputs": 15}
+        return Checkpoint(model=model, metadata={**metadata, "spec": spec}, path=Path(checkpoint))
     ckpt = load_checkpoint(checkpoint, map_location=device)
     spec = ckpt.metadata["spec"]
     if spec.get("arch") != "reward" or spec["input_shape"][0] != 6:

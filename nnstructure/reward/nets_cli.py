@@ -8,6 +8,8 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
+    from nnstructure.network_io import add_allow_pickle_option
+
     p = subparsers.add_parser("reward-net", help="train a reward net on a transition dataset folder (thesis 5.3)")
     p.add_argument("--dataset", required=True, help="transition dataset folder (shards/, transitions.parquet)")
     p.add_argument("--epochs", type=int, required=True)
@@ -28,6 +30,7 @@ def register(subparsers) -> None:
 
     n = subparsers.add_parser("noise-test", help="rewards a reward net assigns to random-noise transitions (thesis Table 5.1)")
     n.add_argument("checkpoint")
+    add_allow_pickle_option(n)
     n.add_argument("--n", type=int, default=100, help="number of random images (default 100, the thesis)")
     n.add_argument("--clip", action=argparse.BooleanOptionalAction, default=True,
                    help="clip the N(0.5, 1) pixels to [0, 1] (thesis text, default) or not (--no-clip: original code)")
@@ -41,6 +44,7 @@ def register(subparsers) -> None:
     e = subparsers.add_parser("predict-transitions",
                               help="rewards a reward net assigns to the original and edited transitions (thesis Table 5.2)")
     e.add_argument("checkpoint")
+    add_allow_pickle_option(e)
     e.add_argument("edits", help="folder of `nnstructure edit-transitions` (edited_transitions.npz)")
     e.add_argument("--label", default=None, help="network name in the table (default: the checkpoint's file stem)")
     e.add_argument("--out", default=None, help="tidy table (.parquet): one row per edit x transition")
@@ -50,6 +54,7 @@ def register(subparsers) -> None:
 
     v = subparsers.add_parser("visualize-reward", help="optimise inputs for a reward net's outputs (thesis 5.4)")
     v.add_argument("checkpoint")
+    add_allow_pickle_option(v)
     v.add_argument("--mode", choices=("denovo", "from-dataset", "from-edits"), required=True,
                    help="denovo: Fourier-space synthesis per action; from-dataset: rewarded test transitions predicted ~10; "
                         "from-edits: the translated edited transitions")
@@ -94,7 +99,8 @@ def _noise_test(args) -> int:
     from nnstructure.io import write_parquet
     from nnstructure.reward.noise import noise_test_checkpoint, summarize_predictions
 
-    df = noise_test_checkpoint(args.checkpoint, n=args.n, clip=args.clip, seed=args.seed, network=args.label, device=args.device)
+    df = noise_test_checkpoint(args.checkpoint, n=args.n, clip=args.clip, seed=args.seed, network=args.label, device=args.device,
+                               allow_pickle=args.allow_pickle)
     if args.out:
         write_parquet(df, args.out)
     summary = summarize_predictions(df)
@@ -111,7 +117,8 @@ def _predict_transitions(args) -> int:
     from nnstructure.io import write_parquet
     from nnstructure.reward.noise import predict_edits_checkpoint, summarize_predictions
 
-    df = predict_edits_checkpoint(args.checkpoint, args.edits, network=args.label, device=args.device)
+    df = predict_edits_checkpoint(args.checkpoint, args.edits, network=args.label, device=args.device,
+                                  allow_pickle=args.allow_pickle)
     if args.out:
         write_parquet(df, args.out)
     summary = summarize_predictions(df, by=("network", "edit"))
@@ -131,7 +138,7 @@ def _visualize(args) -> int:
     from nnstructure.reward import visualize as vis_mod
     from nnstructure.reward.nets import load_reward_net
 
-    ckpt = load_reward_net(args.checkpoint, args.device)
+    ckpt = load_reward_net(args.checkpoint, args.device, allow_pickle=args.allow_pickle)
     model, spec = ckpt.model, ckpt.metadata["spec"]
     frame_shape = (3, *spec["input_shape"][1:])
     label = args.label or Path(args.checkpoint).stem

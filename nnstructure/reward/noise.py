@@ -66,9 +66,10 @@ def noise_test(model: nn.Module, n: int = 100, clip: bool = True, seed: int = 0,
     """
     import pandas as pd
 
-    first = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
-    if first.in_channels != 6:
-        raise ValueError(f"the noise test needs a transition reward net (6 input channels), got {first.in_channels}")
+    # The first convolution's weight (also in TorchScript modules, whose layers are not nn.Conv2d).
+    kernels = [p for p in model.parameters() if p.ndim == 4]
+    if kernels and kernels[0].shape[1] != 6:
+        raise ValueError(f"the noise test needs a transition reward net (6 input channels), got {kernels[0].shape[1]}")
     if n < 1:
         raise ValueError(f"the noise test needs n >= 1 images, got {n}")
     frames: list[pd.DataFrame] = []
@@ -96,13 +97,14 @@ def summarize_predictions(df, by=("network", "pairing", "clip", "noise_variant")
 
 
 def noise_test_checkpoint(checkpoint: str | os.PathLike, n: int = 100, clip: bool = True, seed: int = 0,
-                          network: str | None = None, device: str | torch.device | None = None):
+                          network: str | None = None, device: str | torch.device | None = None,
+                          allow_pickle: bool = False):
     """:func:`noise_test` on a reward-net checkpoint (input size from its spec)."""
     from pathlib import Path
 
     from nnstructure.reward.nets import load_reward_net
 
-    ckpt = load_reward_net(checkpoint, device)
+    ckpt = load_reward_net(checkpoint, device, allow_pickle=allow_pickle)
     spec = ckpt.metadata["spec"]
     frame_shape = (spec["input_shape"][0] // 2, *spec["input_shape"][1:])
     df = noise_test(ckpt.model, n=n, clip=clip, seed=seed, network=network or Path(checkpoint).stem, frame_shape=frame_shape)
@@ -187,13 +189,13 @@ def load_edit_sets(edits_dir: str | os.PathLike) -> dict[str, dict]:
 
 
 def predict_edits_checkpoint(checkpoint: str | os.PathLike, edits_dir: str | os.PathLike, network: str | None = None,
-                             device: str | torch.device | None = None):
+                             device: str | torch.device | None = None, allow_pickle: bool = False):
     """Table 5.2 for one network: :func:`predict_transition_sets` on the edited transitions in ``edits_dir``."""
     from pathlib import Path
 
     from nnstructure.reward.nets import load_reward_net
 
-    ckpt = load_reward_net(checkpoint, device)
+    ckpt = load_reward_net(checkpoint, device, allow_pickle=allow_pickle)
     df = predict_transition_sets(ckpt.model, load_edit_sets(edits_dir), network=network or Path(checkpoint).stem)
     df["game"] = ckpt.metadata.get("game")
     df["epochs"] = int(ckpt.metadata.get("epochs_trained", 0))

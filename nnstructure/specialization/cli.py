@@ -92,9 +92,12 @@ def _stats_options(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers) -> None:
+    from nnstructure.network_io import add_allow_pickle_option
+
     p = subparsers.add_parser("partition", help="cluster a network's weight or activation graph, network-wide or layer-wise")
     p.add_argument("checkpoint")
     p.add_argument("--partitioning", choices=PARTITIONINGS, required=True)
+    add_allow_pickle_option(p)
     p.add_argument("--seed", type=int, default=0, help="clustering seed (and of the activation validation split)")
     _partition_options(p)
     p.add_argument("--network-labels", help="(layer-wise only) the network-wide partition of the same graph, to reuse its k per layer")
@@ -106,6 +109,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("subcluster-proxy", help="lesion or visualise every subcluster of a partition and its random controls")
     p.add_argument("checkpoint")
     p.add_argument("--labels", required=True, help="partition from `nnstructure partition`")
+    add_allow_pickle_option(p)
     p.add_argument("--proxy", choices=PROXIES, required=True)
     p.add_argument("--seed", type=int, default=0, help="seed of the random subclusters and of the visualisations")
     _proxy_options(p)
@@ -126,6 +130,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("specialization", help="importance and coherence of one network's subclusters (chapter 4)")
     p.add_argument("checkpoint")
     p.add_argument("--partitioning", choices=PARTITIONINGS, default="weight-network")
+    add_allow_pickle_option(p)
     p.add_argument("--proxies", default="lesion,visualization", help="comma-separated: lesion, visualization")
     p.add_argument("--seed", type=int, default=0)
     _partition_options(p)
@@ -138,12 +143,18 @@ def register(subparsers) -> None:
     p.set_defaults(func=_specialization)
 
 
-def _load(checkpoint: str):
-    from nnstructure.checkpoint import load_checkpoint
+def _load(checkpoint: str, allow_pickle: bool = False):
+    """Our checkpoint, or a network made elsewhere (TorchScript, a state dict of a plain stack, a pickled
+    module with --allow-pickle) read by :func:`nnstructure.network_io.load_sequential`."""
+    from nnstructure.checkpoint import Checkpoint, load_checkpoint
+    from nnstructure.network_io import load_sequential
 
     if not Path(checkpoint).exists():
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist; train the network first (`nnstructure train ... --out {checkpoint}`)")
-    return load_checkpoint(checkpoint)
+    model, metadata = load_sequential(checkpoint, allow_pickle=allow_pickle)
+    if metadata.get("network_format") == "nnstructure checkpoint":
+        return load_checkpoint(checkpoint)
+    return Checkpoint(model=model.eval(), metadata=metadata, path=Path(checkpoint))
 
 
 def _dataset(args, metadata: dict):
@@ -167,8 +178,8 @@ def _dataset(args, metadata: dict):
         raise ValueError(f"this step needs the network's dataset{f' ({name})' if name else ''}: pass --dataset DATA.npz or --data-dir DIR")
     if name and ds.name != name:
         raise ValueError(f"the network was trained on {name!r} but the dataset given is {ds.name!r}")
-    spec = metadata["spec"]
-    if spec["n_outputs"] != ds.n_outputs or math.prod(spec["input_shape"]) != math.prod(ds.input_shape):
+    spec = metadata.get("spec")  # networks made elsewhere carry no spec: their first forward pass will tell
+    if spec and (spec["n_outputs"] != ds.n_outputs or math.prod(spec["input_shape"]) != math.prod(ds.input_shape)):
         raise ValueError(
             f"dataset {ds.name!r} (inputs {list(ds.input_shape)}, {ds.n_outputs} outputs) does not fit the network "
             f"(inputs {spec['input_shape']}, {spec['n_outputs']} outputs)"
@@ -231,7 +242,7 @@ def _partition(args) -> int:
     from nnstructure.graph import save_graph
     from nnstructure.specialization.partition import check_partitioning, read_partition, write_partition
 
-    ck = _load(args.checkpoint)
+    ck = _load(args.checkpoint, args.allow_pickle)
     network_labels = None
     if args.network_labels:
         if check_partitioning(args.partitioning)[1] != "layer":
@@ -271,7 +282,7 @@ def _subcluster_proxy(args) -> int:
 
     if args.images and args.proxy != "visualization":
         raise ValueError("--images only applies to --proxy visualization")
-    ck = _load(args.checkpoint)
+    ck = _load(args.checkpoint, args.allow_pickle)
     labels, summary = read_partition(args.labels)
     dataset = _dataset(args, ck.metadata)
     identity = _identity(args, ck, summary["partitioning"], summary["k"])
@@ -311,7 +322,7 @@ def _specialization(args) -> int:
     unknown = [p for p in proxies if p not in PROXIES]
     if not proxies or unknown:
         raise ValueError(f"--proxies must list some of {', '.join(PROXIES)}; got {args.proxies!r}")
-    ck = _load(args.checkpoint)
+    ck = _load(args.checkpoint, args.allow_pickle)
     dataset = _dataset(args, ck.metadata)
     part = _make_partition(args, ck, args.partitioning, dataset=dataset)
     identity = _identity(args, ck, args.partitioning, args.k)

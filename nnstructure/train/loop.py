@@ -354,7 +354,7 @@ def train_network(
     from tqdm import tqdm
 
     bar = tqdm(range(start_epoch, total_epochs), desc=f"train {data.name} {spec['arch']}", file=sys.stderr,
-               initial=start_epoch, total=total_epochs, disable=not progress, leave=False)
+               initial=start_epoch, total=total_epochs, disable=not progress, leave=True)
     for epoch in bar:
         if epoch == config.epochs:
             optimizer = make_optimizer()
@@ -455,9 +455,6 @@ def _test_metrics(model, data) -> dict:
     return {"test_loss": loss, "test_accuracy": acc}
 
 
-MODEL_SETTING_KEYS = ("dropout", "widths")
-
-
 def train_from_settings(
     dataset: Dataset,
     arch: str,
@@ -469,20 +466,21 @@ def train_from_settings(
     device: str | torch.device | None = None,
     threads: int | None = None,
     progress: bool = True,
+    extra_metadata: dict | None = None,
 ) -> dict:
-    """:func:`train_network` from one flat settings dict (the workflow's per-condition ``train`` settings).
+    """:func:`train_network` from one flat settings dict (the workflow's and the CLI's training settings).
 
-    ``settings`` holds :class:`TrainConfig` fields plus the model keys
-    ``dropout`` and ``widths``; the model spec is derived from ``arch`` and the
-    dataset's input shape and output count. ``threads`` sets torch's CPU threads.
+    ``settings`` holds :class:`TrainConfig` fields plus the :class:`ModelSettings`
+    keys ``dropout`` and ``widths`` (unset ones take their defaults); the model
+    spec is derived from ``arch`` and the dataset's input shape and output
+    count. ``threads`` sets torch's CPU threads.
     """
     from nnstructure.models import model_spec
+    from nnstructure.train.config import split_settings
 
     if threads:
         torch.set_num_threads(int(threads))
-    settings = dict(settings)
-    model_keys = {k: settings.pop(k) for k in MODEL_SETTING_KEYS if k in settings}
-    spec = model_spec(arch, dataset.input_shape, dataset.n_outputs, widths=model_keys.get("widths"),
-                      dropout=float(model_keys.get("dropout") or 0.0))
-    return train_network(dataset, spec, TrainConfig.from_dict(settings), seed, out, unpruned_out=unpruned_out,
-                         log=log, device=device, progress=progress)
+    config, model = split_settings(settings)
+    spec = model_spec(arch, dataset.input_shape, dataset.n_outputs, widths=model.widths, dropout=float(model.dropout or 0.0))
+    return train_network(dataset, spec, config, seed, out, unpruned_out=unpruned_out,
+                         log=log, device=device, extra_metadata=extra_metadata, progress=progress)
