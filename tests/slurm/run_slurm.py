@@ -265,15 +265,44 @@ def stop_pid_file(name: str, pidfile: Path, grace: float = 15) -> None:
 
 
 # -- workflow runs ------------------------------------------------------------
-def snakemake(args: list[str], env: dict, timeout: float, logfile: Path) -> tuple[float, str]:
-    """Run Snakemake from the repository root in its own process group; return (seconds, output)."""
+# Pending reasons SLURM gives a job that can never start on this cluster (it asks for more
+# CPUs, memory or time than the partition or node has): fail at once instead of waiting.
+IMPOSSIBLE_REASONS = ("PartitionConfig", "PartitionNodeLimit", "PartitionTimeLimit", "BadConstraints",
+                      "ReqNodeNotAvail", "InvalidAccount", "InvalidQOS")
+
+
+def impossible_jobs(env: dict) -> list[str]:
+    """Pending jobs that can never start, as 'id (reason; cpus, memory)'."""
+    out = subprocess.run(["squeue", "-h", "--states=PENDING", "-o", "%i|%r|%C|%m"], env=env, capture_output=True,
+                         text=True, timeout=30).stdout
+    found = []
+    for line in out.splitlines():
+        job, reason, cpus, mem = (line.split("|") + ["", "", ""])[:4]
+        if reason.strip() in IMPOSSIBLE_REASONS:
+            found.append(f"{job.strip()} ({reason.strip()}; asks for {cpus.strip()} CPUs, {mem.strip()} memory)")
+    return found
+
+
+def snakemake(args: list[str], env: dict, timeout: float, logfile: Path, slurm_env: dict | None = None) -> tuple[float, str]:
+    """Run Snakemake from the repository root in its own process group; return (seconds, output).
+
+    With ``slurm_env``, SLURM's queue is watched: a job that can never start fails the run at once.
+    """
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile", str(CONFIG), *args]
     log("$ " + " ".join(cmd))
     t0 = time.monotonic()
     with open(logfile, "w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            rc = proc.wait(timeout=timeout)
+            deadline = time.monotonic() + timeout
+            while (rc := proc.poll()) is None:
+                if time.monotonic() > deadline:
+                    raise TestFailure(f"snakemake did not finish within {timeout:.0f} s; its output: {logfile}")
+                stuck = impossible_jobs(slurm_env) if slurm_env else []
+                if stuck:
+                    raise TestFailure("SLURM jobs that can never start on this cluster: " + ", ".join(stuck)
+                                      + "; the profile must cap what one group submission asks for (cores, resources)")
+                time.sleep(2)
         except BaseException:
             # Snakemake with a hung status check ignores SIGTERM: kill the whole group.
             with contextlib.suppress(ProcessLookupError):
@@ -322,27 +351,30 @@ def job_seconds(jobs: list[dict]) -> float:
 def check_all_jobs_ran_on_slurm(expected: dict[str, int], jobs: list[dict], logdir: Path, slurm_out: str) -> int:
     """Every workflow job ran inside a completed SLURM job with a kept log; returns the number of submissions.
 
-    profiles/slurm groups each network's analysis jobs into one submission (group
-    jobs, comment ``rule_<group id>_<rules>``); other jobs are submitted alone
-    (comment ``rule_<rule>[_wildcards_...]``). The rules named in the comments must
-    cover every workflow rule, and there must be exactly one SLURM job per
-    submission Snakemake reports.
+    profiles/slurm groups each network's analysis jobs into one submission; other
+    jobs are submitted alone. Inside a SLURM job the job step runs each workflow
+    job as a ``localrule <rule>:``, so the kept SLURM logs must name every rule
+    exactly as often as the local run's plan counts it (SLURM's job comment is
+    cut short for a large group, so it cannot say this). There must also be
+    exactly one SLURM job per submission Snakemake reports.
     """
     problems = []
-    covered: set[str] = set()
-    submitted = {rule for rule in expected if rule != "all"}  # `all` has nothing to run: it never leaves Snakemake
+    ran: dict[str, int] = {}
     for job in jobs:
         if not job["comment"].startswith("rule_"):
             problems.append(f"job {job['id']} has no rule comment: {job['comment']!r}")
             continue
-        covered |= {rule for rule in submitted if re.search(rf"(^rule_|_){rule}(_|$)", job["comment"])}
         if job["state"] != "COMPLETED":
             problems.append(f"SLURM job {job['id']} ({job['comment']}) ended {job['state']}")
         logs = list(logdir.rglob(f"{job['id']}.log"))
         if not logs or logs[0].stat().st_size == 0:
             problems.append(f"SLURM job {job['id']} ({job['comment']}) left no log in {logdir}")
-    if covered != submitted:
-        problems.append(f"no SLURM job ran the rules {sorted(submitted - covered)}")
+            continue
+        for rule in re.findall(r"^localrule (\w+):", logs[0].read_text(errors="replace"), flags=re.M):
+            ran[rule] = ran.get(rule, 0) + 1
+    submitted = {rule: n for rule, n in expected.items() if rule != "all"}  # `all` never leaves Snakemake
+    if ran != submitted:
+        problems.append(f"the SLURM jobs' logs ran {dict(sorted(ran.items()))}, the plan was {dict(sorted(submitted.items()))}")
     submissions = len(re.findall(r"has been submitted with SLURM jobid", slurm_out))
     if submissions != len(jobs):
         problems.append(f"Snakemake reported {submissions} submissions but SLURM knows {len(jobs)} jobs")
@@ -408,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         slurm_s, slurm_out = snakemake(
             ["--profile", "profiles/slurm", "--workflow-profile", "profiles/slurm-test",
              "--directory", str(slurm_dir), "--slurm-logdir", str(logdir)],
-            env, args.timeout, base / "slurm.log",
+            env, args.timeout, base / "slurm.log", slurm_env=cluster.env,
         )
         log(f"SLURM run: {slurm_s:.1f} s")
 
