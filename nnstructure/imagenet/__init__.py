@@ -4,26 +4,12 @@ Attributes are imported on first use, so finding weight files (the workflow does
 at every start) does not import torch.
 """
 
-import importlib
+from nnstructure.lazy import lazy_exports
 
-_EXPORTS = {
-    "IMAGENET_ARCHS": "nnstructure.imagenet.names",
-    "TORCHVISION_WEIGHT_FILES": "nnstructure.imagenet.names",
-    "KERNEL_NORMS": "nnstructure.imagenet.graph",
-    "imagenet_weight_graph": "nnstructure.imagenet.graph",
-    "kernel_slice_norms": "nnstructure.imagenet.graph",
-    "build_imagenet_model": "nnstructure.imagenet.models",
-    "find_imagenet_weights": "nnstructure.imagenet.weights",
-    "imagenet_weight_candidates": "nnstructure.imagenet.weights",
-    "load_imagenet_state_dict": "nnstructure.imagenet.weights",
-    "load_imagenet_weights": "nnstructure.imagenet.weights",
-    "missing_weights_message": "nnstructure.imagenet.weights",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'nnstructure.imagenet' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "names": ("IMAGENET_ARCHS", "TORCHVISION_WEIGHT_FILES"),
+    "graph": ("KERNEL_NORMS", "imagenet_weight_graph", "kernel_slice_norms"),
+    "models": ("build_imagenet_model",),
+    "weights": ("find_imagenet_weights", "imagenet_weight_candidates", "load_imagenet_state_dict", "load_imagenet_weights",
+                "missing_weights_message"),
+})
