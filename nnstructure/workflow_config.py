@@ -187,19 +187,15 @@ def network_phases(config: dict, name: str) -> list[str]:
 
 def train_params(config: dict, network: Network) -> dict:
     """Everything a training job's output depends on (Snakemake params)."""
-    from nnstructure.train.config import applicable_settings
-
-    arch = set_arch(config, network)
-    return {
-        "arch": arch,
-        "dataset": set_dataset(config, network.network_set),
-        "seed": network_seed(network),
-        "settings": applicable_settings(network_settings(config, network), arch, trained=True),
-    }
+    return _network_params(config, network, trained=True)
 
 
 def init_params(config: dict, network: Network) -> dict:
     """Everything a randomly initialised network depends on: no training setting reaches it."""
+    return _network_params(config, network, trained=False)
+
+
+def _network_params(config: dict, network: Network, trained: bool) -> dict:
     from nnstructure.train.config import applicable_settings
 
     arch = set_arch(config, network)
@@ -207,7 +203,7 @@ def init_params(config: dict, network: Network) -> dict:
         "arch": arch,
         "dataset": set_dataset(config, network.network_set),
         "seed": network_seed(network),
-        "settings": applicable_settings(network_settings(config, network), arch, trained=False),
+        "settings": applicable_settings(network_settings(config, network), arch, trained=trained),
     }
 
 

@@ -5,8 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
-from nnstructure.cli import main  # noqa: E402
-from nnstructure.logs import log_to  # noqa: E402
+from nnstructure.cli import run_logged  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 
@@ -24,7 +23,4 @@ else:
     argv += ["--row", sm.output.row, "--network", p["label"]]
 argv += [*command_options(p["settings"]), "--seed", str(p["seed"]), "--out", sm.output.network, "--log", sm.output.metrics,
          "--device", device, "--quiet"]
-with log_to(sm.log[0]):
-    code = main(argv)
-if code:
-    raise SystemExit(f"nnstructure {argv[0]} failed (exit {code}); see {sm.log[0]}")
+run_logged(argv, sm.log[0])

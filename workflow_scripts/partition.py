@@ -5,8 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
-from nnstructure.cli import main  # noqa: E402
-from nnstructure.logs import log_to  # noqa: E402
+from nnstructure.cli import run_logged  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 p = sm.params.partition
@@ -18,7 +17,4 @@ if "kernel_norm" in p:
     argv += ["--kernel-norm", p["kernel_norm"]] + ([] if p["fold_batchnorm"] else ["--no-fold-batchnorm"])
 if "layer_scope" in p:
     argv += ["--layer-scope", p["layer_scope"], "--network-labels", sm.input.network_labels]
-with log_to(sm.log[0]):
-    code = main(argv)
-if code:
-    raise SystemExit(f"nnstructure partition failed (exit {code}); see {sm.log[0]}")
+run_logged(argv, sm.log[0])

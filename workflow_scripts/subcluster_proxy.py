@@ -5,8 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
-from nnstructure.cli import main  # noqa: E402
-from nnstructure.logs import log_to  # noqa: E402
+from nnstructure.cli import run_logged  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 p = sm.params.proxy
@@ -20,7 +19,4 @@ if vis:
     for key in ("parameterization", "steps", "lr", "transforms", "objective"):
         if key in vis:
             argv += [f"--vis-{key}", str(vis[key])]
-with log_to(sm.log[0]):
-    code = main(argv)
-if code:
-    raise SystemExit(f"nnstructure subcluster-proxy failed (exit {code}); see {sm.log[0]}")
+run_logged(argv, sm.log[0])

@@ -29,14 +29,20 @@ def _n_init(text: str) -> int | str:
     return value
 
 
-def _graph_options(p: argparse.ArgumentParser) -> None:
+def add_n_init_option(parser: argparse.ArgumentParser) -> None:
+    """``--n-init``: the k-means starts of the spectral clustering (every command that clusters)."""
+    parser.add_argument("--n-init", type=_n_init, default=25, help="k-means starts, or 'auto' (25; 100 above 2000 nodes)")
+
+
+def add_graph_options(p: argparse.ArgumentParser) -> None:
+    """How a CNN's weight graph weighs its edges (every command that builds a weight graph)."""
     p.add_argument("--kernel-norm", choices=KERNEL_NORMS, default="l1", help="CNN edge weight from a 2-D kernel slice (default l1: sum of |k|)")
     p.add_argument("--no-fold-batchnorm", dest="fold_batchnorm", action="store_false", help="ignore BatchNorm scales")
 
 
 def _cluster_options(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--k", type=int, default=12, help="number of clusters (default 12)")
-    p.add_argument("--n-init", type=_n_init, default=25, help="k-means starts, or 'auto' (25; 100 above 2000 nodes)")
+    add_n_init_option(p)
     p.add_argument("--seed", type=int, default=0, help=seed_help)
 
 
@@ -47,7 +53,7 @@ def register(subparsers) -> None:
     _cluster_options(p, "seed of the clustering and of the shuffles")
     p.add_argument("--shuffles", type=int, default=50, help="number of shuffled networks (default 50)")
     p.add_argument("--shuffle", choices=SHUFFLE_KINDS, default="layer", help="layer: all entries; nonzero: keep topology")
-    _graph_options(p)
+    add_graph_options(p)
     p.add_argument("--threads", type=int, default=1, help="processes for the shuffles")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", help="write one Parquet row with the results and settings")
@@ -56,7 +62,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("graph", help="weight graph of a network (.npz)")
     p.add_argument("checkpoint", help=f"network file: {ACCEPTED_FORMATS}")
     add_allow_pickle_option(p)
-    _graph_options(p)
+    add_graph_options(p)
     p.add_argument("--out", required=True, help="graph file to write (.npz)")
     p.set_defaults(func=_graph)
 

@@ -150,28 +150,23 @@ def load_reward_net(checkpoint: str | os.PathLike, device: str | torch.device | 
     batch of observation-next-observation pairs, 6 x 64 x 64 in [0, 1], to 15
     predicted rewards, which is checked with one forward pass.
     """
-    from nnstructure.checkpoint import FORMAT, Checkpoint, load_checkpoint
+    from nnstructure.checkpoint import Checkpoint
     from nnstructure.device import select_device
     from nnstructure.network_io import load_network
 
     device = device if isinstance(device, torch.device) else select_device(device)
-    try:
-        is_ours = torch.load(checkpoint, map_location="cpu", weights_only=True).get("format") == FORMAT
-    except Exception:  # not a torch file of ours: load_network explains what is accepted
-        is_ours = False
-    if not is_ours:
-        model, metadata = load_network(checkpoint, allow_pickle=allow_pickle)
-        model = model.to(device).eval()
-        with torch.no_grad():
-            out = model(torch.zeros(1, 6, 64, 64, device=device))
-        if tuple(out.shape) != (1, 15):
-            raise ValueError(f"{checkpoint}: a reward net maps (batch, 6, 64, 64) transitions to (batch, 15) predicted "
-                             f"rewards, but this network gives {tuple(out.shape)}")
-        spec = {"arch": "external", "input_shape": [6, 64, 64], "n_outputs": 15}
-        return Checkpoint(model=model, metadata={**metadata, "spec": spec}, path=Path(checkpoint))
-    ckpt = load_checkpoint(checkpoint, map_location=device)
-    spec = ckpt.metadata["spec"]
-    if spec.get("arch") != "reward" or spec["input_shape"][0] != 6:
-        raise ValueError(f"{checkpoint} is not a transition reward net (arch {spec.get('arch')!r}, input "
-                         f"{spec.get('input_shape')}); pass a checkpoint made by `nnstructure reward-net`")
-    return ckpt
+    model, metadata = load_network(checkpoint, allow_pickle=allow_pickle)
+    model = model.to(device).eval()
+    if metadata["network_format"] == "nnstructure checkpoint":
+        spec = metadata["spec"]
+        if spec.get("arch") != "reward" or spec["input_shape"][0] != 6:
+            raise ValueError(f"{checkpoint} is not a transition reward net (arch {spec.get('arch')!r}, input "
+                             f"{spec.get('input_shape')}); pass a checkpoint made by `nnstructure reward-net`")
+        return Checkpoint(model=model, metadata=metadata, path=Path(checkpoint))
+    with torch.no_grad():
+        out = model(torch.zeros(1, 6, 64, 64, device=device))
+    if tuple(out.shape) != (1, 15):
+        raise ValueError(f"{checkpoint}: a reward net maps (batch, 6, 64, 64) transitions to (batch, 15) predicted "
+                         f"rewards, but this network gives {tuple(out.shape)}")
+    spec = {"arch": "external", "input_shape": [6, 64, 64], "n_outputs": 15}
+    return Checkpoint(model=model, metadata={**metadata, "spec": spec}, path=Path(checkpoint))

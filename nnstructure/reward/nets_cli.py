@@ -96,39 +96,34 @@ def _reward_net(args) -> int:
 
 
 def _noise_test(args) -> int:
-    from nnstructure.io import write_parquet
     from nnstructure.reward.noise import noise_test_checkpoint, summarize_predictions
 
     df = noise_test_checkpoint(args.checkpoint, n=args.n, clip=args.clip, seed=args.seed, network=args.label, device=args.device,
                                allow_pickle=args.allow_pickle)
-    if args.out:
-        write_parquet(df, args.out)
-    summary = summarize_predictions(df)
-    if args.json:
-        for row in summary.to_dict(orient="records"):
-            print(json.dumps(row))
-    else:
-        for row in summary.itertuples():
-            print(f"{row.network}  {row.pairing:9s}  {row.mean:10.3f} +- {row.sd:.3f}  (n={row.count}, {row.noise_variant})")
+    _write_and_print(df, args, summarize_predictions(df),
+                     lambda row: f"{row.network}  {row.pairing:9s}  {row.mean:10.3f} +- {row.sd:.3f}  (n={row.count}, {row.noise_variant})")
     return 0
 
 
 def _predict_transitions(args) -> int:
-    from nnstructure.io import write_parquet
     from nnstructure.reward.noise import predict_edits_checkpoint, summarize_predictions
 
     df = predict_edits_checkpoint(args.checkpoint, args.edits, network=args.label, device=args.device,
                                   allow_pickle=args.allow_pickle)
+    _write_and_print(df, args, summarize_predictions(df, by=("network", "edit")),
+                     lambda row: f"{row.network}  {row.edit:10s}  {row.mean:8.3f} +- {row.sd:.3f}  (n={row.count})")
+    return 0
+
+
+def _write_and_print(df, args, summary, line) -> None:
+    """Write the prediction table to --out; print its summary, one JSON object or one ``line(row)`` per row."""
+    from nnstructure.io import write_parquet
+
     if args.out:
         write_parquet(df, args.out)
-    summary = summarize_predictions(df, by=("network", "edit"))
-    if args.json:
-        for row in summary.to_dict(orient="records"):
-            print(json.dumps(row))
-    else:
-        for row in summary.itertuples():
-            print(f"{row.network}  {row.edit:10s}  {row.mean:8.3f} +- {row.sd:.3f}  (n={row.count})")
-    return 0
+    rows = summary.to_dict(orient="records") if args.json else summary.itertuples()
+    for row in rows:
+        print(json.dumps(row) if args.json else line(row))
 
 
 def _visualize(args) -> int:

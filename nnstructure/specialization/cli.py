@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from nnstructure.cluster.cli import add_graph_options, add_n_init_option
 from nnstructure.cluster.layerwise import LAYER_SCOPES
-from nnstructure.graph.weights import KERNEL_NORMS
 from nnstructure.specialization.choices import (
     DEFAULT_VALIDATION_SIZE,
     OBJECTIVES,
@@ -28,18 +28,6 @@ from nnstructure.specialization.choices import (
 )
 from nnstructure.specialization.statistics import CLASS_RANGE_DEFINITIONS, METRICS
 from nnstructure.stats.percentile import TIE_RULES
-
-
-def _n_init(text: str) -> int | str:
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--n-init must be a positive integer or 'auto', got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--n-init must be a positive integer or 'auto', got {value}")
-    return value
 
 
 def _positive(text: str) -> int:
@@ -57,11 +45,10 @@ def _data_options(p: argparse.ArgumentParser) -> None:
 
 def _partition_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--k", type=int, default=16, help="number of network-wide clusters (thesis: 16; ImageNet 32)")
-    p.add_argument("--n-init", type=_n_init, default=25, help="k-means starts, or 'auto' (25; 100 above 2000 nodes)")
+    add_n_init_option(p)
     p.add_argument("--validation-size", type=_positive, default=DEFAULT_VALIDATION_SIZE,
                    help="training inputs the activation graph is computed on (default 5000, as the original code)")
-    p.add_argument("--kernel-norm", choices=KERNEL_NORMS, default="l1", help="CNN weight-graph edge from a kernel slice")
-    p.add_argument("--no-fold-batchnorm", dest="fold_batchnorm", action="store_false", help="ignore BatchNorm scales in the weight graph")
+    add_graph_options(p)
     p.add_argument("--layer-scope", choices=LAYER_SCOPES, default="adjacent",
                    help="layer-wise clustering on the layer and its neighbours (thesis) or on the layer alone "
                         "(the original code's activation graphs)")
@@ -146,14 +133,12 @@ def register(subparsers) -> None:
 def _load(checkpoint: str, allow_pickle: bool = False):
     """Our checkpoint, or a network made elsewhere (TorchScript, a state dict of a plain stack, a pickled
     module with --allow-pickle) read by :func:`nnstructure.network_io.load_sequential`."""
-    from nnstructure.checkpoint import Checkpoint, load_checkpoint
+    from nnstructure.checkpoint import Checkpoint
     from nnstructure.network_io import load_sequential
 
     if not Path(checkpoint).exists():
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist; train the network first (`nnstructure train ... --out {checkpoint}`)")
     model, metadata = load_sequential(checkpoint, allow_pickle=allow_pickle)
-    if metadata.get("network_format") == "nnstructure checkpoint":
-        return load_checkpoint(checkpoint)
     return Checkpoint(model=model.eval(), metadata=metadata, path=Path(checkpoint))
 
 
