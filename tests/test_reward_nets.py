@@ -112,7 +112,8 @@ def test_streamed_training_lowers_the_loss_below_mean_guessing(trained, dataset_
     ds = TransitionDataset(dataset_dir)
     model = load_checkpoint(out).model
     batch = ds.load(ds.rows("test"))
-    pred = predict_rewards(model, batch["obs"], batch["next_obs"], batch["action"])
+    assert meta["train_config"]["precision"] == "bf16"  # the chapter-5 default
+    pred = predict_rewards(model, batch["obs"], batch["next_obs"], batch["action"], precision="bf16")
     assert meta["test_loss"] == pytest.approx(float(((pred - batch["reward"]) ** 2).mean()), rel=1e-5)
     row = reward_net_row(out, "tiny")
     assert row["game"] == "coinrun" and row["epochs"] == 10 and row["width_multiplier"] == pytest.approx(1 / 32)

@@ -141,6 +141,7 @@ class DotsTrainingData:
 
     streamed = True
     is_image = True
+    channels_last = True
     eval_batch = 512
 
     def __init__(self, task: str, n_train: int, n_test: int, seed: int = 0, workers: int = 0,
@@ -170,7 +171,7 @@ class DotsTrainingData:
     def _batches(self, split: str, n: int, batch_size: int, shuffle: bool, order_seed: int):
         loader = dots_loader(self.seed, split, n, batch_size, self.task_name, shuffle, order_seed, 0, self.workers)
         for x, y in loader:
-            x = x.to(self.device, non_blocking=True).float().div_(255.0)
+            x = x.to(self.device, non_blocking=True).float().div_(255.0).contiguous(memory_format=torch.channels_last)
             yield x, y.to(self.device, non_blocking=True)
 
     def train_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator):
@@ -178,6 +179,7 @@ class DotsTrainingData:
         return self._batches("train", self.n_train, batch_size, shuffle, order_seed)
 
     def loss(self, output: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        output = output.float()  # bf16 autocast: the loss in float32
         if self.classification:
             return torch.nn.functional.cross_entropy(output, y, reduction=reduction)
         loss = torch.nn.functional.mse_loss(output, y.float(), reduction=reduction)

@@ -157,13 +157,16 @@ def taken_action_output(outputs: torch.Tensor, action: torch.Tensor) -> torch.Te
 
 
 def predict_rewards(model: nn.Module, obs: torch.Tensor, next_obs: torch.Tensor, action: torch.Tensor | None = None,
-                    batch_size: int = 256) -> torch.Tensor:
+                    batch_size: int = 256, precision: str = "fp32") -> torch.Tensor:
     """Predicted rewards of transitions, in eval mode without gradients, batch by batch.
 
     Returns ``[B]`` (the taken action's output) when ``action`` is given, else all
-    outputs ``[B, n_actions]``. Inputs may be uint8 frames or floats in [0, 1];
-    they are moved to the model's device batch by batch.
+    outputs ``[B, n_actions]`` (float32). Inputs may be uint8 frames or floats in [0, 1];
+    they are moved to the model's device batch by batch. ``precision`` ``"bf16"``
+    runs the forward passes under bfloat16 autocast (:mod:`nnstructure.train.precision`).
     """
+    from nnstructure.train.precision import autocast
+
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -171,7 +174,8 @@ def predict_rewards(model: nn.Module, obs: torch.Tensor, next_obs: torch.Tensor,
     with torch.no_grad():
         for start in range(0, len(obs), batch_size):
             sl = slice(start, start + batch_size)
-            out = model(transition_inputs(obs[sl].to(device), next_obs[sl].to(device)))
+            with autocast(device, precision):
+                out = model(transition_inputs(obs[sl].to(device), next_obs[sl].to(device))).float()
             if action is not None:
                 out = taken_action_output(out, action[sl].to(device))
             chunks.append(out.cpu())

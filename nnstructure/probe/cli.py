@@ -82,6 +82,7 @@ def register(subparsers) -> None:
     d.add_argument("--batch-size", type=int, default=128)
     d.add_argument("--lr", type=float, default=1e-3)
     d.add_argument("--width-multiplier", type=float, default=1.0, help="scales the reward net's channels (96, 256, 384, 384, 256)")
+    _add_precision_option(d, "dots")
     d.add_argument("--seed", type=int, default=0, help="initialisation and batch order")
     d.add_argument("--data-seed", type=int, default=0, help="the image stream (the same for every network by default)")
     d.add_argument("--workers", type=int, default=0, help="image-rendering worker processes (0: in the training process)")
@@ -110,6 +111,7 @@ def register(subparsers) -> None:
     a.add_argument("--max-shift", type=int, default=8, help="random translation (pixels) during the optimisation")
     a.add_argument("--clip-percentile", type=float, default=99.0)
     a.add_argument("--width-multiplier", type=float, default=1.0)
+    _add_precision_option(a, "adversarial")
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--log", default=None, help="per-epoch metrics of the loop (.parquet)")
     a.add_argument("--summary", default=None, help="write the run's section-5.8 numbers to this .parquet")
@@ -117,6 +119,12 @@ def register(subparsers) -> None:
     a.add_argument("--device", default="auto")
     a.add_argument("--quiet", action="store_true")
     a.set_defaults(func=_adversarial)
+
+
+def _add_precision_option(parser, kind: str) -> None:
+    from nnstructure.reward.settings import NETWORK_KIND_SETTINGS, add_settings_options
+
+    add_settings_options(parser, {"precision": NETWORK_KIND_SETTINGS[kind]["precision"]})
 
 
 def _epochs(args) -> int:
@@ -187,7 +195,8 @@ def _dots_net(args) -> int:
     from nnstructure.io import write_parquet
     from nnstructure.probe.dots_nets import dots_net_row, train_dots_net
 
-    settings = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "width_multiplier": args.width_multiplier}
+    settings = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "width_multiplier": args.width_multiplier,
+                "precision": args.precision}
     train_dots_net(args.task, args.n_train, args.n_test, settings, args.seed, args.out, data_seed=args.data_seed,
                    workers=args.workers, log=args.log, device=args.device, progress=not args.quiet)
     row = dots_net_row(args.out, args.network)
@@ -207,7 +216,8 @@ def _adversarial(args) -> int:
     settings = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                 "first_adversarial_epoch": args.first_adversarial_epoch, "adversarial_fraction": fraction,
                 "optimization_steps": args.optimization_steps, "optimization_lr": args.optimization_lr,
-                "max_shift": args.max_shift, "clip_percentile": args.clip_percentile, "width_multiplier": args.width_multiplier}
+                "max_shift": args.max_shift, "clip_percentile": args.clip_percentile, "width_multiplier": args.width_multiplier,
+                "precision": args.precision}
     summary = adversarial_train(args.dataset, settings, args.seed, args.out, args.examples, log=args.log,
                                 device=args.device, progress=not args.quiet)
     if args.summary:

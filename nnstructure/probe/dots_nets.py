@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from nnstructure.reward.settings import NETWORK_KIND_SETTINGS
 from nnstructure.models.reward import REWARD_CHANNELS, reward_net_spec
 
 DOTS_NET_DEFAULTS: dict = {
@@ -27,6 +28,7 @@ DOTS_NET_DEFAULTS: dict = {
     "width_multiplier": 1.0,
     "channels": list(REWARD_CHANNELS),
     "init": "torch",
+    "precision": NETWORK_KIND_SETTINGS["dots"]["precision"]["default"],  # defined in nnstructure.reward.settings
 }
 MODEL_KEYS = ("width_multiplier", "channels", "init")
 

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnstructure.io import ArtifactError, atomic_path, write_json
+from nnstructure.reward.settings import NETWORK_KIND_SETTINGS
 from nnstructure.models.reward import N_PROCGEN_ACTIONS, REWARD_CHANNELS, reward_net_spec, taken_action_output, transition_inputs
 from nnstructure.seeding import derive_seed
 
@@ -62,6 +63,7 @@ ADVERSARIAL_DEFAULTS: dict = {
     "max_shift": 8,
     "optimization_batch": 64,
     "clip_percentile": 99.0,
+    "precision": NETWORK_KIND_SETTINGS["adversarial"]["precision"]["default"],  # defined in nnstructure.reward.settings
 }
 MODEL_KEYS = ("width_multiplier", "channels", "init")
 ADVERSARIAL_KEYS = ("first_adversarial_epoch", "adversarial_fraction", "optimization_steps", "optimization_lr",
@@ -166,6 +168,7 @@ class AdversarialTrainingData:
     streamed = True
     is_image = False
     classification = False
+    channels_last = True
     task = "reward-regression"
     eval_batch = 256
 
@@ -313,7 +316,7 @@ class AdversarialTrainingData:
 
     def loss(self, output: torch.Tensor, y, reduction: str = "mean") -> torch.Tensor:
         action, reward = y
-        return F.mse_loss(taken_action_output(output, action), reward, reduction=reduction)
+        return F.mse_loss(taken_action_output(output.float(), action), reward, reduction=reduction)
 
     @torch.no_grad()
     def evaluate_split(self, model: nn.Module, split: str) -> tuple[float, None]:

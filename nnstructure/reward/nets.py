@@ -17,19 +17,21 @@ import numpy as np
 import torch
 
 from nnstructure.models.reward import N_PROCGEN_ACTIONS, REWARD_CHANNELS, reward_net_spec
+from nnstructure.reward.settings import REWARD_NET_SETTINGS
+from nnstructure.reward.settings import defaults as settings_defaults
 
-# Model keys of the flat settings dict; everything else is a TrainConfig field.
+# Model keys and training-data keys of the flat settings dict; everything else is a TrainConfig field.
 MODEL_KEYS = ("width_multiplier", "channels", "init")
+SAMPLING_KEYS = ("zero_reward_discard", "discard_weighting")
 
+#: The defaults of the workflow's reward-net settings (:data:`nnstructure.reward.settings.REWARD_NET_SETTINGS`,
+#: their one definition) plus the fixed ones: no pruning, torch's Adam epsilon, the thesis's channels.
 REWARD_NET_DEFAULTS: dict = {
     "epochs": 15,
     "prune_epochs": 0,
-    "batch_size": 128,
-    "lr": 1e-3,
     "adam_eps": 1e-8,  # torch.optim.Adam's default, as the original PyTorch code
-    "width_multiplier": 1.0,
     "channels": list(REWARD_CHANNELS),
-    "init": "torch",
+    **settings_defaults(REWARD_NET_SETTINGS),
 }
 
 
@@ -44,6 +46,8 @@ def split_reward_settings(settings: dict, input_shape, n_outputs: int):
 
     full = reward_net_settings(settings)
     model = {k: full.pop(k) for k in MODEL_KEYS}
+    for k in SAMPLING_KEYS:
+        full.pop(k)
     spec = reward_net_spec(input_shape, n_outputs, width_multiplier=model["width_multiplier"],
                            channels=model["channels"], init=model["init"])
     return spec, TrainConfig.from_dict(full)
@@ -83,6 +87,7 @@ def train_reward_net(
     dataset path and game, every setting, the loss definition and the
     mean-guessing baselines. ``threads`` sets torch's CPU threads.
     """
+    from nnstructure.reward.training_data import TransitionTraining
     from nnstructure.reward.transitions import TransitionDataset
     from nnstructure.train.loop import train_network
 
@@ -106,7 +111,8 @@ def train_reward_net(
         "mean_guess_test_mse": baselines["test"],
         "mean_guess_mse": baselines["all"],
     }
-    return train_network(dataset, spec, config, seed, out, log=log, device=device, extra_metadata=extra,
+    source = TransitionTraining(dataset, full["zero_reward_discard"], full["discard_weighting"])
+    return train_network(source, spec, config, seed, out, log=log, device=device, extra_metadata=extra,
                          epoch_callback=epoch_callback, progress=progress)
 
 
@@ -129,6 +135,9 @@ def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> d
         "seed": int(meta.get("seed", 0)),
         "batch_size": int(settings.get("batch_size", 0)),
         "lr": float(settings.get("lr", float("nan"))),
+        "precision": settings.get("precision", "fp32"),
+        "zero_reward_discard": float(settings.get("zero_reward_discard", 0.0)),
+        "discard_weighting": bool(settings.get("discard_weighting", True)),
         "n_train": int(meta.get("n_train", 0)),
         "n_test": int(meta.get("n_test", 0)),
         "train_loss": float(history[-1]["train_loss"]) if history else float("nan"),

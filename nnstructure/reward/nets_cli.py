@@ -11,15 +11,12 @@ def register(subparsers) -> None:
     from nnstructure.network_io import add_allow_pickle_option
 
     p = subparsers.add_parser("reward-net", help="train a reward net on a transition dataset folder (thesis 5.3)")
+    from nnstructure.reward.settings import REWARD_NET_SETTINGS, add_settings_options
+
     p.add_argument("--dataset", required=True, help="transition dataset folder (shards/, transitions.parquet)")
-    p.add_argument("--epochs", type=int, required=True)
-    p.add_argument("--width-multiplier", type=float, default=1.0,
-                   help="scales the 96,256,384,384,256 channels (1.0: the thesis's network)")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--init", choices=("torch", "glorot"), default="torch",
-                   help="initialisation: PyTorch's default (original code; default) or Glorot-uniform")
-    p.add_argument("--seed", type=int, required=True)
+    add_settings_options(p.add_argument_group("reward-net settings (the same keys as a reward network set's 'train:')"),
+                         REWARD_NET_SETTINGS, required=("epochs",))
+    p.add_argument("--seed", type=int, required=True, help="initialisation, batch order and zero-reward discard")
     p.add_argument("--out", required=True, help="checkpoint (.pt); an interrupted run resumes from <out>.partial")
     p.add_argument("--log", default=None, help="per-epoch metrics table (.parquet)")
     p.add_argument("--summary", default=None, help="one-row results table (.parquet): test loss beside the mean-guessing baseline")
@@ -78,9 +75,9 @@ def register(subparsers) -> None:
 
 def _reward_net(args) -> int:
     from nnstructure.reward.nets import reward_net_row, train_reward_net
+    from nnstructure.reward.settings import REWARD_NET_SETTINGS, settings_from_options
 
-    settings = {"epochs": args.epochs, "width_multiplier": args.width_multiplier, "batch_size": args.batch_size,
-                "lr": args.lr, "init": args.init}
+    settings = settings_from_options(args, REWARD_NET_SETTINGS)
     meta = train_reward_net(args.dataset, settings, args.seed, args.out, log=args.log, device=args.device,
                             threads=args.threads, progress=not args.quiet)
     row = reward_net_row(args.out)

@@ -86,6 +86,12 @@ class TransitionDataset:
     def __repr__(self) -> str:
         return f"TransitionDataset({str(self.path)!r})"
 
+    def training_data(self, device):
+        """The training loop's view of every transition (:class:`~nnstructure.reward.training_data.StreamedTransitions`)."""
+        from nnstructure.reward.training_data import StreamedTransitions
+
+        return StreamedTransitions(self, device)
+
     # --- tables -----------------------------------------------------------------
 
     @cached_property

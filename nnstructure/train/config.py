@@ -75,6 +75,8 @@ class TrainConfig:
                                        "(thesis text: L2 everywhere)", {"type": "boolean"}, applies="l2_mlp")
     shuffle: bool = _setting(True, "reshuffle the training set every epoch (off for memorization)", {"type": "boolean"})
     augment: bool = _setting(False, "CIFAR augmentation: rotations, shifts, flips", {"type": "boolean"})
+    precision: str = _setting("fp32", "arithmetic: fp32, or bf16 autocast (AMX on CPU, tensor cores on CUDA) with fp32 "
+                              "weights, optimiser and loss", {"type": "string", "enum": ["fp32", "bf16"]})
 
     def __post_init__(self) -> None:
         self.spectral_eigs = tuple(int(k) for k in self.spectral_eigs)
@@ -99,6 +101,8 @@ class TrainConfig:
             raise ValueError(f"ci_beta must be in (0, 1], got {self.ci_beta}")
         if self.spectral_reduction not in ("sum", "mean"):
             raise ValueError(f"spectral_reduction must be 'sum' (thesis text) or 'mean' (original code), got {self.spectral_reduction!r}")
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16' (bfloat16 autocast), got {self.precision!r}")
         if any(k < 1 for k in self.spectral_eigs):
             raise ValueError(f"spectral_eigs are 1-indexed eigenvalue numbers, got {self.spectral_eigs}")
 

@@ -6,11 +6,14 @@ the pruning schedule, as when the thesis code recompiles the pruned Keras
 model). The loop reads its data through a small interface (``n_train``,
 ``train_batches``, ``loss``, ``evaluate_split``) with two implementations:
 :class:`_DeviceData`, a chapter-3 :class:`Dataset` held whole on the device,
-each epoch indexing a random permutation (no DataLoader), and
-:class:`_StreamedTransitions`, a chapter-5 transition dataset folder
-(:class:`nnstructure.reward.transitions.TransitionDataset`) streamed one shard
-at a time (shard order and within-shard order drawn from the epoch's seed),
-whose loss is the MSE of the output of the action taken.
+each epoch indexing a random permutation (no DataLoader), and whatever a
+source's ``training_data(device)`` hook returns (a chapter-5 transition dataset
+streamed one shard at a time, :mod:`nnstructure.reward.training_data`; dots made
+on the fly; adversarial training).
+
+Precision: ``config.precision`` ``"bf16"`` runs every forward pass (training and
+evaluation) under bfloat16 autocast (:mod:`nnstructure.train.precision`); weights,
+optimiser state and the loss stay float32.
 
 Determinism and resume: the permutation, augmentation and dropout randomness
 of epoch ``e`` come from seeds derived from ``(seed, e)``, so an epoch does not
@@ -45,6 +48,7 @@ from nnstructure.seeding import derive_seed
 from nnstructure.train.augment import augment_batch
 from nnstructure.train.clusterable_init import DEFAULT_BETA, clusterable_init_
 from nnstructure.train.config import TrainConfig
+from nnstructure.train.precision import autocast
 from nnstructure.train.pruning import MagnitudePruner, PolynomialDecay, kernel_sparsity
 from nnstructure.train.regularizers import normalize_hidden_units_, spectral_penalty, weight_penalty
 
@@ -98,80 +102,15 @@ class _DeviceData:
         return _evaluate_split(model, self, self.x_test, self.y_test)
 
 
-class _StreamedTransitions:
-    """A transition dataset streamed from its shards: inputs are [obs, next_obs] / 255, targets (action, reward).
-
-    The loss is the MSE between the output of the action taken and the reward
-    (thesis 5.3). Each epoch's shard order and within-shard permutation come
-    from a seed drawn from the epoch's generator.
-    """
-
-    streamed = True
-    is_image = False
-    classification = False
-    task = "reward-regression"
-    eval_batch = 256
-
-    def __init__(self, dataset, device: torch.device):
-        self.dataset = dataset
-        self.name = dataset.name
-        self.device = device
-        self.n_train = dataset.n("train")
-        if self.n_train == 0:
-            raise ValueError(f"transition dataset {dataset.path} has no training transitions; regenerate it with more episodes")
-
-    def check_compatible(self, spec: dict, config: TrainConfig) -> None:
-        from nnstructure.models.reward import N_PROCGEN_ACTIONS
-
-        channels, height, width = self.dataset.frame_shape
-        shape = [2 * channels, height, width]
-        if spec["input_shape"] != shape:
-            raise ValueError(f"model input shape {spec['input_shape']} differs from the transitions' [obs, next_obs] shape {shape}")
-        if spec["n_outputs"] != N_PROCGEN_ACTIONS:
-            raise ValueError(f"a procgen reward net needs {N_PROCGEN_ACTIONS} outputs (one per action), got {spec['n_outputs']}")
-        if config.augment:
-            raise ValueError("augmentation is not implemented for transition datasets; drop --augment")
-
-    def _batches(self, split: str, batch_size: int, shuffle: bool, seed: int):
-        from nnstructure.models.reward import transition_inputs
-
-        for batch in self.dataset.batches(split, batch_size, shuffle=shuffle, seed=seed):
-            x = transition_inputs(batch["obs"].to(self.device, non_blocking=True), batch["next_obs"].to(self.device, non_blocking=True))
-            if self.device.type == "cpu":  # oneDNN's convolutions run ~20% faster on channels-last inputs
-                x = x.contiguous(memory_format=torch.channels_last)
-            yield x, (batch["action"].to(self.device), batch["reward"].to(self.device))
-
-    def train_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator):
-        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-        return self._batches("train", batch_size, shuffle, seed)
-
-    def loss(self, output: torch.Tensor, y: tuple[torch.Tensor, torch.Tensor], reduction: str = "mean") -> torch.Tensor:
-        from nnstructure.models.reward import taken_action_output
-
-        action, reward = y
-        return F.mse_loss(taken_action_output(output, action), reward, reduction=reduction)
-
-    @torch.no_grad()
-    def evaluate_split(self, model: nn.Module, split: str) -> tuple[float, None]:
-        total = torch.zeros((), dtype=torch.float64, device=self.device)
-        n = 0
-        for x, y in self._batches(split, self.eval_batch, False, 0):
-            total += self.loss(model(x), y, reduction="sum").double()
-            n += len(x)
-        return float(total) / max(n, 1), None
-
-
 def _training_data(dataset, device: torch.device):
-    """The loop's data interface for a chapter-3 :class:`Dataset` or a chapter-5 ``TransitionDataset``."""
+    """The loop's data interface: a chapter-3 :class:`Dataset` held on the device, or any source with a
+    ``training_data(device)`` hook (transition datasets, dots made on the fly, adversarial training)."""
     if isinstance(dataset, Dataset):
         return _DeviceData(dataset, device)
-    from nnstructure.reward.transitions import TransitionDataset
-
-    if isinstance(dataset, TransitionDataset):
-        return _StreamedTransitions(dataset, device)
-    if hasattr(dataset, "training_data"):  # any other source bound to a device (dots on the fly, adversarial training)
+    if hasattr(dataset, "training_data"):
         return dataset.training_data(device)
-    raise TypeError(f"cannot train on a {type(dataset).__name__}; pass an nnstructure Dataset or a TransitionDataset")
+    raise TypeError(f"cannot train on a {type(dataset).__name__}; pass an nnstructure Dataset or a source with a "
+                    "training_data(device) method (e.g. a TransitionDataset)")
 
 
 def _data_loss(output: torch.Tensor, y: torch.Tensor, classification: bool) -> torch.Tensor:
@@ -183,7 +122,7 @@ def _evaluate_split(model: nn.Module, data: _DeviceData, x: torch.Tensor, y: tor
     total_loss = torch.zeros((), dtype=torch.float64, device=x.device)
     correct = torch.zeros((), dtype=torch.int64, device=x.device)
     for start in range(0, len(x), EVAL_BATCH):
-        out = model(data.inputs(x[start:start + EVAL_BATCH]))
+        out = model(data.inputs(x[start:start + EVAL_BATCH])).float()
         yb = y[start:start + EVAL_BATCH]
         if data.classification:
             total_loss += F.cross_entropy(out, yb, reduction="sum").double()
@@ -194,11 +133,12 @@ def _evaluate_split(model: nn.Module, data: _DeviceData, x: torch.Tensor, y: tor
     return float(total_loss) / n, (int(correct) / n if data.classification else None)
 
 
-def _evaluate_data(model: nn.Module, data) -> dict:
+def _evaluate_data(model: nn.Module, data, precision: str = "fp32") -> dict:
     was_training = model.training
     model.eval()
-    train_loss, train_acc = data.evaluate_split(model, "train")
-    test_loss, test_acc = data.evaluate_split(model, "test")
+    with autocast(data.device, precision):
+        train_loss, train_acc = data.evaluate_split(model, "train")
+        test_loss, test_acc = data.evaluate_split(model, "test")
     model.train(was_training)
     return {
         "train_loss": train_loss,
@@ -210,14 +150,15 @@ def _evaluate_data(model: nn.Module, data) -> dict:
     }
 
 
-def evaluate(model: nn.Module, dataset, device: str | torch.device | None = None) -> dict:
+def evaluate(model: nn.Module, dataset, device: str | torch.device | None = None, precision: str = "fp32") -> dict:
     """Loss (cross-entropy, or MSE per target for regression; no regulariser terms), accuracy
     (``None`` for regression) on both splits, kernel sparsity and parameter count, in eval mode.
 
-    ``dataset`` is a :class:`Dataset` or a transition dataset (loss: MSE of the taken action's output)."""
+    ``dataset`` is a :class:`Dataset` or a transition dataset (loss: MSE of the taken action's output);
+    ``precision`` ``"bf16"`` evaluates under bfloat16 autocast."""
     device = device if isinstance(device, torch.device) else select_device(device)
     model.to(device)
-    return _evaluate_data(model, _training_data(dataset, device))
+    return _evaluate_data(model, _training_data(dataset, device), precision)
 
 
 def _check_compatible(spec: dict, dataset: Dataset) -> None:
@@ -299,6 +240,8 @@ def train_network(
     if config.spectral_reg > 0 and spec["arch"] != "mlp":
         raise ValueError("the spectral clusterability regularizer is implemented for MLPs only; use --arch mlp or --spectral-reg 0")
     model.to(device)
+    if getattr(data, "channels_last", False):  # conv nets on image batches stored channels-last (oneDNN, cuDNN)
+        model.to(memory_format=torch.channels_last)
 
     n_train = data.n_train
     steps_per_epoch = math.ceil(n_train / config.batch_size)
@@ -324,11 +267,12 @@ def train_network(
     def checkpoint(path, phase: str, metrics: list[dict], pruner: MagnitudePruner | None) -> dict:
         # Wall-clock "seconds" stay in the metrics table only, so identical runs give identical checkpoints.
         history = [{k: v for k, v in row.items() if k != "seconds"} for row in metrics]
-        meta = {**base_meta, "phase": phase, "epochs_trained": len(metrics), "metrics": history, **_evaluate_data(model, data)}
+        meta = {**base_meta, "phase": phase, "epochs_trained": len(metrics), "metrics": history, **_evaluate_data(model, data, config.precision)}
         save_checkpoint(path, model, meta, masks=pruner.state_dict() if pruner else None)
         return meta
 
-    fingerprint = {"spec": spec, "config": config.to_dict(), "seed": seed, "dataset": data.name, "n_train": n_train}
+    fingerprint = {"spec": spec, "config": config.to_dict(), "seed": seed, "dataset": data.name, "n_train": n_train,
+                   "sampling": getattr(data, "sampling", None)}
     partial = _partial_path(out)
     state = _load_partial(partial, fingerprint, device)
     start_epoch, metrics = 0, []
@@ -360,7 +304,7 @@ def train_network(
             optimizer = make_optimizer()
             pruner = MagnitudePruner(model, schedule)
         row = _train_epoch(model, data, config, optimizer, pruner, epoch, seed, steps_per_epoch, progress=progress)
-        row.update(_test_metrics(model, data))
+        row.update(_test_metrics(model, data, config.precision))
         row["phase"] = "pruning" if pruner is not None else "unpruned"
         row["target_sparsity"] = schedule.sparsity((epoch - config.epochs + 1) * steps_per_epoch - 1) if pruner else 0.0
         metrics.append(row)
@@ -389,7 +333,7 @@ def train_network(
 
 def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int, seed: int, steps_per_epoch: int,
                  progress: bool = False) -> dict:
-    """One pass over the training set (``data``: :class:`_DeviceData` or :class:`_StreamedTransitions`).
+    """One pass over the training set (``data``: :class:`_DeviceData` or a source's ``training_data`` object).
 
     Returns Keras-style running metrics: the mean over batches of the training
     loss (regulariser terms included) and accuracy, in training mode. With
@@ -400,7 +344,6 @@ def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int
     torch.manual_seed(derive_seed(seed, "dropout", epoch))  # dropout masks (all devices)
     if hasattr(data, "before_epoch"):  # e.g. adversarial training adds examples made with the current model
         data.before_epoch(model, epoch)
-    n = data.n_train
     batches = data.train_batches(config.batch_size, config.shuffle, gen)
     if progress and data.streamed:
         from tqdm import tqdm
@@ -410,14 +353,16 @@ def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int
     model.train()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
+    seen = 0  # a sampled epoch (zero-reward discard) may differ from n_train
     t0 = time.perf_counter()
     for i, (x, y) in enumerate(batches):
         if config.augment:
             x = augment_batch(x, gen)
         if pruner is not None:
             pruner.before_step(prune_step0 + i)
-        out = model(x)
-        loss = data.loss(out, y)
+        with autocast(device, config.precision):
+            out = model(x)
+        loss = data.loss(out.float(), y)
         if config.l1 or config.l2:
             loss = loss + weight_penalty(model, config.l1, config.l2, config.l2_first_layer_l1)
         if config.spectral_reg:
@@ -434,23 +379,25 @@ def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int
         if config.spectral_reg:
             normalize_hidden_units_(model)
         loss_sum += loss.detach().double() * len(x)
+        seen += len(x)
         if data.classification:
             correct += (out.detach().argmax(dim=1) == y).sum()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return {
         "epoch": epoch + 1,
-        "train_loss": float(loss_sum) / n,
-        "train_accuracy": int(correct) / n if data.classification else None,
+        "train_loss": float(loss_sum) / max(seen, 1),
+        "train_accuracy": int(correct) / max(seen, 1) if data.classification else None,
         "seconds": time.perf_counter() - t0,
         "sparsity": kernel_sparsity(model),
     }
 
 
-def _test_metrics(model, data) -> dict:
+def _test_metrics(model, data, precision: str) -> dict:
     was = model.training
     model.eval()
-    loss, acc = data.evaluate_split(model, "test")
+    with autocast(data.device, precision):
+        loss, acc = data.evaluate_split(model, "test")
     model.train(was)
     return {"test_loss": loss, "test_accuracy": acc}
 
