@@ -20,7 +20,8 @@
    sizes come from the tensor shapes, in the state dict's order (PyTorch's
    registration order). Rebuilt as an ``nn.Sequential`` with a ReLU after
    every weight layer but the last (after its BatchNorm, if any) and a Flatten
-   before the first Linear that follows a Conv2d. Assumed, because a state dict
+   before the first Linear layer (after the last Conv2d, or at the start of an
+   MLP, which so takes images as our MLPs do). Assumed, because a state dict
    does not store them: convolutions have stride 1, no padding, no dilation and
    no grouping; there is no pooling and no dropout; batch norms use eps 1e-5.
    The weight graph uses only the weights (and the batch norms' statistics), so
@@ -33,7 +34,9 @@
 Any other file raises :class:`NetworkFormatError` with one line that lists the
 accepted formats. Models are returned on the CPU in eval mode. Command-line
 tools add :func:`add_allow_pickle_option` and call :func:`load_network` (or
-:func:`load_sequential` where a weight graph is needed).
+:func:`load_sequential` where a weight graph is needed), then
+:func:`check_network_inputs` with their dataset: one forward pass, whose
+failure says which input shape the network expects and which it was given.
 """
 
 from __future__ import annotations
@@ -55,8 +58,9 @@ ACCEPTED_FORMATS = (
 )
 
 STATE_DICT_ASSUMPTIONS = (
-    "rebuilt from a state dict: ReLU after every weight layer but the last, Flatten before the first Linear after "
-    "a Conv2d; convolutions stride 1, no padding; no pooling or dropout; batch-norm eps 1e-5"
+    "rebuilt from a state dict: ReLU after every weight layer but the last, Flatten before the first Linear (after "
+    "the last Conv2d, or first of all in an MLP); convolutions stride 1, no padding; no pooling or dropout; "
+    "batch-norm eps 1e-5"
 )
 
 _BATCHNORM_KEYS = {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}
@@ -64,6 +68,10 @@ _BATCHNORM_KEYS = {"weight", "bias", "running_mean", "running_var", "num_batches
 
 class NetworkFormatError(ValueError):
     """A file is not a network in a format :func:`load_network` reads (the message is one line)."""
+
+
+class NetworkInputError(ValueError):
+    """A network does not run on the inputs a command gives it (the message is one line)."""
 
 
 def load_network(path: str | os.PathLike, allow_pickle: bool = False) -> tuple[nn.Module, dict]:
@@ -205,7 +213,9 @@ def state_dict_sequential(state: dict[str, torch.Tensor], path: str | os.PathLik
             last_kind, last_width = "conv", out_c
         else:
             out_f, in_f = weight.shape
-            if last_kind == "conv":
+            if last_kind is None:
+                layers.append(nn.Flatten())  # an MLP: each example's values in one row, whatever their shape
+            elif last_kind == "conv":
                 if in_f % last_width:
                     raise NetworkFormatError(f"{where} takes {in_f} inputs, not a multiple of the {last_width} channels before it")
                 layers.append(nn.Flatten())
@@ -218,6 +228,52 @@ def state_dict_sequential(state: dict[str, torch.Tensor], path: str | os.PathLik
     if not layers:
         raise NetworkFormatError(f"{path} is an empty state dict; {ACCEPTED_FORMATS}")
     return nn.Sequential(*layers).eval()
+
+
+def expected_input_shape(model: nn.Module, metadata: dict | None = None) -> str | None:
+    """The inputs ``model`` takes, in words: its spec's input shape, else what its first layers say (or None)."""
+    from torch import nn
+
+    spec = (metadata or {}).get("spec") or {}
+    if spec.get("input_shape"):
+        return f"shape {list(spec['input_shape'])}"
+    flattened = False
+    for layer in model.modules():
+        if isinstance(layer, nn.Flatten):
+            flattened = True
+        elif isinstance(layer, nn.Linear):
+            return f"{layer.in_features} values each (any shape, flattened)" if flattened else f"shape [{layer.in_features}]"
+        elif isinstance(layer, nn.Conv2d):
+            return f"shape [{layer.in_channels}, height, width]"
+    return None
+
+
+def check_network_inputs(model: nn.Module, inputs, source: str, metadata: dict | None = None) -> None:
+    """Run ``model`` once on the first two of ``inputs`` (an ``[N, ...]`` array or tensor), on the model's device.
+
+    Raises :class:`NetworkInputError` (one line) when they do not fit, saying
+    which input shape the network expects and which ``source`` (e.g.
+    ``"dataset 'mnist'"``) gives it. The model's train/eval mode is kept (the
+    pass runs in eval mode, so batch-norm statistics do not change).
+    """
+    import numpy as np
+    import torch
+
+    x = torch.as_tensor(np.asarray(inputs[:2])).float()
+    parameter = next(iter(model.parameters()), None)
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x.to(parameter.device) if parameter is not None else x)
+    except RuntimeError as exc:
+        expected = expected_input_shape(model, metadata)
+        raise NetworkInputError(
+            f"the network does not run on the inputs of {source}, of shape {list(x.shape[1:])} each: it expects "
+            f"{expected or 'other inputs'} ({str(exc).strip().splitlines()[0]})"
+        ) from exc
+    finally:
+        model.train(training)
 
 
 def _shape(tensor) -> str:

@@ -79,9 +79,10 @@ def test_mlp_state_dict_is_rebuilt_from_tensor_shapes(tmp_path):
     torch.save(model.state_dict(), tmp_path / "sd.pt")
     loaded, meta = load_network(tmp_path / "sd.pt")
     assert meta["network_format"] == "state dict" and "stride 1" in meta["assumed"]
-    assert [type(m).__name__ for m in loaded] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    assert [type(m).__name__ for m in loaded] == ["Flatten", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
     x = torch.randn(7, 6)
     assert torch.equal(loaded(x), model(x))  # exact for an MLP
+    assert same_graph(loaded, model)  # the leading Flatten adds no node
 
 
 def test_cnn_state_dict_gives_the_exact_weight_graph(tmp_path):
@@ -164,6 +165,55 @@ def test_graph_and_clusterability_accept_a_state_dict_and_refuse_pickles(tmp_pat
     assert main(["graph", str(tmp_path / "notes.txt"), "--out", str(tmp_path / "x.npz")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"accepted: {ACCEPTED_FORMATS}" in err
+
+
+def image_data(tmp_path, side, name="toy", n=60):
+    """A small 3-class dataset of ``side`` x ``side`` images, saved as our dataset artifact; its path."""
+    from nnstructure.data.dataset import Dataset, save_dataset
+
+    rng = np.random.default_rng(0)
+    x = rng.random((n, side, side)).astype(np.float32)
+    y = rng.integers(0, 3, n).astype(np.int64)
+    path = tmp_path / f"{name}-{side}.npz"
+    save_dataset(Dataset(name, x[:40], y[:40], x[40:], y[40:], task="classification", n_classes=3), path)
+    return path
+
+
+def test_an_image_mlp_saved_as_a_state_dict_is_evaluated_and_specialised(tmp_path, capsys):
+    from nnstructure.cli import main
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(36, 12), nn.ReLU(), nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 3)).eval()
+    torch.save(model.state_dict(), tmp_path / "sd.pt")
+    loaded, _ = load_network(tmp_path / "sd.pt")
+    x = torch.rand(5, 6, 6)
+    assert torch.equal(loaded(x), model(x))  # images in, as the network that was saved takes them
+    data = image_data(tmp_path, 6)
+    assert main(["evaluate", str(tmp_path / "sd.pt"), "--dataset", str(data), "--device", "cpu"]) == 0
+    assert 0 <= json.loads(capsys.readouterr().out)["test_accuracy"] <= 1
+    assert main(["specialization", str(tmp_path / "sd.pt"), "--dataset", str(data), "--proxies", "lesion", "--k", "4",
+                 "--n-random", "2", "--n-init", "2", "--device", "cpu", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["metrics"]
+    # Inputs of another shape: one line saying which shape the network expects and which it got.
+    assert main(["specialization", str(tmp_path / "sd.pt"), "--dataset", str(image_data(tmp_path, 5)),
+                 "--proxies", "lesion", "--k", "4", "--device", "cpu"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "expects 36 values each" in err and "shape [5, 5]" in err, err
+
+
+def test_check_network_inputs_names_the_expected_and_the_given_shape():
+    from nnstructure.network_io import NetworkInputError, check_network_inputs
+
+    model = cnn().train()
+    running = model[1].running_mean.clone()
+    check_network_inputs(model, np.zeros((3, 1, 16, 16), np.float32), "dataset 'toy'")
+    assert model.training and torch.equal(model[1].running_mean, running)  # its mode and statistics are kept
+    with pytest.raises(NetworkInputError) as info:
+        check_network_inputs(model, np.zeros((3, 3, 16, 16), np.float32), "dataset 'rgb'")
+    message = str(info.value)
+    assert "dataset 'rgb'" in message and "shape [3, 16, 16]" in message and "expects shape [1, height, width]" in message
+    with pytest.raises(NetworkInputError, match=r"inputs of dataset 'wide', of shape \[7\] each: it expects shape \[6\]"):
+        check_network_inputs(mlp(), torch.zeros(2, 7), "dataset 'wide'")
 
 
 def test_evaluate_a_torchscript_file_on_a_given_dataset(tmp_path, capsys):

@@ -142,12 +142,15 @@ def _load(checkpoint: str, allow_pickle: bool = False):
     return Checkpoint(model=model.eval(), metadata=metadata, path=Path(checkpoint))
 
 
-def _dataset(args, metadata: dict):
-    """The dataset the checkpoint was trained on, from --dataset or --data-dir; checked against the model."""
+def _dataset(args, ck):
+    """The dataset the checkpoint was trained on, from --dataset or --data-dir; checked against the model
+    (its spec, then one forward pass)."""
     import math
 
     from nnstructure.data import load_dataset, make_dataset
+    from nnstructure.network_io import check_network_inputs
 
+    metadata = ck.metadata
     name = metadata.get("dataset")
     if args.dataset:
         if not Path(args.dataset).exists():
@@ -169,6 +172,7 @@ def _dataset(args, metadata: dict):
             f"dataset {ds.name!r} (inputs {list(ds.input_shape)}, {ds.n_outputs} outputs) does not fit the network "
             f"(inputs {spec['input_shape']}, {spec['n_outputs']} outputs)"
         )
+    check_network_inputs(ck.model, ds.x_train, f"dataset {ds.name!r}", metadata)
     return ds
 
 
@@ -215,7 +219,7 @@ def _make_partition(args, ck, partitioning: str, network_labels=None, dataset=No
     graph_kind, _ = check_partitioning(partitioning)
     inputs = None
     if graph_kind == "act":
-        dataset = dataset or _dataset(args, ck.metadata)
+        dataset = dataset or _dataset(args, ck)
         inputs = validation_inputs(dataset.x_train, args.validation_size, args.seed)
     return partition_network(
         ck.model, partitioning, args.k, seed=args.seed, inputs=inputs, n_init=args.n_init, kernel_norm=args.kernel_norm,
@@ -269,7 +273,7 @@ def _subcluster_proxy(args) -> int:
         raise ValueError("--images only applies to --proxy visualization")
     ck = _load(args.checkpoint, args.allow_pickle)
     labels, summary = read_partition(args.labels)
-    dataset = _dataset(args, ck.metadata)
+    dataset = _dataset(args, ck)
     identity = _identity(args, ck, summary["partitioning"], summary["k"])
     results, images = _evaluate(args, ck, labels, args.proxy, dataset, identity, bool(args.images))
     write_parquet(results, args.out)
@@ -308,7 +312,7 @@ def _specialization(args) -> int:
     if not proxies or unknown:
         raise ValueError(f"--proxies must list some of {', '.join(PROXIES)}; got {args.proxies!r}")
     ck = _load(args.checkpoint, args.allow_pickle)
-    dataset = _dataset(args, ck.metadata)
+    dataset = _dataset(args, ck)
     part = _make_partition(args, ck, args.partitioning, dataset=dataset)
     identity = _identity(args, ck, args.partitioning, args.k)
     frames = [_evaluate(args, ck, part.frame(), proxy, dataset, identity, False)[0] for proxy in proxies]
