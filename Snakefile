@@ -29,6 +29,7 @@ if not workflow.config_settings.configfiles:
 check_config(config, workflow.source_path("config/schema.yaml"))
 validate(config, "config/schema.yaml")  # also fills the schema's defaults, but not inside cluster jobs:
 fill_defaults(config, workflow.source_path("config/schema.yaml"))  # so every job sees the same config
+wc.normalise_numbers(config, workflow.source_path("config/schema.yaml"))  # dropout: 0 is dropout: 0.0
 
 RESULTS = f"{config['results_dir']}/{config['preset']}"
 PATHS = ArtifactPaths(RESULTS)
@@ -68,3 +69,8 @@ rule all:
     input:
         all_targets(),
     default_target: True
+
+
+# Every rule's params in one canonical form (sorted keys, lists): Snakemake reruns a job when the
+# repr of its params changes, so a config written in another key order must not change them.
+canonical_params_of_rules(workflow.rules)

@@ -26,11 +26,19 @@ the data directory and the device are never params (the first is where files
 are looked for, checksums define what they contain; the device used is recorded
 in checkpoints and rows instead); graph settings reach only the graphs of
 architectures they apply to; training settings are filtered by
-:func:`nnstructure.train.config.applicable_settings`.
+:func:`nnstructure.train.config.applicable_settings`. Display labels (a
+chapter-5 network's table name, which gains ``-seed<k>`` once its set has
+several seeds) are params only of the aggregation that writes them into
+tables; a job's own outputs name their network by its wildcards
+(:func:`job_network_name`). Snakemake compares the ``repr`` of params, so the
+Snakefile passes every rule's params through :func:`canonical_params` (sorted
+keys, lists for tuples) and :func:`normalise_numbers` makes every number the
+schema types ``number`` a float: only a change of value reruns a job.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -64,10 +72,75 @@ ANALYSIS_KINDS = {
 #: Chapter-4 settings an analysis entry may override (the rest are section-wide: ties, alpha, BH family).
 SPECIALIZATION_KEYS = ("k", "n_init", "partitionings", "proxies", "n_random", "random_pool", "validation_size",
                        "layer_scope", "kernel_norm", "fold_batchnorm", "visualization")
+#: The ReLU layers a probe can read (the five convolutions of chapter 5's networks). A feature cache holds all
+#: of them, so choosing other ``probes.layers`` fits the new layers' probes from the caches already made.
+PROBE_LAYERS = (0, 1, 2, 3, 4)
 
 
 class WorkflowConfigError(ValueError):
     """The config names something that does not exist or cannot work together."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Params: one form per value
+
+
+def canonical_params(value: Any) -> Any:
+    """``value`` in one canonical form: mappings with sorted keys, lists for tuples, plain Python scalars.
+
+    Snakemake reruns a job when the ``repr`` of its params changes; equal
+    settings written in another key order (or built as a tuple instead of a
+    list) must not do that.
+    """
+    if isinstance(value, dict):
+        return {key: canonical_params(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [canonical_params(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((canonical_params(v) for v in value), key=repr)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return value.item()  # a numpy scalar: its Python value (np.float64(1.0) -> 1.0)
+    return value
+
+
+def canonical_param_function(func):
+    """A params function whose result is :func:`canonical_params` (same signature, so Snakemake passes the same arguments)."""
+
+    @functools.wraps(func)
+    def canonical(*args, **kwargs):
+        return canonical_params(func(*args, **kwargs))
+
+    return canonical
+
+
+def normalise_numbers(config: dict, schema_path: str | os.PathLike) -> dict:
+    """Make every integer the schema types ``number`` (not ``integer``) a float, in place; return ``config``.
+
+    ``dropout: 0`` and ``dropout: 0.0`` are the same setting, and the defaults
+    are floats, so only a change of value reaches a job's params.
+    """
+    import yaml
+    from jsonschema import Draft202012Validator, validators
+
+    def number_only(schema) -> bool:
+        types = schema.get("type") if isinstance(schema, dict) else None
+        types = [types] if isinstance(types, str) else list(types or [])
+        return "number" in types and "integer" not in types
+
+    def as_float(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                value = instance.get(name)
+                if number_only(sub) and isinstance(value, int) and not isinstance(value, bool):
+                    instance[name] = float(value)
+        yield from Draft202012Validator.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    root = yaml.safe_load(Path(schema_path).read_text())
+    for _ in validators.extend(Draft202012Validator, {"properties": as_float})(root).iter_errors(config):
+        pass  # the Snakefile's check_config reports errors; here only the types matter
+    return config
 
 
 @dataclass(frozen=True, order=True)
@@ -662,15 +735,33 @@ def ch5_settings(config: dict, network: Network) -> dict:
 
 
 def ch5_train_params(config: dict, network: Network) -> dict:
-    """What a chapter-5 network depends on (Snakemake params); its data is a declared input."""
+    """What a chapter-5 network depends on (Snakemake params); its data is a declared input. No display label:
+    that changes with the number of seeds in the set, which does not change this network."""
     return {"kind": network_kind(config, network.network_set), "seed": network_seed(network) % (2**31),
-            "settings": ch5_settings(config, network), "label": network_label(config, network)}
+            "settings": ch5_settings(config, network)}
 
 
 def network_label(config: dict, network: Network) -> str:
     """How a chapter-5 network is named in tables: ``<set>-<condition>`` (``-seed<k>`` with several seeds)."""
     label = network.network_set if network.condition == "none" else f"{network.network_set}-{network.condition}"
     return label if len(set_seeds(config, network.network_set)) == 1 else f"{label}-seed{network.seed}"
+
+
+def job_network_name(wildcards) -> str:
+    """The name a job's own outputs give its network: ``<set or analysis entry>/<condition>/seed<k>``.
+
+    Fixed by the job's wildcards, so it never asks for a rerun; the tables get
+    the display labels (:func:`network_label`) when chapter 5 is aggregated.
+    """
+    owner = wildcards.get("network_set") or wildcards.get("entry")
+    return f"{owner}/{wildcards.get('condition')}/seed{wildcards.get('seed')}"
+
+
+def ch5_labels(config: dict) -> dict[str, dict[str, str]]:
+    """The display names the chapter-5 aggregation writes into its tables, per network (its params)."""
+    return {net.path: {"network": network_label(config, net), "thesis_network": thesis_network(config, net) or ""}
+            for name in enabled_network_sets(config) if network_kind(config, name) in CH5_KINDS
+            for net in networks_of(config, name)}
 
 
 def thesis_network(config: dict, network: Network) -> str | None:
@@ -734,8 +825,9 @@ def probe_jobs(config: dict) -> list[dict]:
 
 
 def probe_features_params(config: dict, cell: AnalysisCell, init: str) -> dict:
+    """A feature cache holds every probe layer (:data:`PROBE_LAYERS`), whichever ``probes.layers`` asks for."""
     s = probe_settings(config, cell.entry)
-    params = {"layers": [int(x) for x in s["layers"]], "label": network_label(config, cell.network)}
+    params: dict[str, Any] = {"layers": list(PROBE_LAYERS)}
     if network_kind(config, cell.network.network_set) == "dots":
         params.update(dots_seed=int(s["dots_seed"]), dots_n=int(s["dots_n"]))
     if init != "trained":
@@ -744,10 +836,12 @@ def probe_features_params(config: dict, cell: AnalysisCell, init: str) -> dict:
 
 
 def probe_fit_params(config: dict, cell: AnalysisCell, init: str, layer: int, target: str, filtered: str) -> dict:
+    """A probe's settings; the thesis network only where it sets the epochs (no ``probes.epochs``)."""
     s = probe_settings(config, cell.entry)
     params = {"layer": int(layer), "target": target, "filtered": filtered == "filtered",
-              "thesis_network": thesis_network(config, cell.network) or "",
               "seed": derive_seed(cell_key(cell), cell.phase, "probe-fit", init, layer, target, filtered) % (2**31)}
     if s.get("epochs") is not None:
         params["epochs"] = int(s["epochs"])
+    else:
+        params["thesis_network"] = thesis_network(config, cell.network) or ""
     return params

@@ -252,9 +252,11 @@ def _reward_properties(with_defaults: bool) -> dict:
 
 def _probe_properties(with_defaults: bool) -> dict:
     from nnstructure.probe.targets import TARGETS
+    from nnstructure.workflow_config import PROBE_LAYERS
 
     props = {
-        "layers": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 4}, "minItems": 1,
+        "layers": {"type": "array", "items": {"type": "integer", "minimum": min(PROBE_LAYERS), "maximum": max(PROBE_LAYERS)},
+                   "minItems": 1,
                    "uniqueItems": True, "default": [1, 2, 3, 4], "description": "ReLU outputs probed (0 = first convolution)"},
         "targets": {"type": "array", "items": {"type": "string", "enum": list(TARGETS)}, "minItems": 1, "uniqueItems": True,
                     "default": ["distance", "distance_sq", "inv_distance", "inv_distance_sq"]},

@@ -9,6 +9,18 @@ def note(message):
     print(f"nnstructure: {message}", file=sys.stderr)
 
 
+def canonical_params_of_rules(rules):
+    """Pass each rule's params (values and functions) through wc.canonical_params."""
+    for each in rules:
+        params = each.params  # a Snakemake Namedlist: items, and an attribute per named item
+        names = {index: name for name, (index, _) in params._get_names()}
+        for index, value in enumerate(params):
+            canonical = wc.canonical_param_function(value) if callable(value) else wc.canonical_params(value)
+            params[index] = canonical
+            if index in names:
+                setattr(params, names[index], canonical)
+
+
 def network_from(wildcards):
     return wc.Network(wildcards.network_set, wildcards.condition, int(wildcards.seed))
 

@@ -3,8 +3,10 @@
 # (train/test split by episode, statistics), CoinRun's edited transitions. Networks
 # of kinds reward, adversarial and dots: one training job each. Analyses: noise
 # tests, edited transitions and visualisations per reward net (one job each), and
-# linear probes: pooled features once per (network, initialisation), then one fit
-# per (layer, target, filter). Aggregation and the two chapter-5 reports at the end.
+# linear probes: pooled features of every probe layer once per (network,
+# initialisation), then one fit per (layer, target, filter). Aggregation and the
+# two chapter-5 reports at the end. Display labels are params of the aggregation
+# only: a job's own outputs name their network by its wildcards.
 
 
 rule transition_shard:
@@ -145,8 +147,7 @@ rule noise_test:
     output:
         table=PATHS.reward_test("{entry}", "{condition}", "{seed}", "{phase}", "noise", "{variant}"),
     params:
-        noise=lambda w: {"n": int(wc.reward_settings(config, w.entry)["noise_n"]), "clip": w.variant == "clip",
-                         "seed": 0, "label": wc.network_label(config, reward_cell(w).network)},
+        noise=lambda w: {"n": int(wc.reward_settings(config, w.entry)["noise_n"]), "clip": w.variant == "clip", "seed": 0},
     log:
         PATHS.log("noise_test", "{entry}", "{condition}", "seed{seed}", "{phase}-{variant}"),
     benchmark:
@@ -167,8 +168,6 @@ rule predict_edits:
         edits=reward_cell_edits,
     output:
         table=PATHS.reward_test("{entry}", "{condition}", "{seed}", "{phase}", "edits", "edits"),
-    params:
-        label=lambda w: wc.network_label(config, reward_cell(w).network),
     log:
         PATHS.log("predict_edits", "{entry}", "{condition}", "seed{seed}", "{phase}"),
     benchmark:
@@ -188,8 +187,7 @@ rule visualize_reward:
     output:
         out=directory(PATHS.reward_test("{entry}", "{condition}", "{seed}", "{phase}", "visualization", "{mode}")),
     params:
-        vis=lambda w: {"mode": w.mode, "steps": wc.reward_settings(config, w.entry)["visualization_steps"], "seed": 0,
-                       "label": wc.network_label(config, reward_cell(w).network)},
+        vis=lambda w: {"mode": w.mode, "steps": wc.reward_settings(config, w.entry)["visualization_steps"], "seed": 0},
     log:
         PATHS.log("visualize_reward", "{entry}", "{condition}", "seed{seed}", "{phase}-{mode}"),
     benchmark:
@@ -250,6 +248,9 @@ rule aggregate_reward:
         unpack(reward_aggregate_inputs),
     output:
         **{name: PATHS.table(name) for name in CH5_TABLES},
+    params:
+        # the only place the display labels reach: the tables' network names
+        labels=lambda w: wc.ch5_labels(config),
     log:
         PATHS.log("aggregate_reward", "all"),
     benchmark:

@@ -321,6 +321,74 @@ def test_chapter5_networks_and_analyses():
         list(wc.analysis_cells(cfg, "clusterability"))
 
 
+def test_chapter5_labels_are_params_of_the_aggregation_only():
+    cfg = small_config(transitions={"coinrun": {"game": "coinrun"}},
+                       probes={"layers": [2, 4], "networks": {"coin": {}}})
+    cfg["networks"]["coin"] = {"kind": "reward", "transitions": "coinrun", "seeds": [0], "thesis_network": "coinrun-15",
+                               "train": {"epochs": 2}}
+    check_config(cfg, SCHEMA)
+    validate(cfg, str(SCHEMA))
+    net = wc.Network("coin", "none", 0)
+    cell = next(wc.analysis_cells(cfg, "probes"))
+
+    def per_network_params(config):
+        return [wc.ch5_train_params(config, net), wc.probe_features_params(config, cell, "trained"),
+                wc.probe_fit_params(config, cell, "trained", 2, "distance", "all")]
+
+    before = per_network_params(cfg)
+    assert wc.ch5_labels(cfg) == {"coin/none/seed0": {"network": "coin", "thesis_network": "coinrun-15"}}
+    # A second seed renames seed 0 in the tables ("coin-seed0"), but changes none of its jobs' params.
+    cfg["networks"]["coin"]["seeds"] = [0, 1]
+    assert per_network_params(cfg) == before
+    assert wc.ch5_labels(cfg)["coin/none/seed0"]["network"] == "coin-seed0"
+    # The feature cache holds every probe layer, so other probe layers do not change it.
+    cfg["probes"]["layers"] = [3]
+    assert wc.probe_features_params(cfg, cell, "trained") == before[1]
+    assert before[1]["layers"] == list(wc.PROBE_LAYERS)
+    # The thesis network is a probe's param only while it sets the probe's epochs.
+    assert before[2]["thesis_network"] == "coinrun-15"
+    cfg["probes"]["epochs"] = 5
+    fit = wc.probe_fit_params(cfg, cell, "trained", 2, "distance", "all")
+    assert fit["epochs"] == 5 and "thesis_network" not in fit
+
+
+def test_job_network_name_comes_from_the_wildcards():
+    assert wc.job_network_name({"network_set": "dots", "condition": "none", "seed": "1"}) == "dots/none/seed1"
+    assert wc.job_network_name({"entry": "coin", "condition": "a", "seed": "0", "phase": "reward"}) == "coin/a/seed0"
+
+
+def test_canonical_params_give_one_form_per_value():
+    import numpy as np
+
+    a = wc.canonical_params({"settings": {"b": (1, 2), "a": np.float64(0.5)}, "k": np.int64(3), "path": Path("x/y")})
+    b = wc.canonical_params({"path": "x/y", "k": 3, "settings": {"a": 0.5, "b": [1, 2]}})
+    assert repr(a) == repr(b) == "{'k': 3, 'path': 'x/y', 'settings': {'a': 0.5, 'b': [1, 2]}}"
+    assert wc.canonical_params("ch5") == "ch5" and wc.canonical_params(None) is None
+
+    def params(wildcards, output):
+        return {"z": 1, "a": (wildcards, output)}
+
+    wrapped = wc.canonical_param_function(params)
+    import inspect
+
+    assert list(inspect.signature(wrapped).parameters) == ["wildcards", "output"]  # what Snakemake passes
+    assert repr(wrapped("w", output="o")) == "{'a': ['w', 'o'], 'z': 1}"
+
+
+def test_numbers_the_schema_types_number_are_floats():
+    cfg = small_config(train={"dropout": 0, "epochs": 2, "lr": 1})
+    cfg["networks"]["mlp-lines"]["conditions"]["dropout"] = {"dropout": 1 - 1, "l2": 0}
+    cfg["transitions"] = {"coinrun": {"game": "coinrun", "test_fraction": 0, "shards": 2}}
+    cfg["networks"]["coin"] = {"kind": "reward", "transitions": "coinrun", "seeds": [0], "train": {"lr": 1}}
+    wc.normalise_numbers(cfg, SCHEMA)
+    assert repr(cfg["train"]["dropout"]) == "0.0" and repr(cfg["train"]["lr"]) == "1.0"
+    assert repr(cfg["train"]["epochs"]) == "2" and repr(cfg["networks"]["mlp-lines"]["seeds"]) == "[0, 1]"
+    assert repr(cfg["networks"]["mlp-lines"]["conditions"]["dropout"]) == "{'dropout': 0.0, 'l2': 0.0}"
+    assert repr(cfg["transitions"]["coinrun"]["test_fraction"]) == "0.0" and cfg["transitions"]["coinrun"]["shards"] == 2
+    assert repr(cfg["networks"]["coin"]["train"]["lr"]) == "1.0"
+    assert cfg["clusterability"]["fold_batchnorm"] is True  # booleans are not numbers
+
+
 def test_conda_environment_pins_equal_requirements():
     def pins(lines):
         return sorted(line.split("#")[0].strip().lstrip("- ").strip() for line in lines

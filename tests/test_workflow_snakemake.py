@@ -203,11 +203,27 @@ def edited(edit):
     return cfg
 
 
-def dry_counts(work, cfg):
+def dry_run(work, cfg, text=None):
+    """A dry run of the smoke folder with ``cfg`` (or the YAML ``text``) as its config."""
     path = work / "edited.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    out = snakemake("-n", "--cores", "2", "--directory", str(work), "--configfile", str(path))
-    return job_counts(out.stdout)
+    path.write_text(text if text is not None else yaml.safe_dump(cfg))
+    return snakemake("-n", "--cores", "2", "--directory", str(work), "--configfile", str(path))
+
+
+def dry_counts(work, cfg):
+    return job_counts(dry_run(work, cfg).stdout)
+
+
+def planned_jobs(output: str) -> list[tuple[str, dict[str, str]]]:
+    """Every job of a dry run as (rule, wildcards)."""
+    jobs = []
+    for line in output.splitlines():
+        m = re.match(r"^(?:local)?rule (\w+):$", line)
+        if m:
+            jobs.append((m.group(1), {}))
+        elif jobs and line.startswith("    wildcards: "):
+            jobs[-1][1].update(item.split("=", 1) for item in line[len("    wildcards: "):].split(", "))
+    return jobs
 
 
 @pytest.mark.slow
@@ -289,6 +305,52 @@ def test_changing_one_condition_retrains_only_it(smoke_run):
 def test_adding_a_seed_trains_one_more_network_per_condition(smoke_run):
     counts = dry_counts(smoke_run, edited(lambda c: c["networks"]["mlp-lines"].update(seeds=[0, 1])))
     assert counts["train"] == 2 and "init_network" not in counts
+
+
+#: What gathers the per-network results: rerun whenever a network is added.
+AGGREGATION_RULES = {"aggregate_clusterability", "report_ch3", "specialization_stats", "report_ch4", "aggregate_reward",
+                     "report_ch5", "report_ch5_part2", "scorecard", "all"}
+
+
+@pytest.mark.slow
+def test_adding_a_seed_to_any_network_set_adds_only_that_seeds_jobs(smoke_run):
+    # One new seed in every kind of network set: trained, random-init and the three chapter-5 kinds.
+    new_seeds = {"mlp-lines": 1, "cnn-lines": 1, "mlp-init": 2, "coinrun-reward": 1, "coinrun-adversarial": 1, "dots": 1}
+    cfg = edited(lambda c: [c["networks"][name]["seeds"].append(seed) for name, seed in new_seeds.items()])
+    jobs = planned_jobs(dry_run(smoke_run, cfg).stdout)
+    for rule, wildcards in jobs:
+        if "seed" not in wildcards:
+            assert rule in AGGREGATION_RULES, (rule, wildcards)
+            continue
+        name = wildcards.get("network_set", wildcards.get("entry"))
+        assert int(wildcards["seed"]) == new_seeds[name], (rule, wildcards)  # nothing of an existing seed reruns
+    counts = {rule: sum(r == rule for r, _ in jobs) for rule, _ in jobs}
+    assert counts["train"] == 3 and counts["init_network"] == 1, counts
+    assert counts["reward_net"] == counts["adversarial_net"] == counts["dots_net"] == 1, counts
+
+
+@pytest.mark.slow
+def test_config_written_in_another_key_order_reruns_nothing(smoke_run):
+    def reversed_keys(value):
+        if isinstance(value, dict):
+            return {k: reversed_keys(value[k]) for k in sorted(value, reverse=True)}
+        return [reversed_keys(v) for v in value] if isinstance(value, list) else value
+
+    cfg = reversed_keys(SMOKE)
+    # The same numbers as other types: an integer where the schema says number (dropout's default is 0.0).
+    cfg["train"]["dropout"] = 0
+    out = dry_run(smoke_run, None, text=yaml.safe_dump(cfg, sort_keys=False))
+    assert "Nothing to be done" in out.stdout + out.stderr, out.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_changing_the_probe_layers_fits_only_the_new_layer(smoke_run):
+    # Layer 4 -> layer 3: the feature caches hold every layer, so only layer 3's probes are fitted.
+    jobs = planned_jobs(dry_run(smoke_run, edited(lambda c: c["probes"].update(layers=[3]))).stdout)
+    fits = [w for rule, w in jobs if rule == "probe_fit"]
+    assert len(fits) == 4 and {w["layer"] for w in fits} == {"3"}, fits  # 2 networks x (trained, random0)
+    assert {rule for rule, _ in jobs} == {"probe_fit", "aggregate_reward", "report_ch5", "report_ch5_part2", "scorecard",
+                                          "all"}, jobs
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
 from nnstructure.cli import run_logged  # noqa: E402
+from nnstructure.workflow_config import job_network_name  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 
@@ -20,7 +21,7 @@ if kind == "adversarial":
 elif kind == "reward":
     argv += ["--dataset", str(Path(sm.input.transitions).parent), "--summary", sm.output.row, "--threads", str(sm.threads)]
 else:
-    argv += ["--row", sm.output.row, "--network", p["label"]]
+    argv += ["--row", sm.output.row, "--network", job_network_name(sm.wildcards)]
 argv += [*command_options(p["settings"]), "--seed", str(p["seed"]), "--out", sm.output.network, "--log", sm.output.metrics,
          "--device", device, "--quiet"]
 run_logged(argv, sm.log[0])

@@ -6,12 +6,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
 from nnstructure.cli import run_logged  # noqa: E402
+from nnstructure.workflow_config import job_network_name  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 
 p = sm.params.features
-argv = ["probe-features", sm.input.network, "--layers", ",".join(map(str, p["layers"])), "--network", p["label"],
-        "--out", sm.output.features, "--device", sm.config["device"], "--quiet"]
+argv = ["probe-features", sm.input.network, "--layers", ",".join(map(str, p["layers"])),
+        "--network", job_network_name(sm.wildcards), "--out", sm.output.features, "--device", sm.config["device"], "--quiet"]
 if "dots_seed" in p:
     argv += ["--dots-seed", str(p["dots_seed"]), "--dots-n", str(p["dots_n"])]
 else:

@@ -14,7 +14,7 @@ argv = ["probe-fit", sm.input.features, "--layer", str(p["layer"]), "--target", 
         "--out", sm.output.row]
 if p["filtered"]:
     argv.append("--filtered")
-if p["thesis_network"]:
+if p.get("thesis_network"):  # absent where probes.epochs sets the epochs
     argv += ["--thesis-network", p["thesis_network"]]
 if "epochs" in p:
     argv += ["--epochs", str(p["epochs"])]
