@@ -23,8 +23,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-# Where the preset's outputs go: <results_dir>/<preset>/ (both read from the config file).
-OUTDIR = $$($(BIN)/python -c "import yaml,sys; c=yaml.safe_load(open(sys.argv[1])) or {}; print(c.get('results_dir','results') + '/' + c.get('preset','default'))" $(CONFIG))
+# Snakemake's config arguments; SNAKEMAKE_ARGS come last, so their --configfile or --config wins.
+RUN_ARGS = --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
+# Prints where the run's outputs go, <results_dir>/<preset>, as Snakemake reads RUN_ARGS.
+PRINT_OUTDIR = $(BIN)/python -m nnstructure.workflow_config $(RUN_ARGS)
 
 # A missing preset is reported before anything is installed.
 check-config:
@@ -36,12 +38,12 @@ check-config:
 run: export PATH := $(abspath $(BIN)):$(PATH)
 run: check-config $(STAMP)
 	@if $(BIN)/python -m nnstructure.recovery .; then $(BIN)/snakemake --unlock --configfile $(CONFIG) --cores 1 >/dev/null; fi
-	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) --rerun-incomplete $(SNAKEMAKE_ARGS)
-	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report $(OUTDIR)/report.html
-	@echo "Done: tables, figures and scorecards in $(OUTDIR)/report/, HTML report at $(OUTDIR)/report.html"
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete $(RUN_ARGS)
+	outdir=$$($(PRINT_OUTDIR)) && $(BIN)/snakemake --cores 1 $(RUN_ARGS) --report "$$outdir/report.html" && \
+	echo "Done: tables, figures and scorecards in $$outdir/report/, HTML report at $$outdir/report.html"
 
 dryrun: check-config $(STAMP)
-	$(BIN)/snakemake -n --cores $(CORES) --configfile $(CONFIG)
+	$(BIN)/snakemake -n --cores $(CORES) $(RUN_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -389,6 +389,36 @@ def test_numbers_the_schema_types_number_are_floats():
     assert cfg["clusterability"]["fold_batchnorm"] is True  # booleans are not numbers
 
 
+def test_run_output_dir_reads_the_config_as_snakemake_does(tmp_path):
+    (tmp_path / "a.yaml").write_text("preset: alpha\nresults_dir: out\n")
+    (tmp_path / "b.yaml").write_text("preset: beta\n")
+    a = str(tmp_path / "a.yaml")
+    assert wc.run_output_dir(["--configfile", a]) == "out/alpha"
+    assert wc.run_output_dir(["--configfile", a, "--config", "results_dir=../alt-results"]) == "../alt-results/alpha"
+    assert wc.run_output_dir(["--configfile", a, "--cores", "2", "--config", "preset=x", "results_dir=/r"]) == "/r/x"
+    assert wc.run_output_dir(["--configfile", a, "--configfile", str(tmp_path / "b.yaml")]) == "results/beta"
+    assert wc.run_output_dir(["--configfile", a, "--directory", "/work/d"]) == "/work/d/out/alpha"
+
+
+def test_make_run_reports_into_the_folder_of_the_run():
+    import shlex
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    args = "--config results_dir=../alt-results"
+    out = subprocess.run(["make", "-n", "run", f"SNAKEMAKE_ARGS={args}"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    report = next(line for line in out.splitlines() if "--report" in line)
+    # The report step reads the run's config arguments, and so does the command that names its folder ...
+    assert report.count(args) == 2, report
+    helper = report.split("outdir=$(", 1)[1].split(")", 1)[0]
+    # ... which prints the folder of this run.
+    printed = subprocess.run(shlex.split(helper), cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert printed.strip() == "../alt-results/default"
+
+
 def test_conda_environment_pins_equal_requirements():
     def pins(lines):
         return sorted(line.split("#")[0].strip().lstrip("- ").strip() for line in lines
