@@ -64,9 +64,27 @@ def test_probe_fit_rows_for_every_target_and_the_filter(setup, capsys):
     assert rows[0]["n_train"] + rows[0]["n_test"] == len(cache.rows)
     assert rows[2]["filtered"] and rows[2]["n_train"] + rows[2]["n_test"] == visible.sum()
     for r in rows:
-        assert r["epochs"] == 2 and len(r["adam_test_loss_by_epoch"]) == 2 and r["split"] == "dataset"
+        assert r["epochs"] == 2 and len(r["adam_test_loss_by_epoch"]) == r["adam_epochs"] >= 2 and r["split"] == "dataset"
+        assert r["adam_standardized"] and r["adam_lr_sweep"].tolist() == [1e-3, 3e-3, 1e-2]
+        assert r["converged"] == (r["adam_to_closed_form"] <= 1.10)
         # The exact least-squares probe is never worse than guessing the mean on the training rows it was fitted on.
         assert np.isfinite(r["adam_test_loss"]) and r["closed_form_train_loss"] <= r["mean_loss"] * 10
+
+
+def test_thesis_adam_runs_exactly_the_epochs_asked_and_says_whether_it_converged(setup, capsys):
+    root, _ = setup
+    assert main(["probe-fit", str(root / "feats"), "--layer", "1", "--target", "distance", "--epochs", "1",
+                 "--thesis-adam", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["adam_epochs"] == 1 and row["adam_stop"] == "epochs" and not row["adam_standardized"]
+    assert row["adam_lr_sweep"] == [] and row["converged"] == (row["adam_to_closed_form"] <= 1.10)
+    assert main(["probe-fit", str(root / "feats"), "--layer", "1", "--target", "distance", "--epochs", "3",
+                 "--lr-sweep", "none", "--lr", "0.01", "--max-epochs", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "standardised, lr 0.01, 3 epochs" in out and "converged" in out and "ratio" in out
+    with pytest.raises(SystemExit):
+        main(["probe-fit", str(root / "feats"), "--layer", "1", "--target", "distance", "--lr-sweep", "fast"])
+    assert "--lr-sweep takes" in capsys.readouterr().err
 
 
 def test_probe_command_on_a_random_network_and_thesis_epochs(setup, capsys):

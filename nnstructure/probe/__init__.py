@@ -8,8 +8,9 @@ from nnstructure.lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "features": ("FeatureCache", "load_feature_cache", "pooled_features", "pooled_layer_outputs", "write_feature_cache"),
-    "fit": ("ProbeFit", "fit_adam_probe", "fit_closed_form_probe", "mean_guess_loss"),
-    "run": ("probe_row", "split_masks"),
-    "schedule": ("thesis_probe_epochs",),
+    "fit": ("ProbeFit", "Standardization", "adam_converged", "adam_to_closed_form", "fit_adam_probe",
+            "fit_closed_form_probe", "fit_converged_adam_probe", "mean_guess_loss"),
+    "run": ("adam_columns", "probe_row", "split_masks"),
+    "schedule": ("CONVERGED_RATIO", "LR_SWEEP", "MAX_EPOCHS", "TRAIN_TOL", "thesis_probe_epochs"),
     "targets": ("TARGETS", "coin_visible_mask", "get_target", "target_values"),
 })

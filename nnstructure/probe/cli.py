@@ -35,15 +35,41 @@ def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _lrs(text: str) -> tuple[float, ...]:
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--lr-sweep takes comma-separated learning rates like 1e-3,1e-2 (or none), got {text!r}")
+    if any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"--lr-sweep learning rates must be positive, got {text!r}")
+    return values
+
+
 def _add_fit(p: argparse.ArgumentParser) -> None:
+    from nnstructure.probe.schedule import LR_SWEEP, MAX_EPOCHS, TRAIN_TOL
+
     p.add_argument("--layer", type=int, required=True, help="probed layer: output of that ReLU (0 = first convolution)")
     p.add_argument("--target", required=True, help="distance, distance_sq, inv_distance, inv_distance_sq, dx, dy, pair_distances, mean_distance")
     p.add_argument("--filtered", action="store_true", help="only rows where the goal is visible (distance < 6)")
-    p.add_argument("--epochs", type=int, default=None, help="Adam epochs (default: the thesis's for --thesis-network, else 5)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="minimum Adam epochs (default: the thesis's for --thesis-network, else 5)")
     p.add_argument("--thesis-network", default=None,
                    help="take the epochs from the thesis's captions for this network: coinrun-15, coinrun-40, heist, adversarial, dots")
     p.add_argument("--probe-batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate when there is no --lr-sweep")
+    p.add_argument("--lr-sweep", type=_lrs, default=LR_SWEEP, metavar="LRS",
+                   help="learning rates tried for one epoch each; the lowest training loss continues "
+                        f"(default {','.join(f'{v:g}' for v in LR_SWEEP)}; none: --lr)")
+    p.add_argument("--max-epochs", type=int, default=MAX_EPOCHS,
+                   help=f"Adam runs on past --epochs, up to this, until its training loss is within {TRAIN_TOL * 100:g}%% "
+                        f"of the closed form's (default {MAX_EPOCHS}; equal to --epochs: exactly --epochs)")
+    p.add_argument("--raw-features", action="store_true",
+                   help="train Adam on the raw features and targets (default: standardised, weights mapped back)")
+    p.add_argument("--thesis-adam", action="store_true",
+                   help="the thesis's probe as it was: raw features, --lr, exactly --epochs epochs (often not converged; "
+                        "the row says so)")
     p.add_argument("--ridge", type=float, default=1e-8, help="relative ridge of the closed-form probe (times trace(G)/d)")
     p.add_argument("--split", choices=("dataset", "random"), default="dataset",
                    help="test split: the dataset's own (transitions: by episode; dots: last 10%%) or a random 10%% of rows")
@@ -153,8 +179,11 @@ def _fit_and_report(args, cache) -> int:
     from nnstructure.io import write_parquet
     from nnstructure.probe.run import probe_row
 
-    row = probe_row(cache, args.layer, args.target, args.filtered, _epochs(args), args.probe_batch_size, args.lr,
-                    args.seed, args.split, args.ridge, args.fit_device)
+    epochs = _epochs(args)
+    thesis = args.thesis_adam
+    row = probe_row(cache, args.layer, args.target, args.filtered, epochs, args.probe_batch_size, args.lr,
+                    args.seed, args.split, args.ridge, args.fit_device, standardize=not (args.raw_features or thesis),
+                    lr_sweep=() if thesis else args.lr_sweep, max_epochs=epochs if thesis else args.max_epochs)
     if args.thesis_network is not None:
         row["thesis_network"] = args.thesis_network
     if args.out:
@@ -163,7 +192,8 @@ def _fit_and_report(args, cache) -> int:
         print(json.dumps(row))
     else:
         print(f"{row['network']} ({row['init']}) layer {row['layer']} {row['target']}{' filtered' if row['filtered'] else ''}: "
-              f"Adam {row['adam_test_loss']:.4g} ({row['epochs']} epochs), closed form {row['closed_form_test_loss']:.4g}, "
+              f"Adam {row['adam_test_loss']:.4g} ({row['adam_method']}), closed form {row['closed_form_test_loss']:.4g} "
+              f"({'converged' if row['converged'] else 'NOT converged'}: ratio {row['adam_to_closed_form']:.3g}), "
               f"mean guess {row['mean_loss']:.4g}; {row['n_train']} train / {row['n_test']} test")
     return 0
 
