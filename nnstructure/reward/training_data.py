@@ -18,9 +18,15 @@ transition weighs 1 / (1 - d) in the loss, which makes the batch loss an
 unbiased estimate of the MSE over the whole training split: the net learns the
 real base rate instead of the discarded set's. Without it the net is fitted to
 the discarded distribution (the thesis's Heist recipe; its predictions are then
-biased upwards on the full test split). Evaluation always uses every test
-transition; the training-split loss of the checkpoint is measured on a fixed
-seeded sample of at most :data:`TRAIN_EVAL_MAX` training transitions.
+biased upwards on the full test split).
+
+**Evaluation.** The checkpoint's test loss uses every test transition, whatever
+the discard; its training-split loss a fixed seeded sample of at most
+:data:`TRAIN_EVAL_MAX` training transitions. The per-epoch test loss of the
+learning curve (:meth:`StreamedTransitions.estimate_split`) is, on large test
+splits, an unbiased stratified estimate of the same number: every rewarded test
+transition plus a fixed seeded sample of :data:`EPOCH_EVAL_ZEROS` zero-reward
+ones, weighted by their sampling fraction (exact when the split is smaller).
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ import torch
 from torch import nn
 
 #: Largest number of training transitions whose loss the checkpoint reports (a fixed seeded sample).
-TRAIN_EVAL_MAX = 20_000
+TRAIN_EVAL_MAX = 10_000
+#: Zero-reward test transitions in the per-epoch estimate of the test loss (all rewarded ones are used).
+EPOCH_EVAL_ZEROS = 4_000
 EVAL_BATCH = 256
 
 
@@ -83,7 +91,8 @@ class StreamedTransitions:
         keep = np.random.default_rng(seed).random(len(self._train)) >= self.discard
         return self._train & (~self._zero | keep)
 
-    def _batches(self, batch_size: int, shuffle: bool, seed: int, where: np.ndarray, weighted: bool):
+    def _batches(self, batch_size: int, shuffle: bool, seed: int, where: np.ndarray, weighted: bool,
+                 zero_weight: float | None = None):
         from nnstructure.models.reward import transition_inputs
 
         for batch in self.dataset.batches(None, batch_size, shuffle=shuffle, seed=seed, where=where):
@@ -91,8 +100,9 @@ class StreamedTransitions:
             x = x.contiguous(memory_format=torch.channels_last)
             reward = batch["reward"].to(self.device)
             weight = torch.ones_like(reward)
-            if weighted and self.zero_weight != 1.0:
-                weight = torch.where(reward == 0, torch.full_like(reward, self.zero_weight), weight)
+            w0 = self.zero_weight if zero_weight is None else zero_weight
+            if weighted and w0 != 1.0:
+                weight = torch.where(reward == 0, torch.full_like(reward, w0), weight)
             yield x, (batch["action"].to(self.device), reward, weight)
 
     def train_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator):
@@ -118,14 +128,29 @@ class StreamedTransitions:
         return mask
 
     @torch.no_grad()
-    def evaluate_split(self, model: nn.Module, split: str) -> tuple[float, None]:
-        """Unweighted MSE over ``split`` (every test transition; at most :data:`TRAIN_EVAL_MAX` training ones)."""
+    def _mse(self, model: nn.Module, mask: np.ndarray, zero_weight: float = 1.0) -> float:
         total = torch.zeros((), dtype=torch.float64, device=self.device)
-        n = 0
-        for x, y in self._batches(EVAL_BATCH, False, 0, self._eval_mask(split), weighted=False):
+        weight = torch.zeros((), dtype=torch.float64, device=self.device)
+        for x, y in self._batches(EVAL_BATCH, False, 0, mask, weighted=True, zero_weight=zero_weight):
             total += self.loss(model(x), y, reduction="sum").double()
-            n += len(x)
-        return float(total) / max(n, 1), None
+            weight += y[2].double().sum()
+        return float(total) / max(float(weight), 1.0)
+
+    def evaluate_split(self, model: nn.Module, split: str) -> tuple[float, None]:
+        """MSE over ``split`` (every test transition; at most :data:`TRAIN_EVAL_MAX` training ones)."""
+        return self._mse(model, self._eval_mask(split)), None
+
+    def estimate_split(self, model: nn.Module, split: str) -> tuple[float, None]:
+        """The per-epoch estimate of :meth:`evaluate_split`: every rewarded transition of ``split`` and a fixed
+        seeded sample of :data:`EPOCH_EVAL_ZEROS` zero-reward ones, weighted up to all of them."""
+        mask = self.dataset.mask(split)
+        zeros = np.flatnonzero(mask & self._zero)
+        if len(zeros) <= EPOCH_EVAL_ZEROS:
+            return self.evaluate_split(model, split)
+        dropped = np.random.default_rng(1).choice(zeros, len(zeros) - EPOCH_EVAL_ZEROS, replace=False)
+        mask = mask.copy()
+        mask[dropped] = False
+        return self._mse(model, mask, zero_weight=len(zeros) / EPOCH_EVAL_ZEROS), None
 
 
 class TransitionTraining:
