@@ -199,6 +199,9 @@ def test_an_image_mlp_saved_as_a_state_dict_is_evaluated_and_specialised(tmp_pat
                  "--proxies", "lesion", "--k", "4", "--device", "cpu"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "expects 36 values each" in err and "shape [5, 5]" in err, err
+    assert main(["evaluate", str(tmp_path / "sd.pt"), "--dataset", str(image_data(tmp_path, 5)), "--device", "cpu"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "expects 36 values each" in err and "shape [5, 5]" in err, err
 
 
 def test_check_network_inputs_names_the_expected_and_the_given_shape():

@@ -105,19 +105,13 @@ def evaluation_dataset(checkpoint: str | Path, meta: dict, dataset: str | None =
 
 
 def _evaluate(args) -> int:
-    from nnstructure.network_io import load_network
+    from nnstructure.network_io import check_network_inputs, load_network
     from nnstructure.train import evaluate
 
     model, meta = load_network(args.checkpoint, allow_pickle=args.allow_pickle)
     dataset = evaluation_dataset(args.checkpoint, meta, args.dataset, args.data_dir)
-    try:
-        scores = evaluate(model, dataset, args.device)
-    except RuntimeError as exc:  # shapes that do not chain: a rebuilt network on the wrong inputs
-        assumed = f"; it was {meta['assumed']}" if "assumed" in meta else ""
-        raise ValueError(
-            f"{args.checkpoint} does not run on {dataset.name} inputs of shape {list(dataset.input_shape)} "
-            f"({str(exc).splitlines()[0]}){assumed}"
-        ) from exc
+    check_network_inputs(model, dataset.x_train, f"dataset {dataset.name!r}", meta)
+    scores = evaluate(model, dataset, args.device)
     result = {"checkpoint": str(args.checkpoint), "network_format": meta["network_format"], "dataset": dataset.name,
               "phase": meta.get("phase"), **scores}
     print(json.dumps(result))
