@@ -51,7 +51,7 @@ def test_reference_holds_the_thesis_numbers():
 
 def test_tables_put_ours_beside_the_thesis(inputs):
     tables = ch5.build_tables(inputs)
-    assert set(tables) == {"table_5_1", "table_5_2", "transition_datasets", "reward_nets", "reward_visualization"}
+    assert set(tables) == {"table_5_1", "table_5_2", "transition_datasets", "reward_nets", "reward_visualization", "findings"}
     t51 = tables["table_5_1"].set_index("")
     small = [c for c in t51.columns if c.startswith("cr-small")][0]
     assert t51.loc["Different", small] == "8.0 ± 2.0" and t51.loc["Same", small] == "1.00"
@@ -66,6 +66,26 @@ def test_tables_put_ours_beside_the_thesis(inputs):
     assert data.loc["Train transitions", "coinrun (thesis)"] == "900,173" and data.loc["Episodes rewarded", "coinrun (ours)"] == "95%"
     md = ch5.tables_markdown(tables, {"table_5_1": ch5.noise_caption(inputs["noise"])})
     assert "Table 5.1" in md["table_5_1"] and "thesis-text (clipped to [0, 1])" in md["table_5_1"]
+
+
+def test_tables_end_with_the_thesis_findings_judged_on_our_numbers(inputs):
+    tables = ch5.build_tables(inputs)
+    found = tables["findings"].set_index("table_name")
+    # cr-small's noise mean 4.5 is not above half its originals' 9.5; cr-long's 55.75 is: one contradiction decides.
+    assert found.loc["table_5_1", "line"].startswith("Does not hold: noise gets a high reward")
+    assert "cr-small: mean 4.5 <= 4.75 (half the originals' 9.5)" in found.loc["table_5_1", "line"]
+    # rearranged edits at 4.0 are not about 0
+    assert found.loc["table_5_2", "line"] == ("Does not hold: originals are about 10, translated edits in between, "
+                                              "rearranged edits about 0 (cr-small: original 9.5, translated 6, "
+                                              "rearranged 4 (rearranged not about 0))")
+    assert found.loc["reward_visualization", "verdict"] == "Not testable"
+    md = ch5.tables_markdown(tables)
+    assert "**Finding (thesis 5.1).** Does not hold:" in md["table_5_1"]
+    assert "**Finding (thesis 5.2).** Does not hold:" in md["table_5_2"]
+    assert md["findings"].startswith("# Chapter 5") and md["findings"].count("- **Thesis") == 3
+    card = ch5.scorecard(inputs)
+    rows = card[card["metric"] == "finding"].set_index("table")
+    assert rows.loc["5.1", "agrees"] is False and rows.loc["5.2", "agrees"] is False and rows.loc["5.8-text", "agrees"] is None
 
 
 def test_scorecard_criteria(inputs):

@@ -24,6 +24,11 @@ tables and figures that need it are then skipped):
 Which thesis network a network of ours stands for (``thesis_network``:
 ``coinrun-15``, ``coinrun-40``, ``heist``) comes from the ``reward_nets`` row, or
 else from its game and epochs (CoinRun up to 27 epochs: the 15-epoch network).
+
+Each of Tables 5.1 and 5.2 and the visualisation table ends with one computed
+line saying whether the thesis's qualitative finding holds on our nets
+(:mod:`nnstructure.report.findings`); the lines are also the ``findings`` table
+and ``finding`` rows of the scorecard.
 """
 
 from __future__ import annotations
@@ -252,8 +257,28 @@ def visualization_table(inputs: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def findings(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One line per table whose data is present: noise (Table 5.1), edited transitions (Table 5.2), and
+    whether adversarial training took the high reward from de novo visualisations (with section 5.4's table)."""
+    from nnstructure.report import findings as f
+
+    nets = _present(inputs, "reward_nets")
+    records = []
+    if _present(inputs, "noise") is not None:
+        records.append(f.finding_record("table_5_1", "5.1", "5.1", f.noise_finding(inputs["noise"], _present(inputs, "edits"), nets)))
+    if _present(inputs, "edits") is not None:
+        records.append(f.finding_record("table_5_2", "5.2", "5.2", f.edits_finding(inputs["edits"], nets)))
+    vis = _present(inputs, "visualizations")
+    if vis is not None:
+        mapping = _network_map(inputs)
+        vis = vis.assign(thesis_network=_thesis_network(vis, mapping)) if "thesis_network" not in vis.columns else vis
+        records.append(f.finding_record("reward_visualization", "5.8-text", "adversarial", f.adversarial_denovo_finding(vis)))
+    return pd.DataFrame(records, columns=["table_name", "table", "claim", "criterion", "verdict", "line"])
+
+
 def build_tables(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Table 5.1, Table 5.2, the dataset statistics, the networks' losses and the visualisation numbers."""
+    """Table 5.1, Table 5.2, the dataset statistics, the networks' losses and the visualisation numbers,
+    and the thesis's findings judged on them (``findings``)."""
     tables: dict[str, pd.DataFrame] = {}
     if _present(inputs, "noise") is not None:
         tables["table_5_1"] = table_5_1(inputs)
@@ -265,6 +290,9 @@ def build_tables(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         tables["reward_nets"] = reward_net_table(inputs)
     if _present(inputs, "visualizations") is not None or _present(inputs, "visualization_controls") is not None:
         tables["reward_visualization"] = visualization_table(inputs)
+    lines = findings(inputs)
+    if len(lines):
+        tables["findings"] = lines
     return tables
 
 
@@ -281,15 +309,22 @@ _CAPTIONS = {
 
 
 def tables_markdown(tables: dict[str, pd.DataFrame], settings: dict[str, str] | None = None) -> dict[str, str]:
-    """Markdown per table, its caption saying what was run (``settings``: extra caption text per table)."""
+    """Markdown per table, its caption saying what was run (``settings``: extra caption text per table),
+    then the finding line of that table; ``findings`` as a list of every line."""
+    from nnstructure.report.findings import findings_list_markdown, findings_markdown
     from nnstructure.report.tables import to_markdown
 
+    lines = tables.get("findings")
     out = {}
     for name, df in tables.items():
+        if name == "findings":
+            out[name] = findings_list_markdown(df, "Chapter 5: the thesis's findings on our nets")
+            continue
         caption = _CAPTIONS.get(name, name)
         if settings and name in settings:
             caption += f". {settings[name]}"
-        out[name] = to_markdown(df, caption=caption + ".")
+        finding = findings_markdown(lines, name)
+        out[name] = to_markdown(df, caption=caption + ".") + (f"\n{finding}\n" if finding else "")
     return out
 
 
@@ -518,4 +553,7 @@ def scorecard(inputs: dict[str, pd.DataFrame], reference: pd.DataFrame | None = 
             mean = float(g["predicted_reward"].mean())
             out.append(_card("5.4", f"{network}: {control} optimised images", "mean_predicted_reward", mean, (lo + hi) / 2,
                              lo <= mean <= hi, f"inside the thesis's range {lo:g}-{hi:g}", f"{len(g)} images"))
+    from nnstructure.report.findings import findings_card
+
+    out += findings_card(findings(inputs), CHAPTER)
     return pd.DataFrame(out, columns=["chapter", "table", "cell", "metric", "ours", "theirs", "diff", "agrees", "criterion", "note"])

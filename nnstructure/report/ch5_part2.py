@@ -16,10 +16,18 @@ Inputs (aggregated Parquet tables of the workflow; any may be missing, its table
 * ``adversarial_noise``: the noise test (Table 5.1 rows: ``pairing``, ``predicted_reward``) of that net.
 * ``dots_nets``: one row per dots network: ``network``, ``task``, ``n_train``, ``epochs``,
   ``test_loss``, ``baseline_loss`` (mean guessing / base rates).
+* optional, for the findings: ``reward_nets`` (chapter 5 part 1's: a probe finding on a net
+  that has not learnt is not testable) and ``visualizations`` (de novo visualisations of
+  the adversarially trained net, ``thesis_network`` "adversarial").
 
 Probe cells show the Adam probe (the thesis's method) beside the exact least-squares
 probe on the same cached features; random-network values in parentheses (mean over
 random networks when there are several); the first row is the loss of guessing the mean.
+An Adam cell whose probe did not converge (test loss more than 10% above the closed
+form's) says so in the cell, ``[not converged: 4.9x closed form]``; the
+``probe_convergence`` table lists every probe with its ratio and how Adam was trained.
+Each probe table and the adversarial-training table end with one computed line saying
+whether the thesis's qualitative finding holds (:mod:`nnstructure.report.findings`).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nnstructure.probe.schedule import TABLES
+from nnstructure.probe.schedule import CONVERGED_RATIO, TABLES
 from nnstructure.probe.targets import TARGETS
 
 CHAPTER = 5
@@ -101,10 +109,31 @@ def _table_of(row) -> str | None:
     return TABLES.get((row["thesis_network"], bool(row["filtered"])))
 
 
+def adam_ratio(rows: pd.DataFrame) -> pd.Series:
+    """Each probe's Adam test loss over its closed-form test loss (NaN where the closed form's is not positive)."""
+    exact = rows["closed_form_test_loss"].astype(float)
+    return rows["adam_test_loss"].astype(float) / exact.where(exact > 0)
+
+
+def adam_converged(rows: pd.DataFrame) -> pd.Series:
+    """Whether each Adam probe ended within 10% of the closed form's test loss (the rows' ``converged``)."""
+    return adam_ratio(rows) <= CONVERGED_RATIO
+
+
+def _adam_text(rows: pd.DataFrame) -> str:
+    """Mean Adam test loss, marked when any of the probes did not converge (with the worst ratio)."""
+    text = _fmt(rows["adam_test_loss"].mean())
+    ratio = adam_ratio(rows)
+    if not adam_converged(rows).all():
+        text += f" [not converged: {ratio.max():.3g}x closed form]"
+    return text
+
+
 def _cell(trained: pd.DataFrame, random: pd.DataFrame, column: str) -> str:
-    text = _fmt(trained[column].mean()) if len(trained) else ""
+    value = _adam_text if column == "adam_test_loss" else (lambda rows: _fmt(rows[column].mean()))
+    text = value(trained) if len(trained) else ""
     if len(random):
-        text = f"{text} ({_fmt(random[column].mean())})".strip()
+        text = f"{text} ({value(random)})".strip()
     return text
 
 
@@ -151,12 +180,14 @@ def dots_probe_table(rows: pd.DataFrame) -> pd.DataFrame:
         line = {"": f"Layer {layer}"}
         for n in trained_nets:
             trained = at[(at["network"] == n) & (at["init"] == "trained")]
-            line[f"{DOTS_LABELS.get(n, n)} (Adam)"] = _fmt(trained["adam_test_loss"].mean()) if len(trained) else ""
+            line[f"{DOTS_LABELS.get(n, n)} (Adam)"] = _adam_text(trained) if len(trained) else ""
             line[f"{DOTS_LABELS.get(n, n)} (closed form)"] = _fmt(trained["closed_form_test_loss"].mean()) if len(trained) else ""
         random = at[at["init"] == "random"]
         for column, label in (("adam_test_loss", "Random (Adam)"), ("closed_form_test_loss", "Random (closed form)")):
             sd = random[column].std(ddof=1) if len(random) > 1 else float("nan")
             line[label] = _fmt_mean_sd(random[column].mean(), sd) if len(random) else ""
+            if column == "adam_test_loss" and len(random) and not adam_converged(random).all():
+                line[label] += f" [not converged: {adam_ratio(random).max():.3g}x closed form]"
         if len(random):
             line["Random networks"] = str(random["init_seed"].nunique())
         out.append(line)
@@ -225,8 +256,67 @@ def dots_networks_table(inputs: dict) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def probe_convergence_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Every probe: Adam's and the closed form's test loss, their ratio, converged or not, and how Adam was trained."""
+    from nnstructure.report.tables import format_tick
+
+    def get(r, column, default=""):
+        value = r.get(column, default)
+        return default if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+    ratio, converged = adam_ratio(rows), adam_converged(rows)
+    out = []
+    for i, (_, r) in enumerate(rows.iterrows()):
+        out.append({"Table": _table_of(r) or "", "Network": r.get("network", ""), "Init": r["init"],
+                    "Layer": int(r["layer"]), "Target": r["target"], "Filtered": format_tick(bool(r["filtered"])),
+                    "Adam test MSE": _fmt(r["adam_test_loss"]), "Closed-form test MSE": _fmt(r["closed_form_test_loss"]),
+                    "Adam / closed form": f"{ratio.iloc[i]:.3g}" if np.isfinite(ratio.iloc[i]) else "",
+                    "Converged": format_tick(bool(converged.iloc[i])),
+                    "Epochs (min)": _count(get(r, "epochs", np.nan)),
+                    "Epochs run": _count(get(r, "adam_epochs", get(r, "epochs", np.nan))),
+                    "Adam": get(r, "adam_method", "raw features, fixed epochs (before convergence was recorded)")})
+    order = {t: i for i, t in enumerate([*PROBE_TABLE_TARGETS, "5.10"])}
+    table = pd.DataFrame(out)
+    table["_order"] = table["Table"].map(order).fillna(len(order))
+    table = table.sort_values(["_order", "Network", "Target", "Filtered", "Init", "Layer"], kind="stable")
+    return table.drop(columns="_order").reset_index(drop=True)
+
+
+def findings(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One line per probe table (5.3-5.10) and for the adversarial section: does the thesis's finding hold?"""
+    from nnstructure.report import findings as f
+
+    records = []
+    rows = _probe_rows(inputs)
+    if len(rows):
+        tables_of = pd.Series([_table_of(r) for _, r in rows.iterrows()], index=rows.index)
+        unlearnt = f.reward_net_unlearnt(inputs.get("reward_nets"))
+        for table in PROBE_TABLE_TARGETS:
+            if (tables_of == table).any():
+                line = f.probe_finding(rows[tables_of == table], table, unlearnt)
+                records.append(f.finding_record("table_5_" + table.split(".")[1], table,
+                                                "heist-probes" if table == "5.5" else "coinrun-probes", line))
+        if (tables_of == "5.10").any():
+            line = f.dots_probe_finding(rows[tables_of == "5.10"], inputs.get("dots_nets"))
+            records.append(f.finding_record("table_5_10", "5.10", "5.10", line))
+    if _has_adversarial(inputs):
+        visualizations = inputs.get("visualizations")
+        records.append(f.finding_record("adversarial_training", "5.8-text", "adversarial",
+                                        f.adversarial_denovo_finding(visualizations)))
+        edits = inputs.get("adversarial_edits")
+        if edits is not None and len(edits):
+            records.append(f.finding_record("adversarial_training", "5.8-text", "5.2",
+                                            f.edits_finding(edits, inputs.get("reward_nets"))))
+    return pd.DataFrame(records, columns=["table_name", "table", "claim", "criterion", "verdict", "line"])
+
+
+def _has_adversarial(inputs: dict) -> bool:
+    return any(inputs.get(k) is not None and len(inputs[k]) for k in ("adversarial", "adversarial_edits", "adversarial_noise"))
+
+
 def build_tables(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Tables 5.3-5.10 (those with probe rows), the adversarial-training and dots-network tables."""
+    """Tables 5.3-5.10 (those with probe rows), every probe's convergence, the adversarial-training and
+    dots-network tables, and the thesis's findings judged on them (``findings``)."""
     tables: dict[str, pd.DataFrame] = {}
     rows = _probe_rows(inputs)
     if len(rows):
@@ -236,10 +326,14 @@ def build_tables(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
                 tables["table_5_" + table.split(".")[1]] = probe_table(rows, table)
         if "5.10" in present:
             tables["table_5_10"] = dots_probe_table(rows)
-    if any(inputs.get(k) is not None and len(inputs[k]) for k in ("adversarial", "adversarial_edits", "adversarial_noise")):
+        tables["probe_convergence"] = probe_convergence_table(rows)
+    if _has_adversarial(inputs):
         tables["adversarial_training"] = adversarial_table(inputs)
     if inputs.get("dots_nets") is not None and len(inputs["dots_nets"]):
         tables["dots_networks"] = dots_networks_table(inputs)
+    lines = findings(inputs)
+    if len(lines):
+        tables["findings"] = lines
     return tables
 
 
@@ -253,25 +347,37 @@ _CAPTIONS = {
     "table_5_9": "Table 5.9: filtered probes on the adversarially trained CoinRun network",
     "table_5_10": "Table 5.10: probes for the vector of same-colour distances on the dots networks",
     "adversarial_training": "Section 5.8: adversarial training",
+    "probe_convergence": ("Did the Adam probes converge? Every probe's Adam test MSE over the exact least-squares "
+                          "probe's; converged = within 10% (a probe that is not is a half-trained probe, not a result)"),
     "dots_networks": "Section 5.9: networks trained on dots and distances",
 }
 
 
 def tables_markdown(tables: dict[str, pd.DataFrame], settings: dict[str, str] | None = None) -> dict[str, str]:
-    """Markdown per table with a caption saying what was run (``settings``: extra caption text per table)."""
+    """Markdown per table with a caption saying what was run (``settings``: extra caption text per table),
+    then the table's finding lines; ``findings`` as a list of every line."""
+    from nnstructure.report.findings import findings_list_markdown, findings_markdown
     from nnstructure.report.tables import to_markdown
 
+    lines = tables.get("findings")
     out = {}
     for name, df in tables.items():
+        if name == "findings":
+            out[name] = findings_list_markdown(df, "Chapter 5 (probes, adversarial training, dots): the thesis's findings on our nets")
+            continue
         caption = _CAPTIONS.get(name, name)
         if name.startswith("table_5_"):
-            caption += (". Test MSE of linear probes on space-pooled ReLU layers: Adam (default settings, batch 128, "
-                        "epochs as the thesis's captions) and the exact least-squares solution of the same probe; "
-                        "randomly initialised networks of the same architecture in parentheses; Mean = guessing the "
-                        "training mean")
+            caption += (". Test MSE of linear probes on space-pooled ReLU layers: Adam (batch 128, at least the "
+                        "thesis's epochs, then on until it reaches the closed form; see probe_convergence for how each "
+                        "was trained) and the exact least-squares solution of the same probe; randomly initialised "
+                        "networks of the same architecture in parentheses; Mean = guessing the training mean. "
+                        "[not converged] marks an Adam probe more than 10% above the closed form's test loss")
+        if name == "probe_convergence":
+            caption += f". {int((df['Converged'] == '×').sum())} of {len(df)} Adam probes did not converge"
         if settings and name in settings:
             caption += f". {settings[name]}"
-        out[name] = to_markdown(df, caption=caption + ".")
+        finding = findings_markdown(lines, name)
+        out[name] = to_markdown(df, caption=caption + ".") + (f"\n{finding}\n" if finding else "")
     return out
 
 
@@ -398,6 +504,9 @@ def scorecard(inputs: dict[str, pd.DataFrame], reference: pd.DataFrame | None = 
                 tb = float(theirs_base.iloc[0])
                 out.append(_card("5.9", f"{net}: baseline loss", base_metric, float(r["baseline_loss"]), tb,
                                  bool(abs(float(r["baseline_loss"]) - tb) <= 0.1 * tb), "within 10% (data distribution)", ""))
+    from nnstructure.report.findings import findings_card
+
+    out += findings_card(findings(inputs), CHAPTER)
     card = pd.DataFrame(out, columns=["chapter", "table", "cell", "metric", "ours", "theirs", "diff", "agrees", "criterion", "note"])
     return card
 
@@ -438,12 +547,21 @@ def _probe_scorecard(rows: pd.DataFrame, ref: pd.DataFrame) -> list[dict]:
             theirs = ref_value(table, network, layer, target, init, "test_loss")
             theirs_ratio = theirs / theirs_mean
             name = f"{network} layer {layer} {target}{' filtered' if filtered else ''} ({init})"
-            note = f"Adam {int(cell['epochs'].iloc[0])} epochs; closed form {_fmt(exact)}; {len(cell)} network(s)"
+            epochs = cell["adam_epochs"] if "adam_epochs" in cell.columns else cell["epochs"]
+            converged = bool(adam_converged(cell).all())
+            note = (f"Adam {int(epochs.max())} epochs (min {int(cell['epochs'].iloc[0])}); closed form {_fmt(exact)}; "
+                    f"{len(cell)} network(s)")
+            if not converged:
+                note += (f"; Adam NOT converged ({adam_ratio(cell).max():.3g}x the closed form's test loss): "
+                         "not judged")
             out.append(_card(table, name, "test_loss", adam, theirs, None, "", note))
             ours_ratio = adam / mean
-            out.append(_card(table, name, "test_loss_over_mean", ours_ratio, theirs_ratio,
-                             bool(abs(ours_ratio - theirs_ratio) <= 0.1) if np.isfinite(theirs_ratio) else None,
-                             "|diff| <= 0.1 (loss as a fraction of guessing the mean)", note))
+            judged = bool(abs(ours_ratio - theirs_ratio) <= 0.1) if np.isfinite(theirs_ratio) and converged else None
+            ratio_card = _card(table, name, "test_loss_over_mean", ours_ratio, theirs_ratio, judged,
+                               "|diff| <= 0.1 (loss as a fraction of guessing the mean)", note)
+            if not converged:
+                ratio_card["agrees"], ratio_card["criterion"] = None, "not judged: Adam did not converge"
+            out.append(ratio_card)
             exact_card = _card(table, name, "closed_form_test_loss_over_mean", exact / mean, theirs_ratio, None, "",
                                "our exact least-squares probe beside the thesis's Adam probe (no agreement rule: "
                                "a different fit of the same linear probe)")
