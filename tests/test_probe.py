@@ -282,3 +282,15 @@ def test_an_under_trained_probe_is_flagged_not_converged(tmp_path):
     assert not row["converged"] and row["adam_to_closed_form"] > 1.10
     assert row["adam_epochs"] == 1 and row["adam_stop"] == "epochs" and not row["adam_standardized"]
     assert row["adam_method"] == "raw features, lr 0.001, 1 epochs, stop epochs"
+
+
+def test_adam_may_standardise_the_training_copy_in_place_with_the_same_result():
+    from nnstructure.probe import fit_converged_adam_probe
+
+    x_train, y_train, x_test, y_test = _badly_scaled_problem()
+    copied = fit_converged_adam_probe(x_train, y_train, x_test, y_test, 0.0, epochs=2, max_epochs=2, seed=1)
+    scratch = x_train.copy()
+    in_place = fit_converged_adam_probe(scratch, y_train, x_test, y_test, 0.0, epochs=2, max_epochs=2, seed=1,
+                                        overwrite=True)
+    assert in_place.test_loss_by_epoch == copied.test_loss_by_epoch and in_place.train_loss == copied.train_loss
+    assert abs(float(scratch[:, 7].std()) - 1) < 1e-3  # the scratch copy now holds z-scores

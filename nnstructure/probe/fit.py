@@ -168,8 +168,9 @@ class Standardization:
     def identity(cls, n_features: int, n_targets: int) -> "Standardization":
         return cls(np.zeros(n_features), np.ones(n_features), np.zeros(n_targets), np.ones(n_targets))
 
-    def features(self, x: np.ndarray) -> np.ndarray:
-        out = np.empty(x.shape, dtype=np.float32)
+    def features(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The standardised features as float32, written into ``out`` (which may be ``x`` itself) when given."""
+        out = np.empty(x.shape, dtype=np.float32) if out is None else out
         for start in range(0, len(x), CHUNK):
             chunk = np.asarray(x[start:start + CHUNK], dtype=np.float64)
             out[start:start + CHUNK] = (chunk - self.x_mean) * self.x_inv_scale
@@ -195,15 +196,20 @@ class ProbeData:
 
     @classmethod
     def of(cls, x_train: np.ndarray, y_train: np.ndarray, standardize: bool = True,
-           device: torch.device | str = "cpu") -> "ProbeData":
+           device: torch.device | str = "cpu", overwrite: bool = False) -> "ProbeData":
+        """``overwrite`` standardises ``x_train`` in place when it is a writeable C-ordered float32 array
+        (no copy of the largest array; the caller must not use ``x_train`` afterwards)."""
         y_train = _as_2d(y_train)
         if len(x_train) < 1:
             raise ValueError("a probe needs training rows")
         scaling = (Standardization.of(x_train, y_train) if standardize
                    else Standardization.identity(x_train.shape[1], y_train.shape[1]))
+        in_place = (overwrite and isinstance(x_train, np.ndarray) and x_train.dtype == np.float32
+                    and x_train.flags.c_contiguous and x_train.flags.writeable)
+        x = scaling.features(x_train, out=x_train if in_place else None)
         device = torch.device(device)
-        return cls(torch.as_tensor(scaling.features(x_train), device=device),
-                   torch.as_tensor(scaling.targets(y_train), device=device), scaling, bool(standardize))
+        return cls(torch.as_tensor(x, device=device), torch.as_tensor(scaling.targets(y_train), device=device),
+                   scaling, bool(standardize))
 
 
 class AdamProbeRun:
@@ -265,9 +271,9 @@ class AdamProbeRun:
         return float((per_component * scale_sq).mean() / len(self.x))
 
 
-def _fit_of(run: AdamProbeRun, x_train, y_train, test_history: list[float], train_history: list[float], **info) -> ProbeFit:
+def _fit_of(run: AdamProbeRun, test_history: list[float], train_history: list[float], **info) -> ProbeFit:
     w, b = run.weights()
-    return ProbeFit(weight=w, bias=b, train_loss=linear_mse(x_train, y_train, w, b), test_loss=test_history[-1],
+    return ProbeFit(weight=w, bias=b, train_loss=run.train_loss(), test_loss=test_history[-1],
                     test_loss_by_epoch=list(test_history), train_loss_by_epoch=list(train_history), epochs=run.epochs,
                     final_lr=run.lr, standardized=run.standardized, **info)
 
@@ -291,15 +297,15 @@ def fit_adam_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
         run.run_epoch()
         tests.append(linear_mse(x_test, y_test, *run.weights()))
         trains.append(run.train_loss())
-    return _fit_of(run, x_train, y_train, tests, trains, lr=float(lr), stop="epochs")
+    return _fit_of(run, tests, trains, lr=float(lr), stop="epochs")
 
 
 def fit_converged_adam_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
                              closed_form_train_loss: float, epochs: int, max_epochs: int = MAX_EPOCHS, batch_size: int = 128,
                              lr: float = 1e-3, lr_sweep: tuple[float, ...] = LR_SWEEP, sweep_epochs: int = 1,
                              train_tol: float = TRAIN_TOL, patience: int = 3, plateau_steps: int = 1000,
-                             lr_floor: float = 0.01, seed: int = 0,
-                             device: torch.device | str = "cpu", standardize: bool = True) -> ProbeFit:
+                             lr_floor: float = 0.01, seed: int = 0, device: torch.device | str = "cpu",
+                             standardize: bool = True, overwrite: bool = False) -> ProbeFit:
     """An Adam probe trained until its training loss reaches the exact probe's (``closed_form_train_loss``).
 
     1. Sweep: one run per learning rate of ``lr_sweep`` (just ``lr`` when empty),
@@ -315,6 +321,7 @@ def fit_converged_adam_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: n
        epoch), the learning rate is divided by 10, down to ``lr_floor`` times
        the chosen one; a plateau at the floor ends the run.
 
+    ``overwrite`` lets it standardise ``x_train`` in place (see :meth:`ProbeData.of`).
     ``stop`` says why it ended: ``closed_form`` (the training loss reached the
     closed form's), ``plateau``, ``max_epochs``, or ``epochs`` (a fixed number
     of epochs was asked for and the closed form was not reached).
@@ -324,7 +331,9 @@ def fit_converged_adam_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: n
         raise ValueError(f"a probe needs at least one epoch, got {epochs}")
     y_train, y_test = _as_2d(y_train), _as_2d(y_test)
     max_epochs = max(int(max_epochs), int(epochs))
-    data = ProbeData.of(x_train, y_train, standardize, device)
+    n_train = len(x_train)
+    data = ProbeData.of(x_train, y_train, standardize, device, overwrite)
+    del x_train  # possibly standardised in place: only ``data`` from here on
     candidates = tuple(float(v) for v in lr_sweep) or (float(lr),)
     record = _EpochRecorder(x_test, y_test)
     sweep = {}
@@ -336,7 +345,7 @@ def fit_converged_adam_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: n
         chosen = candidates[0]
         run = AdamProbeRun(data, chosen, batch_size, seed)
     target = closed_form_train_loss * (1 + train_tol)
-    patience = max(int(patience), math.ceil(plateau_steps / math.ceil(len(x_train) / batch_size)))
+    patience = max(int(patience), math.ceil(plateau_steps / math.ceil(n_train / batch_size)))
     plateau = _Plateau(patience, min(record.trains, default=math.inf))
     stop = "epochs" if max_epochs == epochs else "max_epochs"
     while run.epochs < max_epochs:
@@ -353,7 +362,7 @@ def fit_converged_adam_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: n
         plateau.update(record.trains[-1])
     if stop != "closed_form" and record.trains and record.trains[-1] <= target:
         stop = "closed_form"
-    return _fit_of(run, x_train, y_train, record.tests, record.trains, lr=chosen,
+    return _fit_of(run, record.tests, record.trains, lr=chosen,
                    sweep={c: v[2] for c, v in sweep.items()}, stop=stop)
 
 

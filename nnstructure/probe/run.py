@@ -82,12 +82,17 @@ def probe_row(cache: FeatureCache, layer: int, target: str, filtered: bool = Fal
         raise ValueError(f"too few rows to probe: {int(train.sum())} train / {int(test.sum())} test "
                          f"({'filtered, ' if filtered else ''}split {split!r}) in {cache.path}")
     y = target_values(sub, spec.name)
-    x = np.asarray(cache.layer(layer))[keep]
+    features = cache.layer(layer)
+    rows_kept = np.flatnonzero(keep)
+    # One in-memory copy per split, read straight from the memory map; Adam standardises the training copy in place.
+    x_train, x_test = (np.ascontiguousarray(features[rows_kept[mask]], dtype=np.float32) for mask in (train, test))
+    n_features = int(features.shape[1])
     fit_seed = derive_seed("probe-adam", seed, layer, spec.name, filtered)
-    exact = fit_closed_form_probe(x[train], y[train], x[test], y[test], ridge)
-    adam = fit_converged_adam_probe(x[train], y[train], x[test], y[test], exact.train_loss, epochs, max_epochs,
+    exact = fit_closed_form_probe(x_train, y[train], x_test, y[test], ridge)
+    adam = fit_converged_adam_probe(x_train, y[train], x_test, y[test], exact.train_loss, epochs, max_epochs,
                                     batch_size, lr, lr_sweep, train_tol=train_tol, seed=fit_seed, device=device,
-                                    standardize=standardize)
+                                    standardize=standardize, overwrite=True)
+    del x_train
     meta = cache.metadata
     return {
         "network": meta.get("network", ""),
@@ -107,7 +112,7 @@ def probe_row(cache: FeatureCache, layer: int, target: str, filtered: bool = Fal
         "split": split,
         "seed": int(seed),
         "ridge": float(ridge),
-        "n_features": int(x.shape[1]),
+        "n_features": n_features,
         "n_train": int(train.sum()),
         "n_test": int(test.sum()),
         "mean_loss": mean_guess_loss(y[train], y[test]),
