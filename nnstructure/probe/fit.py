@@ -292,12 +292,10 @@ def fit_adam_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
         raise ValueError(f"a probe needs at least one epoch, got {epochs}")
     y_train, y_test = _as_2d(y_train), _as_2d(y_test)
     run = AdamProbeRun(ProbeData.of(x_train, y_train, standardize, device), lr, batch_size, seed, betas, eps)
-    tests, trains = [], []
+    record = _EpochRecorder(x_test, y_test)
     for _ in range(epochs):
-        run.run_epoch()
-        tests.append(linear_mse(x_test, y_test, *run.weights()))
-        trains.append(run.train_loss())
-    return _fit_of(run, tests, trains, lr=float(lr), stop="epochs")
+        record(run)
+    return _fit_of(run, record.tests, record.trains, lr=float(lr), stop="epochs")
 
 
 def fit_converged_adam_probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,

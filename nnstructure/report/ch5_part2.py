@@ -447,6 +447,8 @@ def plot_probe_convergence(rows: pd.DataFrame, path: str | os.PathLike) -> Path:
         if len(history) and r["closed_form_test_loss"] > 0:
             ax.plot(np.arange(1, len(history) + 1), history / r["closed_form_test_loss"], lw=0.8, alpha=0.7)
     ax.axhline(1.0, color="black", lw=0.8, ls="--")
+    ax.axhline(CONVERGED_RATIO, color="grey", lw=0.8, ls=":", label=f"converged: at most {CONVERGED_RATIO:g}")
+    ax.legend(fontsize=7)
     ax.set_yscale("log")
     ax.set_xlabel("Adam epoch")
     ax.set_ylabel("Adam test loss / closed-form test loss")
