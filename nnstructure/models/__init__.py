@@ -3,12 +3,12 @@
 from nnstructure.models.architectures import (
     ARCHS,
     build_model,
-    keras_init_,
     kernel_layers,
     model_spec,
     n_parameters,
     validate_spec,
 )
+from nnstructure.models.init import keras_init_
 from nnstructure.models.reward import (
     predict_rewards,
     reward_layer_outputs,

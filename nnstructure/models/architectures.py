@@ -15,7 +15,7 @@ which :func:`build_model` rebuilds it:
   value > 0 switches on their fixed per-layer rates (thesis 3.4).
 
 Initialisation follows Keras: Glorot-uniform kernels, zero biases, batch-norm
-gamma 1 and beta 0 (:func:`keras_init_`). Batch norm uses Keras' defaults
+gamma 1 and beta 0 (:func:`nnstructure.models.init.keras_init_`). Batch norm uses Keras' defaults
 (momentum 0.99, i.e. torch ``momentum=0.01``, and ``eps=1e-3``).
 """
 
@@ -26,6 +26,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from nnstructure.models.init import keras_init_
 
 ARCHS = ("mlp", "cnn", "vgg", "reward", "imagenet")
 #: Architectures the training loop builds from a spec (the workflow's trained network sets).
@@ -53,23 +55,6 @@ def kernel_layers(model: nn.Module) -> list[nn.Module]:
 
 def n_parameters(model: nn.Module) -> int:
     return int(sum(p.numel() for p in model.parameters()))
-
-
-def keras_init_(model: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
-    """Keras default initialisation in place: Glorot-uniform kernels, zero biases, BN gamma 1 / beta 0.
-
-    torch's ``xavier_uniform_`` computes the conv fans as Keras does
-    (receptive field size times input/output channels).
-    """
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            nn.init.xavier_uniform_(m.weight, generator=generator)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-    return model
 
 
 def validate_spec(spec: dict) -> dict:

@@ -29,6 +29,8 @@ import math
 import torch
 from torch import nn
 
+from nnstructure.models.init import keras_init_
+
 REWARD_CHANNELS: tuple[int, ...] = (96, 256, 384, 384, 256)
 REWARD_INITS: tuple[str, ...] = ("torch", "glorot")
 N_PROCGEN_ACTIONS = 15
@@ -77,8 +79,6 @@ def build_reward_net(spec: dict, generator: torch.Generator | None = None) -> nn
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(fan_in, spec["n_outputs"])]
     model = nn.Sequential(*layers)
     if spec["init"] == "glorot":
-        from nnstructure.models.architectures import keras_init_
-
         return keras_init_(model, generator)
     return torch_default_init_(model, generator)
 
