@@ -6,7 +6,7 @@ never edited by hand: the training settings come from
 :mod:`nnstructure.train.config` (one definition per setting), the dataset names
 from :mod:`nnstructure.data.registry`, the shuffle kinds from
 :mod:`nnstructure.cluster.shuffle`, the kernel norms from
-:mod:`nnstructure.graph.weights` and the ImageNet architectures from
+:mod:`nnstructure.graph.kernel_norms` and the ImageNet architectures from
 :mod:`nnstructure.imagenet.models`. Regenerate it after changing any of them::
 
     python -m nnstructure.workflow_schema config/schema.yaml
@@ -59,7 +59,7 @@ def _ch5_definitions() -> dict:
 def _definitions() -> dict:
     from nnstructure.cluster.shuffle import SHUFFLE_KINDS
     from nnstructure.data.registry import DATASETS
-    from nnstructure.graph.weights import KERNEL_NORMS
+    from nnstructure.graph.kernel_norms import KERNEL_NORMS
     from nnstructure.imagenet.names import IMAGENET_ARCHS
     from nnstructure.models.architectures import TRAINABLE_ARCHS
     from nnstructure.paths import PHASE_FILES

@@ -18,7 +18,7 @@ from nnstructure.cluster.ncut import ncut
 from nnstructure.cluster.relative import shuffle_table
 from nnstructure.data.dataset import Dataset
 from nnstructure.graph import weight_graph
-from nnstructure.graph.weights import kernel_slice_norms
+from nnstructure.graph.kernel_norms import kernel_slice_norms
 from nnstructure.results import clusterability_row
 from nnstructure.train import train_from_settings
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from nnstructure.cluster.shuffle import SHUFFLE_KINDS
-from nnstructure.graph.weights import KERNEL_NORMS
+from nnstructure.graph.kernel_norms import KERNEL_NORMS
 from nnstructure.network_io import ACCEPTED_FORMATS, add_allow_pickle_option, load_sequential
 
 

@@ -3,7 +3,8 @@
 from nnstructure.graph.blocks import Block, BlockGraph, assemble_adjacency
 from nnstructure.graph.storage import load_graph, save_graph
 from nnstructure.graph.subgraph import drop_isolated_nodes, induced_subgraph, node_degrees
-from nnstructure.graph.weights import KERNEL_NORMS, kernel_slice_norms, weight_graph
+from nnstructure.graph.kernel_norms import KERNEL_NORMS, kernel_slice_norms
+from nnstructure.graph.weights import weight_graph
 
 __all__ = [
     "Block",

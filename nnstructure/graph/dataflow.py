@@ -79,7 +79,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnstructure.graph.blocks import Block, BlockGraph
-from nnstructure.graph.weights import KERNEL_NORMS, kernel_slice_norms
+from nnstructure.graph.kernel_norms import check_kernel_norm, kernel_slice_norms
 
 
 _IMAGE = "<image>"
@@ -220,8 +220,7 @@ def weight_graph_from_flow(
     flow: ChannelFlow, state: Mapping[str, torch.Tensor], kernel_norm: str = "l1", fold_batchnorm: bool = True
 ) -> BlockGraph:
     """Assemble node groups and edge blocks (see the module docstring) from a traced channel flow."""
-    if kernel_norm not in KERNEL_NORMS:
-        raise ValueError(f"unknown kernel_norm {kernel_norm!r}; choose one of {', '.join(KERNEL_NORMS)}")
+    check_kernel_norm(kernel_norm)
     names, sizes, groups_meta = [], [], []
     input_groups: dict[str, list[tuple[int, int, int]]] = {}  # consumer -> [(group index, start, stop)]
     incoming: list[tuple[int, tuple[tuple[str, np.ndarray | None], ...]]] = []

@@ -14,7 +14,7 @@ Thesis section 3.2.1 and 4.3.1, with the original code's conventions
   ``"l1"`` (thesis text, sum of ``|k|``), ``"l1-matrix"`` (original code:
   ``numpy.linalg.norm(|slice|, 1)``, the largest column sum), ``"l2"``
   (Frobenius, thesis footnote 2) or ``"l2-matrix"`` (original code's ``norm=2``:
-  the spectral norm).
+  the spectral norm); see :mod:`nnstructure.graph.kernel_norms`.
 * **Batch norm**: with ``fold_batchnorm`` a BatchNorm after a weight layer
   (anywhere before the next weight layer) is folded into *that preceding* layer,
   exactly as the original code does (``collapsed_weights[-1] *= gamma /
@@ -36,12 +36,10 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 
 from nnstructure.graph.blocks import Block, BlockGraph
+from nnstructure.graph.kernel_norms import check_kernel_norm, kernel_slice_norms
 
 if TYPE_CHECKING:  # torch is imported lazily: shuffle workers unpickle graphs without needing it
     from torch import nn
-
-KERNEL_NORMS = ("l1", "l1-matrix", "l2", "l2-matrix")
-
 
 def weight_graph(model: "nn.Module | str | os.PathLike", kernel_norm: str = "l1", fold_batchnorm: bool = True) -> BlockGraph:
     """The weight graph of a network given as a module or a checkpoint path.
@@ -54,8 +52,7 @@ def weight_graph(model: "nn.Module | str | os.PathLike", kernel_norm: str = "l1"
     later analyses can map nodes back to units. ``graph.meta`` records ``kind``
     (``"mlp"``/``"cnn"``), ``kernel_norm`` and ``fold_batchnorm``.
     """
-    if kernel_norm not in KERNEL_NORMS:
-        raise ValueError(f"unknown kernel_norm {kernel_norm!r}; choose one of {', '.join(KERNEL_NORMS)}")
+    check_kernel_norm(kernel_norm)
     from torch import nn
 
     if isinstance(model, (str, os.PathLike)):
@@ -134,22 +131,6 @@ def _mlp_graph(layers: list[tuple[str, "nn.Module", np.ndarray]]) -> BlockGraph:
         names.append(name)
         sizes.append(w.shape[0])
     return BlockGraph(names, sizes, blocks, {"kind": "mlp"})
-
-
-def kernel_slice_norms(kernel: np.ndarray, kernel_norm: str) -> np.ndarray:
-    """Norms of every 2-D slice of a conv kernel ``(out, in, kh, kw)``, shape ``(in, out)``."""
-    k = np.abs(np.asarray(kernel, dtype=np.float64))
-    if kernel_norm == "l1":
-        norms = k.sum(axis=(2, 3))
-    elif kernel_norm == "l1-matrix":
-        norms = k.sum(axis=2).max(axis=2)  # sum over kernel rows, max over columns
-    elif kernel_norm == "l2":
-        norms = np.sqrt((k**2).sum(axis=(2, 3)))
-    elif kernel_norm == "l2-matrix":
-        norms = np.linalg.norm(k, ord=2, axis=(2, 3))  # largest singular value
-    else:
-        raise ValueError(f"unknown kernel_norm {kernel_norm!r}; choose one of {', '.join(KERNEL_NORMS)}")
-    return norms.T
 
 
 def _cnn_graph(layers: Iterable[tuple[str, "nn.Module", np.ndarray]], kernel_norm: str) -> BlockGraph:

@@ -14,7 +14,7 @@ from torch import nn
 
 from nnstructure.graph.blocks import BlockGraph
 from nnstructure.graph.dataflow import trace_channel_flow, weight_graph_from_flow
-from nnstructure.graph.weights import KERNEL_NORMS, kernel_slice_norms
+from nnstructure.graph.kernel_norms import KERNEL_NORMS, kernel_slice_norms
 
 __all__ = ["KERNEL_NORMS", "imagenet_weight_graph", "kernel_slice_norms"]
 
