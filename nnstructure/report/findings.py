@@ -317,7 +317,8 @@ def adversarial_denovo_finding(visualizations: pd.DataFrame | None, adversarial:
     ``mode``, ``step``, ``predicted_reward`` and ``thesis_network``, or the adversarial nets' names in ``adversarial``)."""
     claim = CLAIMS["adversarial"]
     if not _present(visualizations):
-        return _line("Not testable", claim, ["no visualisations among this report's inputs"])
+        return _line("Not testable", claim, ["no visualisations among this report's inputs (the chapter 5 part 1 "
+                                             "report judges them beside its visualisation table)"])
     if adversarial is None:
         if "thesis_network" not in visualizations.columns:
             return _line("Not testable", claim, ["which networks were adversarially trained is not recorded"])
