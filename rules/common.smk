@@ -205,7 +205,7 @@ CH5_REPORT_INPUTS = {
     "ch5": ("datasets", "reward_nets", "reward_net_metrics", "noise", "edits", "visualizations",
             "visualization_controls", "visualization_images"),
     "ch5_part2": ("probes", "adversarial", "adversarial_epochs", "adversarial_examples", "adversarial_edits",
-                  "adversarial_noise", "dots_nets"),
+                  "adversarial_noise", "dots_nets", "reward_nets", "visualizations"),
 }
 
 
@@ -255,40 +255,6 @@ def probe_inputs(wildcards):
     if wc.network_kind(config, cell.network.network_set) != "dots":
         inputs["transitions"] = PATHS.transitions_table(wc.set_dataset(config, cell.network.network_set), "transitions")
     return inputs
-
-
-def reward_test_files():
-    out = []
-    for job in wc.reward_jobs(config):
-        out.append(PATHS.reward_test(job["entry"], job["condition"], job["seed"], job["phase"], job["test"], job["variant"]))
-    return out
-
-
-def probe_row_files():
-    return [PATHS.probe_row(j["entry"], j["condition"], j["seed"], j["phase"], j["init"], j["layer"], j["target"],
-                            j["filtered"]) for j in wc.probe_jobs(config)]
-
-
-def ch5_network_files():
-    out = []
-    for net in CH5_NETWORKS:
-        kind = wc.network_kind(config, net.network_set)
-        out.append(PATHS.training_metrics(net.network_set, net.condition, net.seed, kind))
-        if kind == "adversarial":
-            out += [PATHS.adversarial_file(net.network_set, net.condition, net.seed, name)
-                    for name in ("summary.parquet", "epochs.parquet", "examples")]
-        else:
-            out.append(PATHS.network_row(net.network_set, net.condition, net.seed, kind))
-    return out
-
-
-def reward_aggregate_inputs(wildcards):
-    return {
-        "datasets": [PATHS.transitions_table(name, "summary") for name in wc.used_transition_datasets(config)],
-        "networks": ch5_network_files(),
-        "tests": reward_test_files(),
-        "probes": probe_row_files(),
-    }
 
 
 def ch5_targets():
