@@ -758,11 +758,71 @@ def job_network_name(wildcards) -> str:
     return f"{owner}/{wildcards.get('condition')}/seed{wildcards.get('seed')}"
 
 
-def ch5_labels(config: dict) -> dict[str, dict[str, str]]:
-    """The display names the chapter-5 aggregation writes into its tables, per network (its params)."""
-    return {net.path: {"network": network_label(config, net), "thesis_network": thesis_network(config, net) or ""}
-            for name in enabled_network_sets(config) if network_kind(config, name) in CH5_KINDS
-            for net in networks_of(config, name)}
+def reward_aggregate_sources(config: dict, results: str) -> dict[str, list[tuple[str, dict]]]:
+    """Every file the chapter-5 aggregation reads, per named input, each with the columns its rows get.
+
+    The columns are what the tables say about a file's rows: the network's
+    display name (:func:`network_label`, which gains ``-seed<k>`` once its set
+    has several seeds), the thesis network it stands for, its set, condition and
+    seed, a dataset's name, a probe's initialisation, a visualisation's mode.
+    They reach the aggregation as its params (:func:`reward_aggregate_columns`),
+    the only place display labels are params; the files are its inputs
+    (:func:`reward_aggregate_inputs`), in the same order, named as
+    :data:`nnstructure.reward.aggregate.INPUT_TABLES` says.
+    """
+    from nnstructure.reward.aggregate import INPUT_TABLES
+
+    paths = ArtifactPaths(results)
+    sources: dict[str, list[tuple[str, dict]]] = {name: [] for name in INPUT_TABLES}
+    for name in used_transition_datasets(config):
+        sources["datasets"].append((paths.transitions_table(name, "summary"), {"dataset": name}))
+
+    for set_name in enabled_network_sets(config):
+        kind = network_kind(config, set_name)
+        if kind not in CH5_KINDS:
+            continue
+        for net in networks_of(config, set_name):
+            ids = {"network": network_label(config, net), "network_set": set_name, "condition": net.condition,
+                   "seed": net.seed}
+            where = (net.network_set, net.condition, net.seed)
+            if kind == "reward":
+                sources["reward_rows"].append((paths.network_row(*where, kind),
+                                               {**ids, "thesis_network": thesis_network(config, net)}))
+                sources["reward_metrics"].append((paths.training_metrics(*where, kind), ids))
+            elif kind == "dots":
+                sources["dots_rows"].append((paths.network_row(*where, kind), ids))
+            else:
+                sources["adversarial_summaries"].append((paths.adversarial_file(*where, "summary.parquet"), ids))
+                sources["adversarial_epochs"].append((paths.adversarial_file(*where, "epochs.parquet"), ids))
+                sources["adversarial_examples"].append((paths.adversarial_file(*where, "examples"), ids))
+
+    for job in reward_jobs(config):
+        network = entry_network(config, "reward", job["entry"], job["condition"], job["seed"])
+        adversarial = network_kind(config, network.network_set) == "adversarial"
+        labels = {"network": network_label(config, network), "thesis_network": thesis_network(config, network)}
+        path = paths.reward_test(job["entry"], job["condition"], job["seed"], job["phase"], job["test"], job["variant"])
+        if job["test"] == "visualization":
+            sources["visualizations"].append((path, {**labels, "mode": job["variant"]}))
+        else:
+            sources[f"adversarial_{job['test']}" if adversarial else job["test"]].append((path, labels))
+
+    for job in probe_jobs(config):
+        network = entry_network(config, "probes", job["entry"], job["condition"], job["seed"])
+        path = paths.probe_row(job["entry"], job["condition"], job["seed"], job["phase"], job["init"], job["layer"],
+                               job["target"], job["filtered"])
+        sources["probes"].append((path, {"network": network_label(config, network), "init_kind": job["init"],
+                                         "thesis_network": thesis_network(config, network) or ""}))
+    return sources
+
+
+def reward_aggregate_inputs(config: dict, results: str) -> dict[str, list[str]]:
+    """The chapter-5 aggregation's named inputs (lists of files; see :func:`reward_aggregate_sources`)."""
+    return {name: [path for path, _ in files] for name, files in reward_aggregate_sources(config, results).items()}
+
+
+def reward_aggregate_columns(config: dict, results: str) -> dict[str, list[dict]]:
+    """The columns the rows of each input file get, in the order of :func:`reward_aggregate_inputs` (its params)."""
+    return {name: [columns for _, columns in files] for name, files in reward_aggregate_sources(config, results).items()}
 
 
 def thesis_network(config: dict, network: Network) -> str | None:

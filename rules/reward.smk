@@ -245,12 +245,12 @@ rule probe_fit:
 
 rule aggregate_reward:
     input:
-        unpack(reward_aggregate_inputs),
+        unpack(lambda w: wc.reward_aggregate_inputs(config, RESULTS)),
     output:
         **{name: PATHS.table(name) for name in CH5_TABLES},
     params:
-        # the only place the display labels reach: the tables' network names
-        labels=lambda w: wc.ch5_labels(config),
+        # the only place the display labels reach: the columns (network names among them) of each input's rows
+        columns=lambda w: wc.reward_aggregate_columns(config, RESULTS),
     log:
         PATHS.log("aggregate_reward", "all"),
     benchmark:

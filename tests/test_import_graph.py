@@ -126,3 +126,10 @@ def test_package_import_graph_is_acyclic():
     assert len(graph) > 50 and "nnstructure.cli" in graph
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_aggregations_do_not_read_the_workflow_config():
+    # they read their Snakemake inputs, and their labels are params
+    graph = import_graph()
+    aggregations = [m for m in graph if m.endswith(".aggregate")]
+    assert aggregations and all("nnstructure.workflow_config" not in graph[m] for m in aggregations)

@@ -336,11 +336,15 @@ def test_chapter5_labels_are_params_of_the_aggregation_only():
                 wc.probe_fit_params(config, cell, "trained", 2, "distance", "all")]
 
     before = per_network_params(cfg)
-    assert wc.ch5_labels(cfg) == {"coin/none/seed0": {"network": "coin", "thesis_network": "coinrun-15"}}
+    columns = wc.reward_aggregate_columns(cfg, "res")
+    assert columns["reward_rows"] == [{"network": "coin", "network_set": "coin", "condition": "none", "seed": 0,
+                                       "thesis_network": "coinrun-15"}]
+    assert wc.reward_aggregate_inputs(cfg, "res")["reward_rows"] == ["res/networks/coin/none/seed0/reward-row.parquet"]
+    assert {c["network"] for c in columns["probes"]} == {"coin"} and len(columns["probes"]) == 2 * 2 * 4  # init x layer x target
     # A second seed renames seed 0 in the tables ("coin-seed0"), but changes none of its jobs' params.
     cfg["networks"]["coin"]["seeds"] = [0, 1]
     assert per_network_params(cfg) == before
-    assert wc.ch5_labels(cfg)["coin/none/seed0"]["network"] == "coin-seed0"
+    assert [c["network"] for c in wc.reward_aggregate_columns(cfg, "res")["reward_rows"]] == ["coin-seed0", "coin-seed1"]
     # The feature cache holds every probe layer, so other probe layers do not change it.
     cfg["probes"]["layers"] = [3]
     assert wc.probe_features_params(cfg, cell, "trained") == before[1]

@@ -1,4 +1,8 @@
-"""Snakemake entry point: chapter 5's results gathered into the tables its two report modules read."""
+"""Snakemake entry point: chapter 5's results gathered into the tables its two report modules read.
+
+It reads ``snakemake.input`` only; the columns it writes into each file's rows
+(display labels among them) are its params.
+"""
 
 import sys
 from pathlib import Path
@@ -10,7 +14,7 @@ from nnstructure.reward.aggregate import aggregate_reward_results  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):
-    root = Path(sm.output.datasets).parent.parent  # <results>/<preset>
-    written = aggregate_reward_results(sm.config, str(root), {name: path for name, path in sm.output.items()})
+    inputs = {name: list(files) for name, files in sm.input.items()}
+    written = aggregate_reward_results(inputs, sm.params.columns, dict(sm.output.items()))
     for name, n in written.items():
         print(f"{name}: {n} rows")

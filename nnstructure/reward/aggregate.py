@@ -1,7 +1,12 @@
 """Chapter 5's per-job results gathered into the tables the report modules read (``nnstructure.report.ch5*``).
 
-Each table gets the network's name (``network``: ``<set>-<condition>``) and, where
-the report needs it, the thesis network it stands for (``thesis_network``).
+The aggregation reads its named inputs only (:data:`INPUT_TABLES`: what each
+file is and which table its rows go to) and writes into every row the columns
+it is given for that row's file: the network's name (``network``:
+``<set>-<condition>``), where the report needs it the thesis network it stands
+for (``thesis_network``), and the like. The workflow passes those columns as the
+aggregation's params (:func:`nnstructure.workflow_config.reward_aggregate_columns`),
+so a changed display label reruns the aggregation and nothing else.
 Adversarially trained networks' noise tests and edited-transition predictions go
 to their own tables (``adversarial_noise``, ``adversarial_edits``), as section 5.8
 reports them apart.
@@ -10,12 +15,32 @@ reports them apart.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator, Mapping, Sequence
 
 import pandas as pd
 
-from nnstructure import workflow_config as wc
 from nnstructure.io import read_parquet, write_parquet
-from nnstructure.paths import ArtifactPaths
+
+#: Each named input: the table its files' rows go to (a visualisation folder feeds three).
+INPUT_TABLES = {
+    "datasets": ("datasets",),
+    "reward_rows": ("reward_nets",),
+    "reward_metrics": ("reward_net_metrics",),
+    "dots_rows": ("dots_nets",),
+    "adversarial_summaries": ("adversarial",),
+    "adversarial_epochs": ("adversarial_epochs",),
+    "adversarial_examples": ("adversarial_examples",),
+    "noise": ("noise",),
+    "adversarial_noise": ("adversarial_noise",),
+    "edits": ("edits",),
+    "adversarial_edits": ("adversarial_edits",),
+    "visualizations": ("visualizations", "visualization_controls", "visualization_images"),
+    "probes": ("probes",),
+}
+#: Who a chapter-5 network is, in the tables of its own results.
+NETWORK_IDS = ("network", "network_set", "condition", "seed")
+#: Who a tested network is, in the tables of its tests.
+TEST_LABELS = ("network", "thesis_network")
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -23,66 +48,69 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def aggregate_reward_results(config: dict, root: str, outputs: dict[str, str]) -> dict[str, int]:
-    """Write every table of ``outputs`` (name -> path) from the workflow's chapter-5 artifacts; return row counts."""
-    paths = ArtifactPaths(root)
+def _with(table: pd.DataFrame, columns: Mapping, names: Sequence[str]) -> pd.DataFrame:
+    """``table`` with the constant columns ``names`` (in this order) taken from ``columns``."""
+    return table.assign(**{name: columns[name] for name in names})
+
+
+def _files(inputs: Mapping[str, Sequence[str]], columns: Mapping[str, Sequence[Mapping]],
+           name: str) -> Iterator[tuple[str, Mapping]]:
+    files, labels = list(inputs.get(name, ())), list(columns.get(name, ()))
+    if len(files) != len(labels):
+        raise ValueError(f"aggregation input {name!r}: {len(files)} files but columns for {len(labels)}")
+    return zip(files, labels)
+
+
+def aggregate_reward_results(inputs: Mapping[str, Sequence[str]], columns: Mapping[str, Sequence[Mapping]],
+                             outputs: Mapping[str, str]) -> dict[str, int]:
+    """Write every table of ``outputs`` (name -> path) from the files of ``inputs``; return row counts.
+
+    ``inputs`` maps the names of :data:`INPUT_TABLES` to lists of files and
+    ``columns`` the same names to one mapping per file: the columns every row
+    read from that file gets.
+    """
+    unknown = set(inputs) - set(INPUT_TABLES)
+    if unknown:
+        raise ValueError(f"unknown aggregation inputs {sorted(unknown)}; known: {', '.join(INPUT_TABLES)}")
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in outputs}
 
-    for name in wc.used_transition_datasets(config):
-        tables["datasets"].append(read_parquet(paths.transitions_table(name, "summary")).assign(dataset=name))
+    def files(name):
+        return _files(inputs, columns, name)
 
-    for set_name in wc.enabled_network_sets(config):
-        kind = wc.network_kind(config, set_name)
-        if kind not in wc.CH5_KINDS:
-            continue
-        for net in wc.networks_of(config, set_name):
-            label, thesis = wc.network_label(config, net), wc.thesis_network(config, net)
-            ids = {"network": label, "network_set": set_name, "condition": net.condition, "seed": net.seed}
-            metrics = read_parquet(paths.training_metrics(net.network_set, net.condition, net.seed, kind))
-            if kind == "reward":
-                row = read_parquet(paths.network_row(net.network_set, net.condition, net.seed, kind))
-                tables["reward_nets"].append(row.assign(**ids, thesis_network=thesis))
-                tables["reward_net_metrics"].append(metrics.assign(**ids))
-            elif kind == "dots":
-                row = read_parquet(paths.network_row(net.network_set, net.condition, net.seed, kind))
-                tables["dots_nets"].append(row.assign(**ids))
-            else:
-                tables["adversarial"].append(read_parquet(
-                    paths.adversarial_file(net.network_set, net.condition, net.seed, "summary.parquet")).assign(**ids))
-                tables["adversarial_epochs"].append(read_parquet(
-                    paths.adversarial_file(net.network_set, net.condition, net.seed, "epochs.parquet")).assign(**ids))
-                examples = Path(paths.adversarial_file(net.network_set, net.condition, net.seed, "examples"))
-                tables["adversarial_examples"].append(pd.DataFrame(
-                    [{"epoch": int(f.stem.rsplit("-", 1)[1]), "path": str(f), **ids}
-                     for f in sorted(examples.glob("examples-epoch-*.npz"))]))
+    for path, c in files("datasets"):
+        tables["datasets"].append(_with(read_parquet(path), c, ("dataset",)))
+    for path, c in files("reward_rows"):
+        tables["reward_nets"].append(_with(read_parquet(path), c, NETWORK_IDS + ("thesis_network",)))
+    for path, c in files("reward_metrics"):
+        tables["reward_net_metrics"].append(_with(read_parquet(path), c, NETWORK_IDS))
+    for path, c in files("dots_rows"):
+        tables["dots_nets"].append(_with(read_parquet(path), c, NETWORK_IDS))
+    for path, c in files("adversarial_summaries"):
+        tables["adversarial"].append(_with(read_parquet(path), c, NETWORK_IDS))
+    for path, c in files("adversarial_epochs"):
+        tables["adversarial_epochs"].append(_with(read_parquet(path), c, NETWORK_IDS))
+    for path, c in files("adversarial_examples"):
+        ids = {name: c[name] for name in NETWORK_IDS}
+        tables["adversarial_examples"].append(pd.DataFrame(
+            [{"epoch": int(f.stem.rsplit("-", 1)[1]), "path": str(f), **ids}
+             for f in sorted(Path(path).glob("examples-epoch-*.npz"))]))
 
-    for job in wc.reward_jobs(config):
-        network = wc.entry_network(config, "reward", job["entry"], job["condition"], job["seed"])
-        adversarial = wc.network_kind(config, network.network_set) == "adversarial"
-        ids = {"network": wc.network_label(config, network), "thesis_network": wc.thesis_network(config, network)}
-        path = paths.reward_test(job["entry"], job["condition"], job["seed"], job["phase"], job["test"], job["variant"])
-        if job["test"] == "noise":
-            table = read_parquet(path).assign(**ids)
-            tables["adversarial_noise" if adversarial else "noise"].append(table)
-        elif job["test"] == "edits":
-            table = read_parquet(path).assign(**ids)
-            if adversarial:
-                table = table.assign(kind=table["edit"])
-            tables["adversarial_edits" if adversarial else "edits"].append(table)
-        else:
-            folder = Path(path)
-            tables["visualizations"].append(read_parquet(folder / "predictions.parquet").assign(**ids))
-            if (folder / "controls.parquet").exists():
-                tables["visualization_controls"].append(read_parquet(folder / "controls.parquet").assign(**ids))
-            tables["visualization_images"].append(pd.DataFrame(
-                [{**ids, "mode": job["variant"], "path": str(folder / "images.npz")}]))
+    for name in ("noise", "adversarial_noise", "edits"):
+        for path, c in files(name):
+            tables[name].append(_with(read_parquet(path), c, TEST_LABELS))
+    for path, c in files("adversarial_edits"):
+        table = _with(read_parquet(path), c, TEST_LABELS)
+        tables["adversarial_edits"].append(table.assign(kind=table["edit"]))
+    for path, c in files("visualizations"):
+        folder = Path(path)
+        tables["visualizations"].append(_with(read_parquet(folder / "predictions.parquet"), c, TEST_LABELS))
+        if (folder / "controls.parquet").exists():
+            tables["visualization_controls"].append(_with(read_parquet(folder / "controls.parquet"), c, TEST_LABELS))
+        tables["visualization_images"].append(pd.DataFrame(
+            [{**{name: c[name] for name in TEST_LABELS}, "mode": c["mode"], "path": str(folder / "images.npz")}]))
 
-    for job in wc.probe_jobs(config):
-        network = wc.entry_network(config, "probes", job["entry"], job["condition"], job["seed"])
-        row = read_parquet(paths.probe_row(job["entry"], job["condition"], job["seed"], job["phase"], job["init"],
-                                           job["layer"], job["target"], job["filtered"]))
-        tables["probes"].append(row.assign(network=wc.network_label(config, network), init_kind=job["init"],
-                                           thesis_network=wc.thesis_network(config, network) or ""))
+    for path, c in files("probes"):
+        tables["probes"].append(_with(read_parquet(path), c, ("network", "init_kind", "thesis_network")))
 
     counts = {}
     for name, path in outputs.items():
