@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import random
-
-import numpy as np
 
 
 def derive_seed(*parts: object) -> int:
@@ -16,12 +13,3 @@ def derive_seed(*parts: object) -> int:
     """
     text = "\x1f".join(str(p) for p in parts)
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little") & 0x7FFFFFFF
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and CUDA) generators."""
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)

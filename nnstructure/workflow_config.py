@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -50,15 +49,13 @@ from typing import Any, Iterator
 from nnstructure.paths import ArtifactPaths
 from nnstructure.seeding import derive_seed
 
+#: The kinds of network set (``kind`` in a set of ``config['networks']``; the schema's enum).
 NETWORK_KINDS = ("trained", "random_init", "pretrained", "reward", "adversarial", "dots")
 #: Chapter-5 network kinds: trained by their own steps on transition datasets or dots images.
 CH5_KINDS = ("reward", "adversarial", "dots")
 # Keys of a condition mapping that are table labels, not settings.
 CONDITION_LABELS = ("reg", "init", "thesis_network")
 CLUSTERING_KEYS = ("k", "n_init", "n_shuffles", "shuffle", "kernel_norm", "fold_batchnorm")
-# Graph settings that only change the graphs of convolutional networks.
-CONV_GRAPH_KEYS = ("kernel_norm", "fold_batchnorm")
-CONV_ARCHS = ("cnn", "vgg")
 #: Names of network sets, conditions and analysis entries (also a Snakemake wildcard constraint).
 NAME_REGEX = r"[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*"
 #: Analyses whose ``networks`` entries select network sets.
@@ -589,14 +586,6 @@ def settings_note(config: dict) -> str:
         f"'{c.get('shuffle')}' shuffles, n_init = {c.get('n_init')}, kernel norm {c.get('kernel_norm')}, "
         f"batch-norm folding {c.get('fold_batchnorm')} (entries may override)."
     )
-
-
-def describe(config: dict) -> str:
-    """A JSON summary of the resolved DAG inputs (for debugging a config)."""
-    return json.dumps({
-        "network_sets": {n: [net.path for net in networks_of(config, n)] for n in enabled_network_sets(config)},
-        "clusterability": [f"{c.entry}:{c.network.path}:{c.phase}" for c in analysis_cells(config, "clusterability")],
-    }, indent=2)
 
 
 # ---------------------------------------------------------------------------------------------

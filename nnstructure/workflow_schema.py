@@ -64,6 +64,7 @@ def _definitions() -> dict:
     from nnstructure.models.architectures import TRAINABLE_ARCHS
     from nnstructure.paths import PHASE_FILES
     from nnstructure.reward.settings import NETWORK_KIND_SETTINGS
+    from nnstructure.workflow_config import NETWORK_KINDS
 
     condition = _train_settings(False)
     condition = {
@@ -104,8 +105,7 @@ def _definitions() -> dict:
                            "ImageNet weight files in <data_dir>/imagenet/ (pretrained), or chapter 5's reward nets "
                            "(reward), adversarially trained reward nets (adversarial) and dots-and-distances nets (dots)",
             "properties": {
-                "kind": {"type": "string", "enum": ["trained", "random_init", "pretrained", "reward", "adversarial", "dots"],
-                         "default": "trained"},
+                "kind": {"type": "string", "enum": list(NETWORK_KINDS), "default": "trained"},
                 "enabled": {"type": "boolean", "default": True},
                 "arch": {"type": "string", "enum": trainable},
                 "label_arch": {"type": "string", "description": "architecture label in tables (e.g. mlp-7x7)"},
