@@ -69,7 +69,7 @@ def test_adversarial_examples_are_labelled_zero_and_spread_over_the_epoch(run):
     data.before_epoch(None, 3)  # both training sets exist on disk: loaded, nothing is made (no model needed)
     adv = load_examples(examples_path(root / "examples", 2))
     batches = list(data.train_batches(8, True, torch.Generator().manual_seed(0)))
-    sizes = [len(a) for _, (a, _) in batches]
+    sizes = [len(a) for _, (a, _, _) in batches]
     assert sum(sizes) == data.n_base + 2 * len(adv["actions"]) and all(s == 8 for s in sizes[:-1])
     x = torch.cat([b[0] for b in batches])
     reward = torch.cat([b[1][1] for b in batches])
@@ -78,6 +78,24 @@ def test_adversarial_examples_are_labelled_zero_and_spread_over_the_epoch(run):
     match = [i for i in range(len(x)) if torch.equal(x[i], target)]
     assert len(match) == 1 and reward[match[0]] == 0
     assert torch.cat([b[1][0] for b in batches])[match[0]] == adv["actions"][0]
+    assert torch.cat([b[1][2] for b in batches])[match[0]] == 1.0  # examples weigh 1
+
+
+def test_adversarial_training_with_zero_reward_discard_keeps_every_example(run):
+    root, dataset, _ = run
+    ds = TransitionDataset(dataset)
+    data = AdversarialTrainingData(ds, root / "examples", adversarial_settings({**TINY, "zero_reward_discard": 0.5}), 0)
+    data = data.training_data(torch.device("cpu"))
+    data.before_epoch(None, 3)
+    n_examples = sum(len(s["actions"]) for s in data.sets.values())
+    batches = list(data.train_batches(8, True, torch.Generator().manual_seed(0)))
+    reward = torch.cat([b[1][1] for b in batches])
+    weight = torch.cat([b[1][2] for b in batches])
+    n_rewarded = int((ds.column("reward")[ds.mask("train")] != 0).sum())
+    assert int((reward != 0).sum()) == n_rewarded  # rewarded transitions are all kept
+    assert int((weight == 1.0).sum()) == n_rewarded + n_examples  # examples and rewarded ones weigh 1
+    assert torch.all(weight[weight != 1.0] == 2.0)  # kept zero-reward transitions weigh 1 / (1 - 0.5)
+    assert len(reward) < data.n_base + n_examples
 
 
 def test_gradients_clipped_to_the_percentile_of_the_reference_epoch(run):

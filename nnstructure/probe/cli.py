@@ -108,7 +108,7 @@ def register(subparsers) -> None:
     d.add_argument("--batch-size", type=int, default=128)
     d.add_argument("--lr", type=float, default=1e-3)
     d.add_argument("--width-multiplier", type=float, default=1.0, help="scales the reward net's channels (96, 256, 384, 384, 256)")
-    _add_precision_option(d, "dots")
+    _add_settings_options(d, "dots")
     d.add_argument("--seed", type=int, default=0, help="initialisation and batch order")
     d.add_argument("--data-seed", type=int, default=0, help="the image stream (the same for every network by default)")
     d.add_argument("--workers", type=int, default=0, help="image-rendering worker processes (0: in the training process)")
@@ -137,7 +137,7 @@ def register(subparsers) -> None:
     a.add_argument("--max-shift", type=int, default=8, help="random translation (pixels) during the optimisation")
     a.add_argument("--clip-percentile", type=float, default=99.0)
     a.add_argument("--width-multiplier", type=float, default=1.0)
-    _add_precision_option(a, "adversarial")
+    _add_settings_options(a, "adversarial", ("precision", "zero_reward_discard", "discard_weighting"))
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--log", default=None, help="per-epoch metrics of the loop (.parquet)")
     a.add_argument("--summary", default=None, help="write the run's section-5.8 numbers to this .parquet")
@@ -147,10 +147,10 @@ def register(subparsers) -> None:
     a.set_defaults(func=_adversarial)
 
 
-def _add_precision_option(parser, kind: str) -> None:
+def _add_settings_options(parser, kind: str, names: tuple[str, ...] = ("precision",)) -> None:
     from nnstructure.reward.settings import NETWORK_KIND_SETTINGS, add_settings_options
 
-    add_settings_options(parser, {"precision": NETWORK_KIND_SETTINGS[kind]["precision"]})
+    add_settings_options(parser, {name: NETWORK_KIND_SETTINGS[kind][name] for name in names})
 
 
 def _epochs(args) -> int:
@@ -247,7 +247,8 @@ def _adversarial(args) -> int:
                 "first_adversarial_epoch": args.first_adversarial_epoch, "adversarial_fraction": fraction,
                 "optimization_steps": args.optimization_steps, "optimization_lr": args.optimization_lr,
                 "max_shift": args.max_shift, "clip_percentile": args.clip_percentile, "width_multiplier": args.width_multiplier,
-                "precision": args.precision}
+                "precision": args.precision, "zero_reward_discard": args.zero_reward_discard,
+                "discard_weighting": args.discard_weighting}
     summary = adversarial_train(args.dataset, settings, args.seed, args.out, args.examples, log=args.log,
                                 device=args.device, progress=not args.quiet)
     if args.summary:

@@ -37,10 +37,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from nnstructure.io import ArtifactError, atomic_path, write_json
+from nnstructure.reward.training_data import StreamedTransitions
 from nnstructure.reward.settings import NETWORK_KIND_SETTINGS
 from nnstructure.models.reward import N_PROCGEN_ACTIONS, REWARD_CHANNELS, reward_net_spec, taken_action_output, transition_inputs
 from nnstructure.seeding import derive_seed
@@ -63,11 +63,13 @@ ADVERSARIAL_DEFAULTS: dict = {
     "max_shift": 8,
     "optimization_batch": 64,
     "clip_percentile": 99.0,
+    "zero_reward_discard": 0.0,
+    "discard_weighting": True,
     "precision": NETWORK_KIND_SETTINGS["adversarial"]["precision"]["default"],  # defined in nnstructure.reward.settings
 }
 MODEL_KEYS = ("width_multiplier", "channels", "init")
 ADVERSARIAL_KEYS = ("first_adversarial_epoch", "adversarial_fraction", "optimization_steps", "optimization_lr",
-                    "max_shift", "optimization_batch", "clip_percentile")
+                    "max_shift", "optimization_batch", "clip_percentile", "zero_reward_discard", "discard_weighting")
 
 
 def fraction_variant(fraction: float) -> str:
@@ -170,7 +172,6 @@ class AdversarialTrainingData:
     classification = False
     channels_last = True
     task = "reward-regression"
-    eval_batch = 256
 
     def __init__(self, dataset, examples_dir: str | os.PathLike, settings: dict, seed: int, device: torch.device | None = None):
         self.dataset = dataset
@@ -180,9 +181,12 @@ class AdversarialTrainingData:
         self.seed = int(seed)
         self.device = device
         self.name = f"{dataset.name}-adversarial"
-        self.n_base = dataset.n("train")
+        self.n_base = dataset.n("train")  # the training set whose share the example sets are
         if self.n_base == 0:
             raise ValueError(f"transition dataset {dataset.path} has no training transitions; regenerate it with more episodes")
+        # The dataset's own transitions of an epoch, with the zero-reward discard and its weighting.
+        self.base = StreamedTransitions(dataset, device, self.settings["zero_reward_discard"], self.settings["discard_weighting"])
+        self.sampling = self.base.sampling
         self.sets: dict[int, dict] = {}
         self.threshold: float | None = None
         self._epoch = 0
@@ -194,7 +198,7 @@ class AdversarialTrainingData:
 
     @property
     def n_train(self) -> int:
-        return self.n_base + sum(len(s["actions"]) for s in self.sets.values())
+        return self.base.n_train + sum(len(s["actions"]) for s in self.sets.values())
 
     @property
     def n_per_set(self) -> int:
@@ -258,35 +262,36 @@ class AdversarialTrainingData:
         return self.examples_dir / "clip-reference.npz"
 
     def train_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator):
-        """Training transitions (streamed shard by shard) with the adversarial examples spread over the epoch at
-        random positions, in batches of exactly ``batch_size`` (the last may be smaller); label 0 for examples."""
+        """Training transitions (streamed shard by shard; with ``zero_reward_discard``, the epoch's sample and its
+        loss weights) with the adversarial examples spread over the epoch at random positions, in batches of
+        exactly ``batch_size`` (the last may be smaller); label 0 and weight 1 for examples."""
         order_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
         rng = np.random.default_rng(derive_seed(order_seed, "adversarial-positions"))
         adv_x, adv_a = self._adversarial_tensors()
-        n_batches = math.ceil(self.n_base / batch_size)
+        epoch = self.base.epoch_mask(order_seed)
+        n_batches = math.ceil(int(epoch.sum()) / batch_size)
         slot = rng.integers(0, n_batches, size=len(adv_a)) if len(adv_a) else np.zeros(0, dtype=np.int64)
-        carry: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        carry: list[tuple[torch.Tensor, ...]] = []
         carry_n = 0
-        for b, batch in enumerate(self.dataset.batches("train", batch_size, shuffle=shuffle, seed=order_seed)):
-            x = transition_inputs(batch["obs"].to(self.device, non_blocking=True), batch["next_obs"].to(self.device, non_blocking=True))
-            a, r = batch["action"].to(self.device), batch["reward"].to(self.device)
+        for b, (x, (a, r, w)) in enumerate(self.base._batches(batch_size, shuffle, order_seed, epoch, weighted=True)):
             mine = np.flatnonzero(slot == b)
             if len(mine):
                 x = torch.cat([x, adv_x[mine].to(self.device).float()])
                 a = torch.cat([a, adv_a[mine].to(self.device)])
                 r = torch.cat([r, torch.zeros(len(mine), device=self.device)])
+                w = torch.cat([w, torch.ones(len(mine), device=self.device)])
                 perm = torch.from_numpy(rng.permutation(len(a))).to(self.device)
-                x, a, r = x[perm], a[perm], r[perm]
-            carry.append((x, a, r))
+                x, a, r, w = x[perm], a[perm], r[perm], w[perm]
+            carry.append((x, a, r, w))
             carry_n += len(a)
             while carry_n >= batch_size:
-                x, a, r = (torch.cat(parts) for parts in zip(*carry))
-                yield x[:batch_size], (a[:batch_size], r[:batch_size])
-                carry = [(x[batch_size:], a[batch_size:], r[batch_size:])]
+                x, a, r, w = (torch.cat(parts) for parts in zip(*carry))
+                yield x[:batch_size].contiguous(memory_format=torch.channels_last), (a[:batch_size], r[:batch_size], w[:batch_size])
+                carry = [(x[batch_size:], a[batch_size:], r[batch_size:], w[batch_size:])]
                 carry_n -= batch_size
         if carry_n:
-            x, a, r = (torch.cat(parts) for parts in zip(*carry))
-            yield x, (a, r)
+            x, a, r, w = (torch.cat(parts) for parts in zip(*carry))
+            yield x.contiguous(memory_format=torch.channels_last), (a, r, w)
         self._end_of_epoch()
 
     def _adversarial_tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -315,18 +320,16 @@ class AdversarialTrainingData:
     # --- evaluation -----------------------------------------------------------------
 
     def loss(self, output: torch.Tensor, y, reduction: str = "mean") -> torch.Tensor:
-        action, reward = y
-        return F.mse_loss(taken_action_output(output.float(), action), reward, reduction=reduction)
+        """The weighted MSE of the taken action's output (:meth:`StreamedTransitions.loss`)."""
+        return self.base.loss(output, y, reduction)
 
-    @torch.no_grad()
     def evaluate_split(self, model: nn.Module, split: str) -> tuple[float, None]:
         """MSE on the dataset's own transitions of ``split`` (adversarial examples excluded)."""
-        total, n = 0.0, 0
-        for batch in self.dataset.batches(split, self.eval_batch, shuffle=False):
-            x = transition_inputs(batch["obs"].to(self.device), batch["next_obs"].to(self.device))
-            total += float(self.loss(model(x), (batch["action"].to(self.device), batch["reward"].to(self.device)), "sum"))
-            n += len(x)
-        return total / max(n, 1), None
+        return self.base.evaluate_split(model, split)
+
+    def estimate_split(self, model: nn.Module, split: str) -> tuple[float, None]:
+        """The per-epoch estimate of :meth:`evaluate_split` (:meth:`StreamedTransitions.estimate_split`)."""
+        return self.base.estimate_split(model, split)
 
 
 def adversarial_settings(settings: dict | None = None) -> dict:

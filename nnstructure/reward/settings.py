@@ -86,6 +86,8 @@ ADVERSARIAL_SETTINGS: dict[str, dict] = {
                           "gradients clipped to this percentile of the previous epoch's gradient norms"),
     "width_multiplier": _s({"type": "number", "exclusiveMinimum": 0, "default": 1.0}, "scales the reward net's channels"),
     "precision": _precision("bf16"),
+    "zero_reward_discard": REWARD_NET_SETTINGS["zero_reward_discard"],
+    "discard_weighting": REWARD_NET_SETTINGS["discard_weighting"],
 }
 
 #: ``nnstructure dots-net``: a network on dots and distances images made on the fly (thesis 5.9).
