@@ -23,6 +23,7 @@ import pandas as pd
 from nnstructure.cluster.ncut import ncut
 from nnstructure.cluster.shuffle import SHUFFLE_KINDS, shuffle_layer_weights
 from nnstructure.cluster.spectral import kmeans_labels, resolve_n_init, spectral_clustering, spectral_embeddings_dense
+from nnstructure.device import device_preference, select_device
 from nnstructure.graph.blocks import BlockGraph
 from nnstructure.graph.subgraph import drop_isolated_nodes
 
@@ -210,15 +211,13 @@ def _resolve_jobs(n_jobs: int, n_tasks: int) -> int:
 
 def _resolve_device(device):
     """The torch device to use, or ``None`` for the CPU (then torch is not even imported)."""
-    if device is None:
-        device = os.environ.get("NNSTRUCTURE_DEVICE") or "auto"
-    if isinstance(device, str) and device.lower() == "cpu":
-        return None
+    if device is None or isinstance(device, str):
+        device = device_preference(device)  # None: $NNSTRUCTURE_DEVICE, else auto
+        if device == "cpu":
+            return None
     import torch
 
-    if device is None or isinstance(device, str):
-        from nnstructure.device import select_device
-
+    if isinstance(device, str):
         device = select_device(device)
     device = torch.device(device)
     return None if device.type == "cpu" else device

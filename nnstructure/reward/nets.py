@@ -85,14 +85,13 @@ def train_reward_net(
     ``width_multiplier``, ``channels``, ``init``; training: any TrainConfig field,
     e.g. ``epochs``, ``batch_size``, ``lr``). The checkpoint metadata records the
     dataset path and game, every setting, the loss definition and the
-    mean-guessing baselines. ``threads`` sets torch's CPU threads.
+    mean-guessing baselines. ``threads`` sets torch's CPU threads while it runs.
     """
+    from nnstructure.device import torch_threads
     from nnstructure.reward.training_data import TransitionTraining
     from nnstructure.reward.transitions import TransitionDataset
     from nnstructure.train.loop import train_network
 
-    if threads:
-        torch.set_num_threads(int(threads))
     dataset = TransitionDataset(dataset_path)
     channels, height, width = dataset.frame_shape
     input_shape = [2 * channels, height, width]
@@ -112,8 +111,9 @@ def train_reward_net(
         "mean_guess_mse": baselines["all"],
     }
     source = TransitionTraining(dataset, full["zero_reward_discard"], full["discard_weighting"])
-    return train_network(source, spec, config, seed, out, log=log, device=device, extra_metadata=extra,
-                         epoch_callback=epoch_callback, progress=progress)
+    with torch_threads(threads):
+        return train_network(source, spec, config, seed, out, log=log, device=device, extra_metadata=extra,
+                             epoch_callback=epoch_callback, progress=progress)
 
 
 def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> dict:

@@ -41,7 +41,7 @@ from torch import nn
 import nnstructure
 from nnstructure.checkpoint import save_checkpoint
 from nnstructure.data.dataset import Dataset
-from nnstructure.device import select_device
+from nnstructure.device import select_device, torch_threads
 from nnstructure.io import ArtifactError, atomic_path, write_parquet
 from nnstructure.models import build_model, n_parameters, validate_spec
 from nnstructure.seeding import derive_seed
@@ -422,14 +422,13 @@ def train_from_settings(
     ``settings`` holds :class:`TrainConfig` fields plus the :class:`ModelSettings`
     keys ``dropout`` and ``widths`` (unset ones take their defaults); the model
     spec is derived from ``arch`` and the dataset's input shape and output
-    count. ``threads`` sets torch's CPU threads.
+    count. ``threads`` sets torch's CPU threads while it runs.
     """
     from nnstructure.models import model_spec
     from nnstructure.train.config import split_settings
 
-    if threads:
-        torch.set_num_threads(int(threads))
     config, model = split_settings(settings)
     spec = model_spec(arch, dataset.input_shape, dataset.n_outputs, widths=model.widths, dropout=float(model.dropout or 0.0))
-    return train_network(dataset, spec, config, seed, out, unpruned_out=unpruned_out,
-                         log=log, device=device, extra_metadata=extra_metadata, progress=progress)
+    with torch_threads(threads):
+        return train_network(dataset, spec, config, seed, out, unpruned_out=unpruned_out,
+                             log=log, device=device, extra_metadata=extra_metadata, progress=progress)

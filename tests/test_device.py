@@ -1,0 +1,67 @@
+"""Where a step runs: ``NNSTRUCTURE_DEVICE`` (read in nnstructure.device only) and torch's thread count."""
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from nnstructure.cluster.relative import _resolve_device
+from nnstructure.device import device_preference, select_device, torch_threads
+
+
+def test_the_environment_gives_the_device_only_when_none_is_passed(monkeypatch):
+    monkeypatch.setenv("NNSTRUCTURE_DEVICE", "CPU")
+    assert device_preference() == "cpu" and device_preference("cuda:1") == "cuda:1"
+    assert select_device() == torch.device("cpu")
+    assert _resolve_device(None) is None  # the shuffles stay on the CPU path (no torch needed)
+    monkeypatch.delenv("NNSTRUCTURE_DEVICE")
+    assert device_preference() == "auto" == device_preference("")
+    if not torch.cuda.is_available():
+        assert select_device() == torch.device("cpu") and _resolve_device(None) is None
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            select_device("cuda")
+
+
+def test_torch_threads_restores_the_previous_count_even_after_an_error():
+    before = torch.get_num_threads()
+    with torch_threads(before + 1):
+        assert torch.get_num_threads() == before + 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(KeyError), torch_threads(before + 1):
+        raise KeyError
+    assert torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+
+
+def _record_threads(monkeypatch):
+    """Replace the training loop by one that records torch's thread count while it runs."""
+    seen = []
+
+    def train_network(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return {"phase": "unpruned"}
+
+    monkeypatch.setattr("nnstructure.train.loop.train_network", train_network)
+    return seen
+
+
+def test_training_sets_its_threads_while_it_runs_only(monkeypatch, tmp_path):
+    from nnstructure.train.loop import train_from_settings
+
+    seen = _record_threads(monkeypatch)
+    before = torch.get_num_threads()
+    data = SimpleNamespace(input_shape=[4], n_outputs=2)
+    train_from_settings(data, "mlp", {"epochs": 1}, 0, tmp_path / "m.pt", threads=before + 2, progress=False)
+    assert seen == [before + 2] and torch.get_num_threads() == before
+
+
+def test_reward_net_training_sets_its_threads_while_it_runs_only(monkeypatch, tmp_path):
+    from nnstructure.reward.nets import train_reward_net
+    from test_reward_transitions_data import write_transition_dataset
+
+    dataset = write_transition_dataset(tmp_path / "ds", n_shards=1, episodes_per_shard=2, steps=3, size=8)
+    seen = _record_threads(monkeypatch)
+    before = torch.get_num_threads()
+    train_reward_net(dataset, {"epochs": 1}, 0, tmp_path / "r.pt", threads=before + 2, progress=False)
+    assert seen == [before + 2] and torch.get_num_threads() == before
