@@ -3,52 +3,55 @@
 Each sub-package that offers a step has a ``cli`` module with a
 ``register(subparsers)`` function adding its subcommands; a subcommand sets
 ``func`` to a callable taking the parsed arguments and returning an exit code.
+:data:`COMMANDS` names the module of every subcommand.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import re
 import sys
-from pathlib import Path
 
-# Sub-package CLI modules, in help order.
-_COMMAND_MODULES = [
-    "nnstructure.data.cli",
-    "nnstructure.train.cli",
-    "nnstructure.cluster.cli",
-    "nnstructure.specialization.cli",
-    "nnstructure.imagenet.cli",
-    "nnstructure.reward.cli",
-    "nnstructure.reward.nets_cli",
-    "nnstructure.probe.cli",
-    "nnstructure.report.cli",
-]
-
-
-# `subparsers.add_parser("name"` in a CLI module's source: which module registers a command.
-_PARSER_NAME = re.compile(r"""add_parser\(\s*["']([\w-]+)["']""")
+#: Every subcommand and the sub-package CLI module that registers it, in help order. Running one subcommand
+#: imports only its module: importing every CLI module imports most of the package (torch, pandas,
+#: matplotlib, scipy.stats: seconds per process), which a workflow job running one step does not need.
+#: A test checks this table against what the modules register.
+COMMANDS: dict[str, str] = {
+    "dataset": "nnstructure.data.cli",
+    "fetch-data": "nnstructure.data.cli",
+    "train": "nnstructure.train.cli",
+    "evaluate": "nnstructure.train.cli",
+    "clusterability": "nnstructure.cluster.cli",
+    "graph": "nnstructure.cluster.cli",
+    "cluster": "nnstructure.cluster.cli",
+    "shuffles": "nnstructure.cluster.cli",
+    "partition": "nnstructure.specialization.cli",
+    "subcluster-proxy": "nnstructure.specialization.cli",
+    "specialization-stats": "nnstructure.specialization.cli",
+    "specialization": "nnstructure.specialization.cli",
+    "import-imagenet": "nnstructure.imagenet.cli",
+    "transitions": "nnstructure.reward.cli",
+    "transitions-merge": "nnstructure.reward.cli",
+    "transitions-import": "nnstructure.reward.cli",
+    "edit-transitions": "nnstructure.reward.cli",
+    "reward-net": "nnstructure.reward.nets_cli",
+    "noise-test": "nnstructure.reward.nets_cli",
+    "predict-transitions": "nnstructure.reward.nets_cli",
+    "visualize-reward": "nnstructure.reward.nets_cli",
+    "probe": "nnstructure.probe.cli",
+    "probe-features": "nnstructure.probe.cli",
+    "probe-fit": "nnstructure.probe.cli",
+    "dots-net": "nnstructure.probe.cli",
+    "adversarial-train": "nnstructure.probe.cli",
+    "report-tables": "nnstructure.report.cli",
+}
+#: The CLI modules, in help order.
+COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 
 
 def command_module(command: str) -> str | None:
-    """The one CLI module registering ``command``, found in the modules' sources without importing them.
-
-    Importing every CLI module imports most of the package (torch, pandas,
-    matplotlib, scipy.stats: seconds per process); a workflow job or a user
-    running one subcommand needs only its module. ``None`` if no module or
-    several mention the name (then the full parser is built).
-    """
-    package = Path(__file__).resolve().parent
-    found = []
-    for name in _COMMAND_MODULES:
-        try:
-            source = package.joinpath(*name.split(".")[1:]).with_suffix(".py").read_text()
-        except OSError:
-            continue
-        if command in _PARSER_NAME.findall(source):
-            found.append(name)
-    return found[0] if len(found) == 1 else None
+    """The CLI module registering ``command`` (``None`` for an unknown command: then the full parser is built)."""
+    return COMMANDS.get(command)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -62,7 +65,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nnstructure {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     only = command_module(command) if command else None
-    for name in [only] if only else _COMMAND_MODULES:
+    for name in [only] if only else COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
