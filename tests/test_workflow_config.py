@@ -113,11 +113,23 @@ def test_unknown_condition_setting_is_named():
 
 
 def test_shipped_presets_validate():
-    for path in (ROOT / "config.yaml", ROOT / "config" / "paper.yaml", ROOT / "config" / "mnist-a1.yaml"):
+    presets = [ROOT / "config.yaml", *sorted(p for p in (ROOT / "config").glob("*.yaml") if p.name != "schema.yaml")]
+    assert {p.name for p in presets} >= {"config.yaml", "paper.yaml", "mnist-a1.yaml", "ch5-cpu.yaml"}
+    for path in presets:
         cfg = yaml.safe_load(path.read_text())
         check_config(cfg, SCHEMA)
         validate(cfg, str(SCHEMA))
-        assert list(wc.analysis_cells(cfg, "clusterability")), path
+        assert list(wc.analysis_cells(cfg, "clusterability")) or cfg.get("reward"), path
+
+
+def test_ch5_cpu_preset_trains_learning_recipes_on_the_full_datasets():
+    cfg = yaml.safe_load((ROOT / "config" / "ch5-cpu.yaml").read_text())
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    assert cfg["transitions"] == paper["transitions"]  # the thesis-size datasets
+    coinrun = cfg["networks"]["coinrun-reward"]
+    assert {c["thesis_network"] for c in coinrun["conditions"].values()} == {"coinrun-15", "coinrun-40"}
+    assert coinrun["train"]["precision"] == "bf16" and coinrun["train"]["zero_reward_discard"] > 0
+    assert {"heist-reward", "coinrun-adversarial", "dots"} <= set(cfg["networks"])
 
 
 def test_defaults_filled_and_settings_layered():
