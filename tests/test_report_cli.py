@@ -4,7 +4,7 @@ import pandas as pd
 
 from nnstructure.cli import main
 from nnstructure.io import write_parquet
-from test_report_fixtures import clusterability_rows, random_init_rows, shuffle_rows
+from report_fixtures import clusterability_rows, random_init_rows, shuffle_rows
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

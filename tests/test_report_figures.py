@@ -6,7 +6,7 @@ import pytest
 
 from nnstructure.report.figures import plot_ncut_vs_shuffles, plot_random_init, plot_shuffle_distributions
 from nnstructure.report.reference import load_random_init_ranges
-from test_report_fixtures import clusterability_rows, random_init_rows, shuffle_rows
+from report_fixtures import clusterability_rows, random_init_rows, shuffle_rows
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

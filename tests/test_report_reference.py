@@ -5,7 +5,7 @@ import math
 import pytest
 
 from nnstructure.report.reference import KEY_COLUMNS, load_random_init_ranges, load_thesis_reference
-from test_report_fixtures import single_row
+from report_fixtures import single_row
 
 EXPECTED_ROWS = {
     "3.1": 6, "3.2": 4, "3.3": 4, "3.4": 2, "3.5": 2, "3.6": 2, "3.7": 4, "3.8": 4, "3.9": 4,

@@ -8,7 +8,7 @@ import pytest
 from nnstructure.report.reference import load_random_init_ranges, load_thesis_reference
 from nnstructure.report.scorecard import random_init_scorecard, scorecard, scorecard_markdown
 from nnstructure.report.tables import summarize_clusterability
-from test_report_fixtures import clusterability_rows, random_init_rows, single_row
+from report_fixtures import clusterability_rows, random_init_rows, single_row
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from nnstructure.report.tables import format_count, format_mean_sd, format_tick, summarize_clusterability, to_markdown
-from test_report_fixtures import clusterability_rows
+from report_fixtures import clusterability_rows
 
 
 @pytest.fixture(scope="module")
