@@ -62,3 +62,41 @@ def single_row(frame: pd.DataFrame, **keys) -> pd.Series:
     rows = frame[mask]
     assert len(rows) == 1, rows
     return rows.iloc[0]
+
+
+def capture_figures(monkeypatch) -> dict:
+    """Record every figure the code saves from now on, by file stem (``fig_4_3``), as the matplotlib Figure it drew.
+
+    The figures are still written (through the real ``save_figure``); the tests
+    read back what was drawn (axes, lines, bars, images, texts) from the
+    Figure objects. Modules that imported ``save_figure`` by name get the
+    recording one too.
+    """
+    import sys
+    from pathlib import Path
+
+    from nnstructure import io
+
+    real = io.save_figure
+    drawn = {}
+
+    def save_figure(fig, path, **kwargs):
+        drawn[Path(path).stem] = fig
+        real(fig, path, **kwargs)
+
+    monkeypatch.setattr(io, "save_figure", save_figure)
+    for name, module in list(sys.modules.items()):
+        if name.startswith("nnstructure.") and getattr(module, "save_figure", None) is real:
+            monkeypatch.setattr(module, "save_figure", save_figure)
+    return drawn
+
+
+def visible_axes(fig) -> list:
+    """The axes of ``fig`` not switched off (``set_axis_off``: an unused panel, or an image shown without axes)."""
+    return [ax for ax in fig.axes if ax.axison]
+
+
+def bar_heights(ax) -> list[list[float]]:
+    """The bar heights of every histogram (bar container) drawn on ``ax``, in drawing order."""
+    return [[patch.get_height() for patch in container] for container in ax.containers
+            if hasattr(container, "patches")]
