@@ -6,6 +6,7 @@ import pytest
 
 from nnstructure.report import ch4
 from nnstructure.specialization.statistics import combined_statistics, network_statistics, subcluster_percentiles
+from report_fixtures import bar_heights, capture_figures
 
 
 def _results(rng, condition, label, partitioning, k, replicate, shift):
@@ -54,9 +55,42 @@ def test_tables_follow_the_thesis_layout(inputs):
     assert "Table 4.1" in md["table_4_1"] and "critical p" in md["table_4_1"] and "original code" in md["table_4_1"]
 
 
-def test_figures_are_written(inputs, tmp_path):
+def test_figures_draw_the_percentiles_and_visualisations(inputs, tmp_path, monkeypatch):
+    drawn = capture_figures(monkeypatch)
     figures = ch4.build_figures(inputs, tmp_path)
-    assert set(figures) == {"fig_4_3", "fig_4_4"} and all(p.stat().st_size > 1000 for p in figures.values())
+    assert set(figures) == {"fig_4_3", "fig_4_4"} and all(p.exists() for p in figures.values())
+    # Figure 4.3: per condition (rows) and partitioning (columns), the histogram of replicate 0's vis-score
+    # percentiles at the main k (16), in bins of one random subcluster (1/6 wide: 5 random subclusters).
+    pct = inputs["specialization_percentiles"]
+    panels = {(ax.get_title().split(":")[0], row): ax for row, axes in enumerate(np.reshape(drawn["fig_4_3"].axes, (3, 4)))
+              for ax in axes if ax.axison}
+    assert sorted(panels) == [("Act./Layer", 0), ("Act./Layer", 1), ("Act./Layer", 2), ("Act./Network", 0),
+                              ("Weight/Layer", 0), ("Weight/Network", 0)]
+    for (label, row), ax in panels.items():
+        condition = ("mlp-mnist", "vgg-cifar10", "vgg-unreg")[row]
+        part = {v: k for k, v in ch4.PARTITION_LABELS.items()}[label]
+        sel = pct[(pct.condition == condition) & (pct.partitioning == part) & (pct.k == 16) & (pct.replicate == "0")
+                  & (pct.metric == "vis_score")]
+        assert len(sel) == 6
+        assert bar_heights(ax) == [np.histogram(sel["percentile"], bins=np.linspace(0, 1, 7))[0].tolist()]
+        assert ax.get_title() == f"{label}: Fisher {-np.log(sel['percentile']).mean():.2f}"
+    # Figure 4.4: the true subclusters' visualisations (left) beside a random one's (right), in grey for MNIST.
+    grey = (np.arange(48).reshape(3, 4, 4) / 255).mean(axis=0)
+    shown = [ax for ax in drawn["fig_4_4"].axes if ax.images]
+    assert len(shown) == 6 and [ax.get_title() for ax in shown[:2]] == ["true\nmlp-mnist", "random"]
+    assert all(np.allclose(ax.images[0].get_array(), grey) for ax in shown)
+    assert [ax.get_ylabel() for ax in shown[::2]] == ["layer 1\nsize 3"] * 3
+
+
+def test_percentile_histogram_of_a_hand_made_table(tmp_path, monkeypatch):
+    # Six subclusters, each ranked first among 5 random ones (percentile 1/12): all in the first bin, Fisher log 12.
+    drawn = capture_figures(monkeypatch)
+    pct = pd.DataFrame({"condition": "mlp-mnist", "network_label": "MLP, MNIST", "partitioning": "weight-network", "k": 16,
+                        "replicate": "0", "metric": "accuracy_drop", "n_random_subclusters": 5, "percentile": [1 / 12] * 6})
+    ch4.plot_percentile_histograms(pct, tmp_path / "hist.png")
+    ax = drawn["hist"].axes[0]
+    assert bar_heights(ax) == [[6, 0, 0, 0, 0, 0]] and ax.get_title() == "Weight/Network: Fisher 2.48"
+    assert drawn["hist"]._suptitle.get_text().startswith("Subcluster percentiles among random subclusters (accuracy_drop")
 
 
 def test_scorecard_compares_both_class_range_definitions_with_the_thesis(inputs):
