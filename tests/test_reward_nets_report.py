@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from nnstructure.report import ch5
+from report_fixtures import capture_figures
 
 
 def _noise_rows(network, values_diff, values_same, variant="thesis-text"):
@@ -108,15 +109,52 @@ def test_scorecard_criteria(inputs):
     assert row("cr-small: scrambled-joint", "mean_predicted_reward")["agrees"]  # 5 inside 2-18
 
 
-def test_figures_are_written(inputs, tmp_path):
+def test_figures_draw_their_data(inputs, tmp_path, monkeypatch):
     from nnstructure.models import build_model, reward_net_spec
     from nnstructure.reward.visualize import synthesize_denovo
 
+    drawn = capture_figures(monkeypatch)
     model = build_model(reward_net_spec([6, 8, 8], width_multiplier=1 / 16, init="glorot"), seed=0)
     synthesize_denovo(model, (3, 8, 8), actions=[0, 9], steps=2, max_shift=1).save_npz(tmp_path / "images.npz")
     metrics = pd.DataFrame({"network": ["cr-small"] * 3, "epoch": [1, 2, 3], "test_loss": [0.9, 0.5, 0.3], "train_loss": [1.0, 0.6, 0.3]})
     figs = ch5.build_figures({**inputs, "reward_net_metrics": metrics,
                               "visualization_images": pd.DataFrame([{"network": "cr-small", "mode": "denovo", "path": str(tmp_path / "images.npz")}])},
                              tmp_path / "figs")
-    assert {"fig_5_15", "fig_noise_predictions", "fig_reward_net_training", "fig_5_3", "fig_c_1", "fig_c_2"} <= set(figs)
-    assert all(p.exists() and p.stat().st_size > 1000 for p in figs.values())
+    assert set(figs) == {"fig_5_15", "fig_noise_predictions", "fig_reward_net_training", "fig_5_3", "fig_c_1", "fig_c_2"}
+    assert all(p.exists() for p in figs.values())
+
+    # Figure 5.15: two 64 x 64 images of N(0.5, 1) pixels clipped to [0, 1]: 2 P(Z > 0.5) = 62% of them at 0 or 1
+    noise = np.stack([ax.images[0].get_array() for ax in drawn["fig_5_15"].axes])
+    assert noise.shape == (2, 64, 64, 3) and noise.min() == 0 and noise.max() == 1
+    assert np.mean((noise == 0) | (noise == 1)) == pytest.approx(0.617, abs=0.02) and noise.mean() == pytest.approx(0.5, abs=0.02)
+    assert drawn["fig_5_15"]._suptitle.get_text() == "Images with IID N(0.5, 1) pixels (thesis-text)"
+
+    # noise predictions: one panel per network, a histogram per pairing of exactly its predicted rewards
+    panels = drawn["fig_noise_predictions"].axes
+    assert [ax.get_title() for ax in panels] == ["cr-small (thesis-text)", "cr-long (thesis-text)"]
+    for ax, (different, same) in zip(panels, (([6.0, 8.0, 10.0], [1.0, 1.0, 1.0]), ([40.0, 41.0], [70.0, 72.0]))):
+        for bars, values in zip(ax.containers, (different, same)):
+            assert sum(b.get_height() for b in bars) == len(values)
+            if min(values) < max(values):
+                assert (bars[0].get_x(), bars[-1].get_x() + bars[-1].get_width()) == pytest.approx((min(values), max(values)))
+            else:
+                assert max(b.get_height() for b in bars) == len(values)  # equal values: one bar
+        assert [list(line.get_xdata()) for line in ax.lines] == [[10, 10]]  # the reward of reaching the coin
+
+    # training curves: the metrics as given, and the thesis's final test losses (Section 5.3) as horizontal lines
+    ax = drawn["fig_reward_net_training"].axes[0]
+    curves = {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in ax.lines}
+    assert curves["cr-small (test)"] == ([1, 2, 3], [0.9, 0.5, 0.3])
+    assert curves["cr-small (train, running)"] == ([1, 2, 3], [1.0, 0.6, 0.3])
+    assert sorted(t.get_text() for t in ax.texts) == [" thesis CoinRun, 15 epochs: 0.046", " thesis CoinRun, 40 epochs: 0.038"]
+    assert ax.get_yscale() == "log"
+
+    # de novo visualisations: Figure 5.3 shows action 0, C.1 actions 0-7, C.2 actions 8-14, after the last step
+    with np.load(tmp_path / "images.npz") as z:
+        obs, nxt, rewards = z["obs"][-1], z["next_obs"][-1], z["rewards"][-1]
+    for name, item, action in (("fig_5_3", 0, 0), ("fig_c_1", 0, 0), ("fig_c_2", 1, 9)):
+        left, right = drawn[name].axes
+        assert left.get_title(loc="left") == f"action {action}: predicted {rewards[item]:.4g}"
+        assert np.array_equal(left.images[0].get_array(), obs[item].transpose(1, 2, 0))
+        assert np.array_equal(right.images[0].get_array(), nxt[item].transpose(1, 2, 0))
+        assert drawn[name]._suptitle.get_text() == "cr-small: de novo, 2 steps"
