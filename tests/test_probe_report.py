@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from nnstructure.report import ch5_part2
+from report_fixtures import capture_figures
 
 
 def _probe(thesis_network, network, layer, target, init="trained", adam=1.0, exact=0.9, mean=2.0, filtered=False, seed=None):
@@ -124,10 +125,38 @@ def test_reference_holds_every_probe_cell():
     assert value["value"].iloc[0] == 5.4e4 and value["epochs"].iloc[0] == "10"
 
 
-def test_figures_are_written(inputs, tmp_path):
+def test_figures_draw_their_data(inputs, tmp_path, monkeypatch):
+    from nnstructure.data.dots_stream import generate_dots
+
+    drawn = capture_figures(monkeypatch)
     figures = ch5_part2.build_figures(inputs, tmp_path)
-    assert {"fig_5_19", "fig_5_18", "fig_probe_convergence"} <= set(figures)
-    assert all(p.exists() and p.stat().st_size > 1000 for p in figures.values())
+    assert set(figures) == {"fig_5_19", "fig_5_18", "fig_probe_convergence"} and all(p.exists() for p in figures.values())
+
+    # Figure 5.19: the first 8 training images of the dots stream (seed 0), each titled with its mean distance
+    images, labels = generate_dots(0, "train", np.arange(8))
+    axes = drawn["fig_5_19"].axes
+    assert [ax.get_title() for ax in axes] == [f"mean distance {d:.3f}" for d in labels[:, 0]]
+    assert all(np.array_equal(ax.images[0].get_array(), image.transpose(1, 2, 0)) for ax, image in zip(axes, images))
+
+    # Figure 5.18: the last epoch's first two adversarial examples, floats in [0, 1] shown as uint8
+    with np.load(inputs["adversarial_examples"]["path"].iloc[0]) as z:
+        obs = np.rint(np.clip(z["obs"][:2].astype(np.float32), 0, 1) * 255).astype(np.uint8)
+    fig = drawn["fig_5_18"]
+    shown = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title(loc="left") for ax in shown[::2]] == ["example 1: predicted 20", "example 2: predicted 22"]
+    assert all(np.array_equal(ax.images[0].get_array(), o.transpose(1, 2, 0)) for ax, o in zip(shown[::2], obs))
+    assert all(not ax.images[0].get_array().any() for ax in shown[1::2])  # the next observations are black
+    assert fig._suptitle.get_text() == "Two adversarial examples at the end of adversarial training"
+
+    # probe convergence: per trained probe, Adam's test loss per epoch over the closed form's ([2 adam, adam] / exact)
+    ax = drawn["fig_probe_convergence"].axes[0]
+    curves = [list(line.get_ydata()) for line in ax.lines if len(line.get_xdata()) == 2 and list(line.get_xdata()) == [1, 2]]
+    trained = inputs["probes"][inputs["probes"]["init"] == "trained"]
+    assert len(curves) == len(trained) == 4 * (2 + len(ch5_part2.DOTS_NETWORKS))
+    assert curves[0] == pytest.approx([2 * 16.0 / 15.5, 16.0 / 15.5])  # coinrun-15, layer 1, distance: Adam 16.0, exact 15.5
+    assert any(c == pytest.approx([2 * 11.4 / 10.9, 11.4 / 10.9]) for c in curves)  # layer 2
+    levels = sorted(line.get_ydata()[0] for line in ax.lines if list(line.get_xdata()) == [0, 1])
+    assert levels == [1.0, ch5_part2.CONVERGED_RATIO] and ax.get_yscale() == "log"
 
 
 def test_the_engine_writes_the_findings_and_convergence_tables(inputs, tmp_path):
