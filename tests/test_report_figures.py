@@ -1,12 +1,12 @@
 """Each chapter-3 figure draws the data it is given (read back from the matplotlib Figure) and writes a PNG."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from nnstructure.report.figures import plot_ncut_vs_shuffles, plot_random_init, plot_shuffle_distributions
+from nnstructure.report.figures import figure_3_7_networks, plot_figure_3_7, plot_ncut_vs_shuffles, plot_random_init
 from nnstructure.report.reference import load_random_init_ranges
-from report_fixtures import (bar_heights, capture_figures, clusterability_rows, random_init_rows, shuffle_rows,
-                             visible_axes)
+from report_fixtures import bar_heights, capture_figures, clusterability_rows, random_init_rows, visible_axes
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -58,26 +58,52 @@ def test_ncut_vs_shuffles_without_shuffle_statistics(tmp_path, drawn):
         plot_ncut_vs_shuffles(rows.drop(columns=["shuffle_std"]), tmp_path / "fig.png")
 
 
-def test_shuffle_distributions_panel_grid(tmp_path, drawn):
-    rows = clusterability_rows()
-    shuffles = shuffle_rows(rows)
-    plot_shuffle_distributions(shuffles, rows, tmp_path / "three.png")
-    plot_shuffle_distributions(shuffles, rows, tmp_path / "one.png", max_networks=1)
-    _written(tmp_path / "three.png")
-    panels = visible_axes(drawn["three"])
-    assert [ax.get_title() for ax in panels] == [f"dropout, pruned, seed {s}" for s in (0, 1, 2)]
-    for ax, seed, ncut in zip(panels, (0, 1, 2), (8.0, 8.2, 8.4)):
-        # the network's own n-cut as a vertical line, and a density of its 50 shuffled n-cuts per kind
-        assert _legend(ax) == ["layer (n=50)", "nonzero (n=50)", f"network ({ncut:.3f})"]
+def topology_tables():
+    """Shuffles and rows of five pruned networks, as the workflow aggregates them: two have layer and nonzero
+    shuffles (entry 'topology', conditions none and dropout), the others one kind only."""
+    networks = [("topology", "none", 0, ("layer", "nonzero"), 8.0), ("topology", "dropout", 0, ("layer", "nonzero"), 7.5),
+                ("mlp-mnist", "none", 0, ("layer",), 8.1), ("mlp-mnist", "none", 1, ("layer",), 8.2),
+                ("odd", "none", 0, ("nonzero",), 9.0)]
+    rows, shuffles = [], []
+    for i, (experiment, condition, seed, kinds, ncut) in enumerate(networks):
+        keys = {"experiment": experiment, "condition": condition, "seed": seed, "arch": "mlp", "dataset": "mnist",
+                "reg": "dropout" if condition == "dropout" else "none", "init": "glorot", "pruned": True,
+                "phase": "pruned", "k": 12}
+        for j, kind in enumerate(kinds):
+            rows.append({**keys, "shuffle": kind, "ncut": ncut})
+            shuffles += [{**keys, "shuffle": kind, "index": n, "ncut": 9.0 + i + 0.5 * j + 0.01 * n} for n in range(20)]
+    return pd.DataFrame(rows), pd.DataFrame(shuffles)
+
+
+def test_figure_3_7_draws_exactly_the_networks_with_both_shuffle_kinds(tmp_path, drawn):
+    rows, shuffles = topology_tables()
+    networks = figure_3_7_networks(shuffles)
+    assert list(zip(networks["experiment"], networks["condition"], networks["seed"])) == [
+        ("topology", "dropout", 0), ("topology", "none", 0)]
+    plot_figure_3_7(shuffles, rows, tmp_path / "fig_3_7.png")
+    _written(tmp_path / "fig_3_7.png")
+    assert drawn["fig_3_7"]._suptitle.get_text().startswith("Figure 3.7: ")
+    panels = visible_axes(drawn["fig_3_7"])
+    assert [ax.get_title() for ax in panels] == ["dropout, seed 0", "none, seed 0"]
+    for ax, condition, ncut in zip(panels, ("dropout", "none"), (7.5, 8.0)):
+        # the network's own n-cut as a vertical line, and a density of its 20 shuffled n-cuts per kind
+        assert _legend(ax) == ["layer (n=20)", "nonzero (n=20)", f"network ({ncut:.3f})"]
         line = next(line for line in ax.lines if line.get_label().startswith("network"))
         assert list(line.get_xdata()) == [ncut, ncut]
         assert _histogram_area(ax) == pytest.approx([1.0, 1.0])
         for container, kind in zip(ax.containers, ("layer", "nonzero")):
-            values = shuffles.loc[(shuffles.seed == seed) & (shuffles.shuffle == kind), "ncut"]
+            values = shuffles.loc[(shuffles.experiment == "topology") & (shuffles.condition == condition)
+                                  & (shuffles.shuffle == kind), "ncut"]
             assert container[0].get_x() == pytest.approx(values.min())
             assert container[-1].get_x() + container[-1].get_width() == pytest.approx(values.max())
-    assert drawn["three"]._suptitle.get_text() == "layer and nonzero shuffles vs. the trained network"
-    assert [ax.get_title() for ax in visible_axes(drawn["one"])] == ["dropout, pruned, seed 0"]
+
+
+def test_figure_3_7_needs_both_shuffle_kinds(tmp_path):
+    rows, shuffles = topology_tables()
+    layer_only = shuffles[shuffles["shuffle"] == "layer"]
+    assert figure_3_7_networks(layer_only).empty
+    with pytest.raises(ValueError, match="both layer and nonzero"):
+        plot_figure_3_7(layer_only, rows, tmp_path / "fig.png")
 
 
 def test_random_init(tmp_path, drawn):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nnstructure.report.figures import plot_ncut_vs_shuffles, plot_random_init, plot_shuffle_distributions
+from nnstructure.report.figures import figure_3_7_networks, plot_figure_3_7, plot_ncut_vs_shuffles, plot_random_init
 from nnstructure.report.reference import load_random_init_ranges, parse_thesis_reference
 from nnstructure.report.scorecard import random_init_scorecard
 from nnstructure.report.scorecard import scorecard as detailed_scorecard
@@ -93,7 +93,8 @@ def tables_markdown(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
 
 
 def build_figures(inputs: dict[str, pd.DataFrame], out_dir: str | os.PathLike) -> dict[str, Path]:
-    """n-cut vs shuffles (layer shuffles), shuffle distributions (when shuffles exist), random init (when present)."""
+    """n-cut vs shuffles (layer shuffles); Figure 3.7 (``fig_3_7``) when some network has both layer and nonzero
+    shuffles; random init (when present)."""
     out = Path(out_dir)
     trained, random_rows = _rows(inputs)
     written = {}
@@ -101,9 +102,9 @@ def build_figures(inputs: dict[str, pd.DataFrame], out_dir: str | os.PathLike) -
     written["fig_ncut_vs_shuffles"] = out / "fig_ncut_vs_shuffles.png"
     plot_ncut_vs_shuffles(layer, written["fig_ncut_vs_shuffles"])
     shuffles = inputs.get("shuffles")
-    if shuffles is not None and len(shuffles):
-        written["fig_shuffle_distributions"] = out / "fig_shuffle_distributions.png"
-        plot_shuffle_distributions(shuffles, trained, written["fig_shuffle_distributions"])
+    if shuffles is not None and len(shuffles) and len(figure_3_7_networks(shuffles)):
+        written["fig_3_7"] = out / "fig_3_7.png"
+        plot_figure_3_7(shuffles, trained, written["fig_3_7"])
     if len(random_rows):
         written["fig_random_init"] = out / "fig_random_init.png"
         plot_random_init(random_rows, written["fig_random_init"], load_random_init_ranges())

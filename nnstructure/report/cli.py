@@ -5,8 +5,8 @@
 
 writes ``DIR/tables/table_clusterability.{parquet,md}`` (every cell), ``DIR/tables/<experiment>.{parquet,md}``
 (one thesis-style table per experiment), ``DIR/scorecard.{parquet,md}``,
-``DIR/figures/fig_ncut_vs_shuffles.png``, and, when shuffles are given,
-``DIR/figures/fig_shuffle_distributions.png``; when random-init n-cuts are available,
+``DIR/figures/fig_ncut_vs_shuffles.png``, and, when some network has both layer and nonzero
+shuffles, ``DIR/figures/fig_3_7.png`` (thesis Figure 3.7); when random-init n-cuts are available,
 ``DIR/figures/fig_random_init.png`` and ``DIR/scorecard_random_init.parquet``.
 Random-init n-cuts come from ``--random-init`` or, failing that, from rows of
 ``--rows`` whose ``kind`` is ``random_init`` (those rows are then left out of the
@@ -71,7 +71,7 @@ def register(subparsers) -> None:
         description=__doc__.split("\n\n")[0],
     )
     p.add_argument("--rows", required=True, help="per-network clusterability rows (Parquet)")
-    p.add_argument("--shuffles", help="per-shuffle n-cuts (Parquet); enables fig_shuffle_distributions.png")
+    p.add_argument("--shuffles", help="per-shuffle n-cuts (Parquet); with layer and nonzero shuffles of a network, fig_3_7.png")
     p.add_argument("--random-init", help="random-init n-cuts (Parquet: arch, dataset, seed, ncut, k)")
     p.add_argument("--settings-note", help="one sentence on the preset/settings, quoted in the scorecard header")
     p.add_argument("--out-dir", required=True, help="folder for the tables, scorecard and figures")

@@ -6,9 +6,10 @@ Public API (signatures are stable; the workflow calls them):
   each network's n-cut (y) against its shuffles' mean n-cut (x, error bars =
   shuffle s.d.), one colour/marker per condition, each point labelled with its
   p-value, and the y = x diagonal (points below it beat their shuffles' mean).
-* ``plot_shuffle_distributions(shuffles, rows, path, max_networks=12)``: thesis
-  Figure 3.7-style panels, one per network: histogram + KDE of shuffled n-cuts
-  per shuffle kind (layer / nonzero), the realised n-cut as a black line.
+* ``plot_figure_3_7(shuffles, rows, path)``: thesis Figure 3.7, one panel per
+  network that has both shuffle kinds (:func:`figure_3_7_networks`): histogram +
+  KDE of its layer and its topology-preserving (nonzero) shuffles' n-cuts, the
+  realised n-cut as a black line.
 * ``plot_random_init(random_init, path, reference_range=None)``: thesis
   Figures A.1-A.3-style density (histogram + Gaussian KDE) of random-init n-cuts
   per architecture, with the thesis range shaded when given.
@@ -125,55 +126,62 @@ def _density(ax, values: np.ndarray, colour: str, label: str) -> None:
         ax.plot(grid, gaussian_kde(values)(grid), color=colour, linewidth=1.5)
 
 
-def plot_shuffle_distributions(shuffles: pd.DataFrame, rows: pd.DataFrame, path: str | os.PathLike,
-                               max_networks: int = 12) -> None:
-    """Per network, the shuffled n-cut distributions per shuffle kind and the realised n-cut (Fig 3.7).
+#: The shuffle kinds Figure 3.7 compares: every weight of a layer permuted, and only its non-zero weights
+#: (the pruned topology kept).
+FIGURE_3_7_KINDS = ("layer", "nonzero")
+#: Columns that identify one network phase in the shuffles table (those present are used).
+_NETWORK_COLUMNS = ("experiment", "condition", "arch", "dataset", "reg", "init", "pruned", "phase", "k", "seed")
 
-    Networks are identified by the condition columns plus ``seed`` (and
-    ``experiment`` when present).  At most ``max_networks`` panels are drawn,
-    taking the lowest seeds of every condition first.
-    """
+
+def figure_3_7_networks(shuffles: pd.DataFrame) -> pd.DataFrame:
+    """The networks Figure 3.7 draws: one row (their identifying columns) per network phase whose shuffles
+    include both kinds of :data:`FIGURE_3_7_KINDS`, sorted by those columns."""
     _require(shuffles, ("seed", "ncut", "shuffle"), "shuffles table")
+    keys = [c for c in _NETWORK_COLUMNS if c in shuffles.columns]
+    kinds = shuffles.groupby(keys, dropna=False, sort=True)["shuffle"].agg(lambda s: set(s.astype(str)))
+    both = kinds[kinds.map(lambda found: set(FIGURE_3_7_KINDS) <= found)]
+    return both.index.to_frame(index=False)
+
+
+def _matching(frame: pd.DataFrame, network: pd.Series) -> pd.DataFrame:
+    """The rows of ``frame`` that belong to ``network`` (equal in every identifying column)."""
+    mask = np.ones(len(frame), dtype=bool)
+    for key, value in network.items():
+        mask &= (frame[key] == value).to_numpy()
+    return frame[mask]
+
+
+def plot_figure_3_7(shuffles: pd.DataFrame, rows: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Thesis Figure 3.7: per network with both shuffle kinds, its layer and nonzero shuffles' n-cut
+    distributions and its realised n-cut. Raises ``ValueError`` when no network has both kinds."""
     _require(rows, ("seed", "ncut"), "clusterability rows")
-    network_keys = [c for c in ("experiment", "arch", "dataset", "reg", "pruned", "init", "k", "epochs_variant", "seed")
-                    if c in shuffles.columns and c in rows.columns]
-    networks = shuffles[network_keys].drop_duplicates()
-    condition_keys = [c for c in network_keys if c != "seed"]
-    networks = networks.sort_values(["seed", *condition_keys]).reset_index(drop=True)
-    if condition_keys:
-        networks["_rank"] = networks.groupby(condition_keys, dropna=False).cumcount()
-        networks = networks.sort_values(["_rank", *condition_keys]).drop(columns="_rank")
-    networks = networks.head(max_networks).reset_index(drop=True)
-    n = max(len(networks), 1)
-    ncols = min(3, n)
+    networks = figure_3_7_networks(shuffles)
+    if networks.empty:
+        raise ValueError(f"no network has both {' and '.join(FIGURE_3_7_KINDS)} shuffles; Figure 3.7 needs an "
+                         "analysis entry with shuffle: [layer, nonzero]")
+    n = len(networks)
+    ncols = min(n, 2 if n <= 4 else 3)
     nrows = int(np.ceil(n / ncols))
-    fig = Figure(figsize=(4.6 * ncols, 3.3 * nrows))
+    fig = Figure(figsize=(4.6 * ncols, 3.3 * nrows + 0.6))
     axes = fig.subplots(nrows, ncols, squeeze=False)
-    labels = _condition_labels(networks.assign(shuffle="layer")) if len(networks) else pd.Series(dtype=str)
-    for i, (_, network) in enumerate(networks.iterrows()):
+    labels = _condition_labels(networks)
+    for i, network in networks.iterrows():
         ax = axes[i // ncols][i % ncols]
-        mask_s = np.ones(len(shuffles), dtype=bool)
-        mask_r = np.ones(len(rows), dtype=bool)
-        for key in network_keys:
-            mask_s &= (shuffles[key] == network[key]).to_numpy()
-            mask_r &= (rows[key] == network[key]).to_numpy()
-        mine = shuffles[mask_s]
-        for kind, group in mine.groupby("shuffle", sort=True):
-            _density(ax, group["ncut"].to_numpy(dtype=float), _SHUFFLE_COLOURS.get(kind, "tab:green"), str(kind))
-        realised = rows.loc[mask_r, "ncut"].dropna().unique()
-        for value in realised[:1]:
+        for kind in FIGURE_3_7_KINDS:
+            mine = _matching(shuffles[shuffles["shuffle"] == kind], network)
+            _density(ax, mine["ncut"].to_numpy(dtype=float), _SHUFFLE_COLOURS[kind], kind)
+        realised = _matching(rows, network[[c for c in network.index if c in rows.columns]])
+        for value in realised["ncut"].dropna().unique()[:1]:
             ax.axvline(float(value), color="black", linewidth=2, label=f"network ({value:.3f})")
         ax.set_title(f"{labels.iloc[i]}, seed {network['seed']}", fontsize=9)
         ax.set_xlabel("n-cut", fontsize=8)
         ax.set_ylabel("density", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7)
-    for j in range(len(networks), nrows * ncols):
+    for j in range(n, nrows * ncols):
         axes[j // ncols][j % ncols].set_axis_off()
-    if not len(networks):
-        axes[0][0].text(0.5, 0.5, "no shuffled networks", ha="center", va="center")
-    kinds = [str(k) for k in sorted(shuffles["shuffle"].dropna().unique())]  # only the kinds that were run
-    fig.suptitle(f"{' and '.join(kinds) or 'No'} shuffles vs. the trained network", fontsize=10)
+    fig.suptitle("Figure 3.7: n-cuts of networks (black) against their layer shuffles and their topology-preserving "
+                 "(nonzero) shuffles", fontsize=10)
     fig.tight_layout()
     save_figure(fig, path)
 
