@@ -69,15 +69,19 @@ def pooled_features(
     device: torch.device | str = "cpu",
     progress: bool = False,
     total: int | None = None,
+    precision: str = "fp32",
 ) -> tuple[dict[int, np.ndarray], dict[str, np.ndarray]]:
     """Run ``model`` once over ``batches`` of ``(inputs, columns)``; return pooled features and the columns.
 
     ``inputs`` are float network inputs ``[B, ...]``; ``columns`` maps names to
     per-input values (targets, split, identifiers) that are concatenated in the
     same order as the features. ``total`` (number of batches) sizes the
-    progress bar.
+    progress bar. ``precision`` ``"bf16"`` runs the network under bfloat16
+    autocast (features are returned as float32).
     """
     from tqdm import tqdm
+
+    from nnstructure.train.precision import autocast
 
     layers = check_layers(model, layers)
     device = torch.device(device)
@@ -86,7 +90,8 @@ def pooled_features(
     feats: dict[int, list[np.ndarray]] = {layer: [] for layer in layers}
     cols: dict[str, list[np.ndarray]] = {}
     for inputs, columns in tqdm(batches, desc="probe features", total=total, file=sys.stderr, disable=not progress, leave=False):
-        pooled = pooled_layer_outputs(model, inputs.to(device, non_blocking=True), layers)
+        with autocast(device, precision):
+            pooled = pooled_layer_outputs(model, inputs.to(device, non_blocking=True), layers)
         for layer, value in pooled.items():
             feats[layer].append(value.float().cpu().numpy())
         for name, value in columns.items():

@@ -98,19 +98,22 @@ def cache_features(checkpoint: str | os.PathLike, out: str | os.PathLike, layers
 
     if (dataset is None) == (dots_seed is None):
         raise ValueError("give exactly one input source: a transition dataset folder (--dataset) or a dots seed (--dots-seed)")
+    from nnstructure.train.precision import network_precision
+
     model, ckpt_meta = probe_network(checkpoint, random_init_seed)
     dev = select_device(device)
+    precision = network_precision(ckpt_meta)  # a random initialisation is probed as its trained network
     if dataset is not None:
         from nnstructure.reward.transitions import TransitionDataset
 
         data = TransitionDataset(dataset)
         feats, cols = pooled_features(model, transition_batches(data, batch_size), layers, dev, progress,
-                                      total=math.ceil(data.n() / batch_size))
+                                      total=math.ceil(data.n() / batch_size), precision=precision)
         rows = transition_rows(data, cols["row"])
         source = {"source": str(Path(dataset)), "source_kind": "transitions"}
     else:
         feats, cols = pooled_features(model, dots_batches(dots_seed, dots_n, batch_size), layers, dev, progress,
-                                      total=math.ceil(dots_n / batch_size))
+                                      total=math.ceil(dots_n / batch_size), precision=precision)
         rows = pd.DataFrame(cols)
         source = {"source": f"dots:seed={dots_seed}:n={dots_n}", "source_kind": "dots", "dots_seed": int(dots_seed),
                   "dots_n": int(dots_n)}
@@ -120,6 +123,7 @@ def cache_features(checkpoint: str | os.PathLike, out: str | os.PathLike, layers
         "spec": ckpt_meta["spec"],
         "random_init_seed": None if random_init_seed is None else int(random_init_seed),
         "device": str(dev),
+        "precision": precision,
         **source,
     }
     return write_feature_cache(out, feats, rows, meta)

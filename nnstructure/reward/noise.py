@@ -45,24 +45,29 @@ def noise_pairs(n: int, frame_shape=(3, 64, 64), clip: bool = True, seed: int = 
 
 
 @torch.no_grad()
-def _all_outputs(model: nn.Module, obs: torch.Tensor, next_obs: torch.Tensor, batch_size: int) -> torch.Tensor:
+def _all_outputs(model: nn.Module, obs: torch.Tensor, next_obs: torch.Tensor, batch_size: int,
+                 precision: str = "fp32") -> torch.Tensor:
+    from nnstructure.train.precision import autocast
+
     device = next(model.parameters()).device
     was = model.training
     model.eval()
-    outs = [model(torch.cat([obs[i:i + batch_size], next_obs[i:i + batch_size]], dim=1).to(device)).cpu()
-            for i in range(0, len(obs), batch_size)]
+    with autocast(device, precision):
+        outs = [model(torch.cat([obs[i:i + batch_size], next_obs[i:i + batch_size]], dim=1).to(device)).float().cpu()
+                for i in range(0, len(obs), batch_size)]
     model.train(was)
     return torch.cat(outs)
 
 
 def noise_test(model: nn.Module, n: int = 100, clip: bool = True, seed: int = 0, network: str = "network",
-               frame_shape=(3, 64, 64), batch_size: int = 50):
+               frame_shape=(3, 64, 64), batch_size: int = 50, precision: str = "fp32"):
     """Table 5.1 for one network: a tidy DataFrame, one row per (pairing, image, action).
 
     Columns: network, pairing, image, action, predicted_reward, clip, noise_variant,
     n_images, seed. The model takes [6, H, W] inputs (observation and next
     observation, ``frame_shape`` = [3, H, W] each); the noise is fed as floats in
-    the network's input scale (where [0, 1] is black to white).
+    the network's input scale (where [0, 1] is black to white). ``precision``: ``"bf16"`` predicts under
+    bfloat16 autocast (the checkpoint functions use the precision the network was trained at).
     """
     import pandas as pd
 
@@ -74,7 +79,7 @@ def noise_test(model: nn.Module, n: int = 100, clip: bool = True, seed: int = 0,
         raise ValueError(f"the noise test needs n >= 1 images, got {n}")
     frames: list[pd.DataFrame] = []
     for pairing, (obs, nxt) in noise_pairs(n, tuple(frame_shape), clip, seed).items():
-        out = _all_outputs(model, obs, nxt, batch_size).numpy()
+        out = _all_outputs(model, obs, nxt, batch_size, precision).numpy()
         images, actions = np.meshgrid(np.arange(n), np.arange(out.shape[1]), indexing="ij")
         frames.append(pd.DataFrame({
             "network": network, "pairing": pairing, "image": images.ravel(), "action": actions.ravel(),
@@ -103,11 +108,13 @@ def noise_test_checkpoint(checkpoint: str | os.PathLike, n: int = 100, clip: boo
     from pathlib import Path
 
     from nnstructure.reward.nets import load_reward_net
+    from nnstructure.train.precision import network_precision
 
     ckpt = load_reward_net(checkpoint, device, allow_pickle=allow_pickle)
     spec = ckpt.metadata["spec"]
     frame_shape = (spec["input_shape"][0] // 2, *spec["input_shape"][1:])
-    df = noise_test(ckpt.model, n=n, clip=clip, seed=seed, network=network or Path(checkpoint).stem, frame_shape=frame_shape)
+    df = noise_test(ckpt.model, n=n, clip=clip, seed=seed, network=network or Path(checkpoint).stem, frame_shape=frame_shape,
+                    precision=network_precision(ckpt.metadata))
     df["game"] = ckpt.metadata.get("game")
     df["epochs"] = int(ckpt.metadata.get("epochs_trained", 0))
     return df
@@ -115,7 +122,8 @@ def noise_test_checkpoint(checkpoint: str | os.PathLike, n: int = 100, clip: boo
 
 # --- edited transitions (Table 5.2) -----------------------------------------------
 
-def predict_transition_sets(model: nn.Module, sets: dict[str, dict], network: str = "network", batch_size: int = 64):
+def predict_transition_sets(model: nn.Module, sets: dict[str, dict], network: str = "network", batch_size: int = 64,
+                            precision: str = "fp32"):
     """Predicted rewards of labelled transition sets, one row per (edit, example).
 
     ``sets`` maps an edit name ("original", "translated", "rearranged", ...) to
@@ -130,7 +138,8 @@ def predict_transition_sets(model: nn.Module, sets: dict[str, dict], network: st
     frames = []
     for edit, batch in sets.items():
         action = torch.as_tensor(batch["action"]).long()
-        pred = predict_rewards(model, torch.as_tensor(batch["obs"]), torch.as_tensor(batch["next_obs"]), action, batch_size)
+        pred = predict_rewards(model, torch.as_tensor(batch["obs"]), torch.as_tensor(batch["next_obs"]), action, batch_size,
+                               precision)
         example = np.asarray(batch.get("example", np.arange(len(action))))
         frame = pd.DataFrame({"network": network, "edit": edit, "example": example,
                               "action": action.numpy(), "predicted_reward": pred.numpy().astype(np.float64)})
@@ -194,9 +203,11 @@ def predict_edits_checkpoint(checkpoint: str | os.PathLike, edits_dir: str | os.
     from pathlib import Path
 
     from nnstructure.reward.nets import load_reward_net
+    from nnstructure.train.precision import network_precision
 
     ckpt = load_reward_net(checkpoint, device, allow_pickle=allow_pickle)
-    df = predict_transition_sets(ckpt.model, load_edit_sets(edits_dir), network=network or Path(checkpoint).stem)
+    df = predict_transition_sets(ckpt.model, load_edit_sets(edits_dir), network=network or Path(checkpoint).stem,
+                                 precision=network_precision(ckpt.metadata))
     df["game"] = ckpt.metadata.get("game")
     df["epochs"] = int(ckpt.metadata.get("epochs_trained", 0))
     return df

@@ -26,3 +26,9 @@ def autocast(device: torch.device | str, precision: str):
     if device_type not in ("cpu", "cuda"):
         raise ValueError(f"bf16 autocast runs on cpu or cuda, not {device_type}; use precision fp32")
     return torch.autocast(device_type=device_type, dtype=torch.bfloat16)
+
+
+def network_precision(metadata: dict) -> str:
+    """The precision a network was trained at (its checkpoint's ``train_config``), ``fp32`` when not recorded;
+    inference on it (noise tests, edited transitions, probe features) runs at the same precision."""
+    return str((metadata.get("train_config") or {}).get("precision", "fp32"))
