@@ -315,12 +315,36 @@ def pretrained_params(config: dict, network: Network) -> dict:
     return {"arch": network.condition, "weights_sha256": file_checksum(path)}
 
 
-def available_networks(config: dict, name: str, report=None) -> list[Network]:
-    """The networks of a set that can be built: a pretrained architecture without weights is skipped.
+#: Real datasets a preset can do without: the network sets trained on one that no source has (see
+#: nnstructure.data.sources.find_source) are skipped with a message, as ImageNet networks without weights are.
+OPTIONAL_REAL_DATASETS = ("cifar10",)
 
-    ``report(message)`` is called once per skipped network.
+
+def missing_data(config: dict, name: str) -> str | None:
+    """Why network set ``name`` cannot be trained here (an optional real dataset it needs has no source), or None."""
+    if network_kind(config, name) != "trained":
+        return None  # random-init networks are built from their dataset's shape, without its data
+    from nnstructure.data.registry import required_real_datasets
+    from nnstructure.data.sources import find_source, missing_source_message
+
+    for key in required_real_datasets(set_dataset(config, name)):
+        if key in OPTIONAL_REAL_DATASETS and find_source(key, config["data_dir"]) is None:
+            return missing_source_message(key, config["data_dir"])
+    return None
+
+
+def available_networks(config: dict, name: str, report=None) -> list[Network]:
+    """The networks of a set that can be built: a pretrained architecture without weights is skipped, and so is
+    a set trained on an optional real dataset without a source (:func:`missing_data`).
+
+    ``report(message)`` is called once per skipped network (once per set for missing data).
     """
     nets = list(networks_of(config, name))
+    blocked = missing_data(config, name)
+    if blocked is not None:
+        if report is not None:
+            report(f"skipping network set {name}: {blocked}")
+        return []
     if network_kind(config, name) != "pretrained":
         return nets
     from nnstructure.imagenet import missing_weights_message
@@ -354,9 +378,11 @@ def dataset_params(config: dict, dataset: str) -> dict:
 
 
 def used_datasets(config: dict, sets: list[str] | None = None) -> list[str]:
-    """Chapter-3 datasets of the trained and random-init networks of ``sets`` (default: every enabled set)."""
+    """Chapter-3 datasets of the trained networks of ``sets`` (default: every enabled set) that can be trained
+    here (random-init networks read no data)."""
     names = enabled_network_sets(config) if sets is None else sets
-    return sorted({set_dataset(config, n) for n in names if network_kind(config, n) in ("trained", "random_init")})
+    return sorted({set_dataset(config, n) for n in names
+                   if network_kind(config, n) == "trained" and missing_data(config, n) is None})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,7 +438,8 @@ def analysis_cells(config: dict, analysis: str, report=None) -> Iterator[Analysi
 
     Chapter 4 needs the networks' datasets (activation graphs, lesions), which
     pretrained ImageNet networks do not have here: such entries are skipped,
-    with a ``report`` message.
+    with a ``report`` message, as are entries on a network set trained on an
+    optional real dataset without a source (:func:`missing_data`).
     """
     for entry in analysis_entries(config, analysis):
         spec = analysis_entry(config, analysis, entry)
@@ -424,6 +451,11 @@ def analysis_cells(config: dict, analysis: str, report=None) -> Iterator[Analysi
                 f"{analysis}.networks.{entry} uses network set {name!r} of kind {kind!r}; {analysis} analyses "
                 f"networks of kind {', '.join(allowed)}"
             )
+        blocked = missing_data(config, name)
+        if blocked is not None:
+            if report is not None:
+                report(f"skipping {analysis}.networks.{entry}: {blocked}")
+            continue
         if analysis == "specialization" and kind == "pretrained":
             if report is not None:
                 report(f"skipping specialization.networks.{entry}: chapter 4 on ImageNet networks needs ImageNet "
