@@ -5,8 +5,14 @@
 import sys
 
 
+_NOTED = set()
+
+
 def note(message):
-    print(f"nnstructure: {message}", file=sys.stderr)
+    """Tell the user something about the DAG being built, once (skipped entries are met more than once)."""
+    if message not in _NOTED:
+        _NOTED.add(message)
+        print(f"nnstructure: {message}", file=sys.stderr)
 
 
 def canonical_params_of_rules(rules):
@@ -27,7 +33,7 @@ def network_from(wildcards):
 
 # Resolved once per DAG build (a skipped pretrained network is reported once).
 NETWORKS = {name: wc.available_networks(config, name, report=note) for name in wc.enabled_network_sets(config)}
-CLUSTERABILITY_CELLS = list(wc.analysis_cells(config, "clusterability"))
+CLUSTERABILITY_CELLS = list(wc.analysis_cells(config, "clusterability", report=note))
 
 
 def dataset_targets():

