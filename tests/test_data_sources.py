@@ -231,3 +231,44 @@ def test_wrong_whole_file_checksum_in_the_data_dir_is_refused(tmp_path, monkeypa
         ensure_files("cifar10", tmp_path, sources=[FailingSource()])
     (tmp_path / "cifar10" / "cifar-10-python.tar.gz").write_bytes(b"right")
     assert ensure_files("cifar10", tmp_path, sources=[FailingSource()]) == {"cifar-10-python.tar.gz": "data dir"}
+
+
+class Offering:
+    """A source that says whether it has a dataset (and is never asked for files here)."""
+
+    def __init__(self, name, keys):
+        self.name, self.keys = name, keys
+
+    def offers(self, dataset):
+        return dataset.key in self.keys
+
+    def provide(self, dataset, files, workdir):
+        raise AssertionError("find_source fetches nothing")
+
+
+def test_find_source_looks_in_the_data_dir_then_asks_each_source_without_fetching(tmp_path):
+    assert sources.find_source("cifar10", tmp_path, [Offering("none", ())]) is None
+    assert sources.find_source("cifar10", tmp_path, [Offering("none", ()), Offering("mirror", ("cifar10",))]) == "mirror"
+    (tmp_path / "cifar10").mkdir()
+    (tmp_path / "cifar10" / "cifar-10-python.tar.gz").write_bytes(b"checked when used")
+    assert sources.find_source("cifar10", tmp_path, [Offering("none", ())]) == "data dir"
+
+
+def test_offline_no_download_source_offers_anything(tmp_path, monkeypatch):
+    monkeypatch.setenv(sources.OFFLINE_ENV, "1")
+    monkeypatch.setattr(sources, "url_reachable", lambda url, timeout_s=5.0: pytest.fail("offline asks no address"))
+    assert sources.find_source("cifar10", tmp_path) is None
+    assert not sources.MnistHubSource().offers(sources.REAL_DATASETS["mnist"])
+    message = sources.missing_source_message("cifar10", tmp_path)
+    assert f"{tmp_path / 'cifar10'}/" in message and "cifar-10-python.tar.gz" in message and "NNSTRUCTURE_OFFLINE" in message
+    with pytest.raises(FileNotFoundError, match="downloads are off"):
+        ensure_files("cifar10", tmp_path, [sources.UrlSource()])
+
+
+def test_an_unreachable_address_offers_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv(sources.OFFLINE_ENV, raising=False)
+    asked = []
+    monkeypatch.setattr(sources, "url_reachable", lambda url, timeout_s=5.0: asked.append(url) or False)
+    assert sources.find_source("cifar10", tmp_path, [sources.UrlSource()]) is None
+    assert asked == [sources.REAL_DATASETS["cifar10"].files[0].url]
+    assert "cannot be reached" in sources.missing_source_message("cifar10", tmp_path)

@@ -228,6 +228,25 @@ def test_random_init_networks_ignore_training_settings():
         wc.init_params(cfg, net)
 
 
+def test_sets_trained_on_cifar10_without_a_source_are_skipped_and_random_init_vggs_are_not(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNSTRUCTURE_OFFLINE", "1")
+    cfg = small_config(data_dir=str(tmp_path))
+    cfg["networks"]["vgg"] = {"arch": "vgg", "dataset": "cifar10", "seeds": [0], "conditions": {"none": {}}}
+    cfg["networks"]["vgg-init"] = {"kind": "random_init", "arch": "vgg", "dataset": "cifar10", "seeds": [0, 1]}
+    cfg["clusterability"]["networks"].update({"vgg": {}, "vgg-init": {"n_shuffles": 0}})
+    validate(cfg, str(SCHEMA))
+    said = []
+    assert wc.available_networks(cfg, "vgg", report=said.append) == [] and wc.missing_data(cfg, "vgg")
+    assert len(wc.available_networks(cfg, "vgg-init")) == 2 and wc.missing_data(cfg, "vgg-init") is None
+    entries = {cell.entry for cell in wc.analysis_cells(cfg, "clusterability", report=said.append)}
+    assert entries == {"mlp-lines", "cnn-lines", "vgg-init"}
+    assert [m.split(":")[0] for m in said] == ["skipping network set vgg", "skipping clusterability.networks.vgg"]
+    assert wc.used_datasets(cfg) == ["lines"]
+    (tmp_path / "cifar10").mkdir()
+    (tmp_path / "cifar10" / "cifar-10-python.tar.gz").write_bytes(b"verified when used")
+    assert wc.missing_data(cfg, "vgg") is None and wc.used_datasets(cfg) == ["cifar10", "lines"]
+
+
 def test_seeds_differ_between_networks_and_are_stable():
     cfg = small_config()
     nets = list(wc.networks_of(cfg, "mlp-lines"))

@@ -74,14 +74,24 @@ def test_dry_run_default_config(tmp_path):
     assert counts["scorecard"] == 1
 
 
+OFFLINE = {"NNSTRUCTURE_OFFLINE": "1"}  # no download source: a dataset is there only if its file is
+
+
+def paper_dry_run(tmp_path, data_dir):
+    return snakemake("-n", "--cores", "2", "--configfile", str(ROOT / "config" / "paper.yaml"),
+                     "--config", f"results_dir={tmp_path}", f"data_dir={data_dir}", env_extra=OFFLINE)
+
+
 def test_dry_run_paper_lists_whole_dag(tmp_path):
     cfg = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
-    out = snakemake("-n", "--cores", "2", "--configfile", str(ROOT / "config" / "paper.yaml"),
-                    "--config", f"results_dir={tmp_path}", f"data_dir={tmp_path / 'no-data'}")
+    data = tmp_path / "data"
+    (data / "cifar10").mkdir(parents=True)
+    (data / "cifar10" / "cifar-10-python.tar.gz").write_bytes(b"a stand-in: a dry run reads no data")
+    out = paper_dry_run(tmp_path, data)
     counts = job_counts(out.stdout)
     trained, init = _trained_and_init(cfg)
     assert counts["train"] == trained and counts["init_network"] == init
-    datasets = {s["dataset"] for s in cfg["networks"].values() if "dataset" in s}
+    datasets = {s["dataset"] for s in cfg["networks"].values() if s.get("kind", "trained") == "trained"}
     assert counts["dataset"] == len(datasets)
     # Without weight files the ImageNet networks are skipped, each with a message.
     assert "import_pretrained" not in counts
@@ -112,6 +122,28 @@ def test_dry_run_paper_lists_whole_dag(tmp_path):
         fits += (sizes[name] * (1 + setting["random_networks"]) * len(setting["layers"])
                  * (len(setting["targets"]) + len(setting.get("filtered", []))))
     assert counts["probe_fit"] == fits
+
+
+def test_dry_run_paper_without_cifar10_skips_only_what_needs_it(tmp_path):
+    cfg = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    (tmp_path / "no-data").mkdir()
+    out = paper_dry_run(tmp_path, tmp_path / "no-data")
+    counts = job_counts(out.stdout)
+    cifar_sets = {n for n, s in cfg["networks"].items() if s.get("dataset") == "cifar10" and s.get("kind", "trained") == "trained"}
+    assert cifar_sets == {"vgg-cifar10", "vgg-cifar10-ci"}
+    for name in cifar_sets:
+        assert f"skipping network set {name}: no source of cifar10" in out.stderr
+    for analysis in ("clusterability", "specialization"):
+        for entry, spec in cfg[analysis]["networks"].items():
+            skipped = f"skipping {analysis}.networks.{entry}: no source of cifar10" in out.stderr
+            assert skipped == ((spec or {}).get("set", entry) in cifar_sets), (analysis, entry)
+    trained, init = _trained_and_init(cfg)
+    skipped_networks = sum(len(cfg["networks"][n]["seeds"]) * len(cfg["networks"][n]["conditions"]) for n in cifar_sets)
+    # the random-init VGGs (Figure A.3) read no data and still run; no CIFAR-10 dataset job
+    assert counts["train"] == trained - skipped_networks and counts["init_network"] == init
+    datasets = {s["dataset"] for s in cfg["networks"].values() if s.get("kind", "trained") == "trained"}
+    assert counts["dataset"] == len(datasets - {"cifar10"})
+    assert counts["report_ch3"] == counts["report_ch4"] == counts["scorecard"] == 1
 
 
 def test_a_preset_replaces_the_default_config(tmp_path):
@@ -351,6 +383,25 @@ def test_changing_the_probe_layers_fits_only_the_new_layer(smoke_run):
     assert len(fits) == 4 and {w["layer"] for w in fits} == {"3"}, fits  # 2 networks x (trained, random0)
     assert {rule for rule, _ in jobs} == {"probe_fit", "aggregate_reward", "report_ch5", "report_ch5_part2", "scorecard",
                                           "all"}, jobs
+
+
+@pytest.mark.slow
+def test_changing_a_thesis_network_label_reruns_only_the_aggregation_and_reports(smoke_run):
+    # thesis_network labels the tables and reports; it changes no network, no test and no feature cache. The
+    # probe fits rerun only because their minimum epochs follow the thesis's caption of that network.
+    jobs = planned_jobs(dry_run(smoke_run, edited(lambda c: c["networks"]["coinrun-reward"].update(
+        thesis_network="coinrun-40"))).stdout)
+    assert {rule for rule, _ in jobs} == {"probe_fit", "aggregate_reward", "report_ch5", "report_ch5_part2",
+                                          "scorecard", "all"}, jobs
+    assert {w["network_set"] for rule, w in jobs if rule == "probe_fit"} == {"coinrun-reward"}, jobs
+    # With the probe epochs set in the config, relabelling plans exactly the jobs that setting the epochs plans.
+    def relabel(c):
+        c["probes"]["epochs"] = 5
+        c["networks"]["coinrun-reward"]["thesis_network"] = "coinrun-40"
+
+    before = planned_jobs(dry_run(smoke_run, edited(lambda c: c["probes"].update(epochs=5))).stdout)
+    after = planned_jobs(dry_run(smoke_run, edited(relabel)).stdout)
+    assert sorted(map(str, after)) == sorted(map(str, before))
 
 
 @pytest.mark.slow
