@@ -156,6 +156,22 @@ def clusterability_targets():
     return [PATHS.table("clusterability"), PATHS.report_file("scorecard.md", "ch3")]
 
 
+def indexed_files():
+    """Files outside the chapter reports that the thesis index points to: dataset previews (Figures 3.4, 3.14)
+    and the edited transitions' figures (Figures 5.16, 5.17, C.8-C.13)."""
+    previews = [PATHS.dataset_preview(name) for name in wc.used_datasets(config)]
+    edited = sorted({wc.set_dataset(config, c.network.network_set) for c in REWARD_CELLS
+                     if wc.has_edits(config, wc.set_dataset(config, c.network.network_set))})
+    return previews + [PATHS.edits_dir(name) for name in edited]
+
+
+def index_presets():
+    """The shipped presets' checksums (the index says which preset makes each thesis item)."""
+    from nnstructure.report.index import preset_checksums
+
+    return preset_checksums(workflow.basedir)
+
+
 def report_targets():
     return [PATHS.report_file("scorecard.md")] if chapter_scorecards() else []
 

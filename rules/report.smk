@@ -1,7 +1,8 @@
 # Reporting: per chapter, thesis-style tables, figures and a scorecard (the report
 # engine, nnstructure.report.engine, with one module per chapter); then one
-# scorecard of every chapter beside the thesis; `snakemake --report` gathers all
-# of it into an HTML report.
+# scorecard of every chapter beside the thesis and the index of the thesis's
+# tables and figures (where this run has each one, or why not:
+# nnstructure.report.index); `snakemake --report` gathers all of it into an HTML report.
 
 
 rule report_ch3:
@@ -28,9 +29,15 @@ rule report_ch3:
 rule scorecard:
     input:
         cards=chapter_scorecards(),
+        # the files outside the chapter reports that the index points to (dataset previews, edited transitions)
+        indexed=indexed_files(),
     output:
         markdown=report(PATHS.report_file("scorecard.md"), caption="../report/scorecard.rst", category="Scorecard"),
         table=PATHS.report_file("scorecard.parquet"),
+        index=report(PATHS.report_file("index.md"), caption="../report/index.rst", category="Index"),
+    params:
+        # what the index says each shipped preset makes: editing a preset (or the schema) reruns it
+        presets=lambda w: index_presets(),
     log:
         PATHS.log("scorecard", "all"),
     benchmark:

@@ -302,6 +302,13 @@ def test_smoke_run_produces_tables_figures_scorecard(smoke_run):
         assert (res / "report" / name).stat().st_size > 0, name
     combined = pd.read_parquet(res / "report" / "scorecard.parquet")
     assert set(combined["chapter"]) == {3, 4, 5} and "mean random-init n-cut" in set(combined["metric"])
+    # The index of the thesis's tables and figures: every id, and what this run made found where it is.
+    index = (res / "report" / "index.md").read_text()
+    from nnstructure.report.index import load_thesis_items
+
+    assert all(f"| {item} |" in index for item in load_thesis_items()["id"])
+    assert "| Table 5.1 | " in index and "[report/ch5/tables/table_5_1.md](../report/ch5/tables/table_5_1.md)" in index
+    assert "[report/ch4/tables/table_4_1.md]" in index and "| expected but not written by this run |" not in index
     assert (res / "datasets" / "lines.png").stat().st_size > 0
     # Every job wrote a log and a benchmark; the training log keeps its last progress line.
     train_log = (res / "logs" / "train" / "mlp-lines" / "none" / "seed0.log").read_text()

@@ -1,0 +1,131 @@
+"""The index of the thesis's tables and figures: the thesis's list, where a run has each item, why not otherwise."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from nnstructure.report import index as ix
+
+ROOT = Path(__file__).resolve().parents[1]
+THESIS = Path("/work/shared/seeds/000_acc9383770564f1d.txt")
+
+
+@pytest.fixture(scope="module")
+def default_config():
+    return ix.load_preset(ROOT / "config.yaml", ROOT / ix.SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def producers():
+    return ix.shipped_producers(ROOT)
+
+
+def expected_ids() -> set[str]:
+    """The thesis's numbered result tables and figures, by its numbering (diagrams 3.1, 4.1, 4.2 left out)."""
+    ids = {f"Table 3.{n}" for n in range(1, 12)} | {f"Figure 3.{n}" for n in range(2, 20)}
+    ids |= {f"Table 4.{n}" for n in range(1, 7)} | {"Figure 4.3", "Figure 4.4"}
+    ids |= {f"Table 5.{n}" for n in range(1, 11)} | {f"Figure 5.{n}" for n in range(1, 20)}
+    ids |= {f"Table A.{n}" for n in range(1, 12)} | {f"Figure A.{n}" for n in range(1, 4)}
+    ids |= {"Table B.1", "Table B.2"} | {f"Figure C.{n}" for n in range(1, 22)}
+    return ids
+
+
+def test_the_thesis_list_has_its_103_tables_and_figures_once_each():
+    items = ix.load_thesis_items()
+    assert len(items) == 103 and items["id"].is_unique
+    assert set(items["id"]) == expected_ids()
+    assert all(kind == item.split()[0].lower() for item, kind in zip(items["id"], items["kind"]))
+    assert all(item.split()[1].split(".")[0] == chapter for item, chapter in zip(items["id"], items["chapter"]))
+    assert items["title"].str.len().gt(10).all()
+
+
+@pytest.mark.skipif(not THESIS.exists(), reason="the thesis text is not on this machine")
+def test_the_thesis_list_is_every_numbered_caption_of_the_thesis():
+    captions = set(re.findall(r"^((?:Table|Figure) [0-9A-C]+\.[0-9]+):", THESIS.read_text(), re.M))
+    assert captions - {"Figure 3.1", "Figure 4.1", "Figure 4.2"} == set(ix.load_thesis_items()["id"])
+
+
+def test_every_thesis_item_has_a_place_or_a_reason():
+    assert set(ix.PLACES) == set(ix.load_thesis_items()["id"])
+    assert ix.GPU_ITEMS <= set(ix.PLACES) and set(ix.DATA_ITEMS) <= set(ix.PLACES)
+
+
+def test_the_index_lists_every_thesis_item_with_counts_at_the_top(tmp_path, default_config, producers):
+    index = ix.thesis_index(default_config, tmp_path, producers)
+    text = ix.index_markdown(index, "default")
+    rows = [line for line in text.splitlines() if line.startswith("| Table ") or line.startswith("| Figure ")]
+    assert [row.split(" | ")[0][2:] for row in rows] == list(ix.load_thesis_items()["id"])
+    head = text.split("| Id |")[0]
+    counts = dict(re.findall(r"^\| ([^|]+?) \| (\d+) \|$", head, re.M))
+    assert sum(map(int, counts.values())) == 103 and counts[ix.PRODUCED] == "0"
+
+
+def fake_default_run(run: Path) -> list[str]:
+    """Some of the files a default-preset run writes, as the chapter reports name them."""
+    files = ["report/ch3/tables/mlp-mnist.md", "report/ch3/figures/fig_ncut_vs_shuffles.png",
+             "report/ch3/figures/fig_3_7.png", "report/ch4/tables/table_4_1.md",
+             "report/ch5/figures/fig_5_3_coinrun-reward-3-epochs.png", "report/ch5/figures/fig_5_3_coinrun-adversarial.png",
+             "report/ch5_part2/tables/table_5_10.md", "transitions/coinrun-edits/fig_c08.png"]
+    for name in files:
+        (run / name).parent.mkdir(parents=True, exist_ok=True)
+        (run / name).write_text("made")
+    return files
+
+
+def test_on_a_fake_run_the_index_finds_the_files_and_says_why_the_others_are_missing(tmp_path, default_config,
+                                                                                     producers):
+    fake_default_run(tmp_path)
+    index = ix.thesis_index(default_config, tmp_path, producers).set_index("id")
+    assert index.loc["Table A.1", "files"] == ["report/ch3/tables/mlp-mnist.md"]
+    assert index.loc["Figure 3.3", "files"] == ["report/ch3/figures/fig_ncut_vs_shuffles.png"]
+    assert "pruned points of mlp-mnist" in index.loc["Figure 3.3", "reason"]
+    assert index.loc["Figure 3.7", "files"] == ["report/ch3/figures/fig_3_7.png"]
+    assert index.loc["Figure 5.3", "files"] == ["report/ch5/figures/fig_5_3_coinrun-adversarial.png",
+                                                 "report/ch5/figures/fig_5_3_coinrun-reward-3-epochs.png"]
+    for item in ("Table 4.1", "Table 5.10", "Figure C.8"):
+        assert index.loc[item, "status"] == ix.PRODUCED, item
+    # the preset makes it, but the run did not write it
+    assert index.loc["Table 4.2", "status"] == ix.NOT_WRITTEN
+    assert "report/ch4/tables/table_4_2.md" in index.loc["Table 4.2", "reason"]
+    # not in this preset: a cheap one is left out, VGG ones need a GPU (and CIFAR-10); each says which preset makes it
+    assert index.loc["Table A.2", "status"] == ix.LEFT_OUT and index.loc["Table A.2", "presets"] == ["paper"]
+    assert index.loc["Table A.6", "status"] == ix.NEEDS_GPU and "CIFAR-10" in index.loc["Table A.6", "reason"]
+    assert index.loc["Table 5.4", "presets"] == ["ch5-cpu", "paper"]
+    assert index.loc["Figure C.14", "status"] == ix.NOT_MADE
+    assert index.loc["Table A.1", "presets"] == ["default", "mnist-a1", "paper"]
+    text = ix.index_markdown(index.reset_index(), "default")
+    assert "| Table A.1 | Clusterability of MLPs trained on MNIST | [report/ch3/tables/mlp-mnist.md](../report/ch3/tables/mlp-mnist.md) |" in text
+    assert "| Table A.2 | Clusterability of MLPs trained on Fashion-MNIST | not produced: left out of this preset" in text
+
+
+def test_entries_skipped_for_missing_cifar10_are_named_as_the_reason(tmp_path, monkeypatch, default_config, producers):
+    monkeypatch.setenv("NNSTRUCTURE_OFFLINE", "1")
+    config = ix.load_preset(ROOT / "config" / "paper.yaml", ROOT / ix.SCHEMA)
+    config["data_dir"] = str(tmp_path / "no-data")
+    index = ix.thesis_index(config, tmp_path / "run", producers).set_index("id")
+    assert index.loc["Table A.6", "status"] == ix.NEEDS_DATA
+    assert index.loc["Table A.6", "reason"] == f"{ix.NEEDS_DATA} (CIFAR-10 not found): vgg-cifar10 skipped"
+    assert index.loc["Table 4.3", "status"] == ix.NEEDS_DATA
+    assert index.loc["Table A.7", "status"] == ix.NEEDS_DATA and "ImageNet weights" in index.loc["Table A.7", "reason"]
+    # the random-init VGGs read no data: Figure A.3 is expected (not blocked) even without CIFAR-10
+    assert index.loc["Figure A.3", "status"] == ix.NOT_WRITTEN
+
+
+def test_what_each_shipped_preset_makes(producers):
+    made_by = {preset: {item for item, presets in producers.items() if preset in presets}
+               for preset in ("default", "paper", "ch5-cpu", "mnist-a1")}
+    assert len(made_by["default"]) == 39 and "Figure 3.7" in made_by["default"]
+    assert made_by["mnist-a1"] == {"Table A.1", "Figure 3.2", "Figure 3.3"}
+    not_made = {item for item, place in ix.PLACES.items() if isinstance(place, ix.NotMade)}
+    assert len(not_made) == 10 and not made_by["paper"] & not_made
+    assert len(made_by["paper"]) == 93  # every item with code
+    # the default preset's visualisations stop at 64 steps: no 128-step snapshots (Figures 5.8, 5.14)
+    assert {"Figure 5.7", "Figure 5.13"} <= made_by["default"] and not {"Figure 5.8", "Figure 5.14"} & made_by["default"]
+
+
+def test_adversarial_example_epochs_are_those_training_makes():
+    from nnstructure.reward.adversarial import generation_epochs
+
+    for epochs, first in ((10, 5), (3, 2), (4, 4)):
+        assert list(ix.example_epochs({"epochs": epochs, "first_adversarial_epoch": first})) == generation_epochs(epochs, first)
