@@ -1,20 +1,15 @@
-"""Snakemake entry point: one partitioning of one network phase (chapter 4), through `nnstructure partition`."""
+"""Snakemake entry point: one partitioning of one network phase (chapter 4)."""
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
-from nnstructure.cli import run_logged  # noqa: E402
+from nnstructure.logs import log_to  # noqa: E402
+from nnstructure.specialization.steps import partition  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-p = sm.params.partition
-argv = ["partition", sm.input.network, "--partitioning", p["partitioning"], "--k", str(p["k"]), "--seed", str(p["seed"]),
-        "--n-init", str(p["n_init"]), "--dataset", sm.input.data, "--device", sm.config["device"], "--out", sm.output.labels]
-if "validation_size" in p:
-    argv += ["--validation-size", str(p["validation_size"])]
-if "kernel_norm" in p:
-    argv += ["--kernel-norm", p["kernel_norm"]] + ([] if p["fold_batchnorm"] else ["--no-fold-batchnorm"])
-if "layer_scope" in p:
-    argv += ["--layer-scope", p["layer_scope"], "--network-labels", sm.input.network_labels]
-run_logged(argv, sm.log[0])
+with log_to(sm.log[0]):
+    # The device comes from the config, not the params: it does not change the partition.
+    partition(sm.input.network, sm.input.data, sm.output.labels, sm.params.partition,
+              network_labels=sm.input.get("network_labels"), device=sm.config["device"])

@@ -5,11 +5,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
-from nnstructure.cli import run_logged  # noqa: E402
+from nnstructure.logs import log_to  # noqa: E402
+from nnstructure.specialization.steps import specialization_stats  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-p = sm.params.stats
-argv = ["specialization-stats", *sm.input.results, "--ties", p["ties"], "--alpha", str(p["alpha"]),
-        "--family-class-range", p["family_class_range"], "--per-network", sm.output.per_network,
-        "--percentiles", sm.output.percentiles, "--out", sm.output.stats]
-run_logged(argv, sm.log[0])
+with log_to(sm.log[0]):
+    specialization_stats(list(sm.input.results), sm.output.stats, sm.params.stats, per_network=sm.output.per_network,
+                         percentiles=sm.output.percentiles)

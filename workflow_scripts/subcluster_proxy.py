@@ -5,18 +5,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
-from nnstructure.cli import run_logged  # noqa: E402
+from nnstructure.logs import log_to  # noqa: E402
+from nnstructure.specialization.steps import subcluster_proxy  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-p = sm.params.proxy
-argv = ["subcluster-proxy", sm.input.network, "--labels", sm.input.labels, "--proxy", p["proxy"],
-        "--n-random", str(p["n_random"]), "--random-pool", p["random_pool"], "--seed", str(p["seed"]),
-        "--condition", p["condition"], "--replicate", p["replicate"], "--dataset", sm.input.data,
-        "--device", sm.config["device"], "--out", sm.output.results]
-vis = p.get("visualization", {})
-if vis:
-    argv += ["--vis-method", vis.get("method", "thesis"), "--images", sm.output.images]
-    for key in ("parameterization", "steps", "lr", "transforms", "objective"):
-        if key in vis:
-            argv += [f"--vis-{key}", str(vis[key])]
-run_logged(argv, sm.log[0])
+with log_to(sm.log[0]):
+    subcluster_proxy(sm.input.network, sm.input.labels, sm.input.data, sm.output.results, sm.params.proxy,
+                     images=sm.output.get("images"), device=sm.config["device"])

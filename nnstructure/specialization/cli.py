@@ -2,17 +2,15 @@
 
 The first three are the workflow's steps (one job per network x partitioning x
 k, one per network x partitioning x k x proxy, one aggregation); the last does
-everything for one checkpoint and prints the statistics.
+everything for one checkpoint and prints the statistics. Each parses its options
+into the settings of its function in :mod:`nnstructure.specialization.steps`,
+which the workflow's scripts call directly.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
-
-import pandas as pd
 
 from nnstructure.cluster.cli import add_graph_options, add_n_init_option
 from nnstructure.cluster.layerwise import LAYER_SCOPES
@@ -26,7 +24,7 @@ from nnstructure.specialization.choices import (
     TRANSFORMS,
     VIS_METHODS,
 )
-from nnstructure.specialization.statistics import CLASS_RANGE_DEFINITIONS, METRICS
+from nnstructure.specialization.statistics import CLASS_RANGE_DEFINITIONS
 from nnstructure.stats.percentile import TIE_RULES
 
 
@@ -130,198 +128,61 @@ def register(subparsers) -> None:
     p.set_defaults(func=_specialization)
 
 
-def _load(checkpoint: str, allow_pickle: bool = False):
-    """Our checkpoint, or a network made elsewhere (TorchScript, a state dict of a plain stack, a pickled
-    module with --allow-pickle) read by :func:`nnstructure.network_io.load_sequential`."""
-    from nnstructure.checkpoint import Checkpoint
-    from nnstructure.network_io import load_sequential
-
-    if not Path(checkpoint).exists():
-        raise FileNotFoundError(f"checkpoint {checkpoint} does not exist; train the network first (`nnstructure train ... --out {checkpoint}`)")
-    model, metadata = load_sequential(checkpoint, allow_pickle=allow_pickle)
-    return Checkpoint(model=model.eval(), metadata=metadata, path=Path(checkpoint))
+def _proxy_settings(args) -> dict:
+    """The settings of :func:`nnstructure.specialization.steps.subcluster_proxy` given by the proxy options."""
+    vis = {"method": args.vis_method, "parameterization": args.vis_parameterization, "steps": args.vis_steps,
+           "lr": args.vis_lr, "transforms": args.vis_transforms, "objective": args.vis_objective,
+           "max_batch": args.vis_max_batch}
+    return {"n_random": args.n_random, "random_pool": args.random_pool, "seed": args.seed, "condition": args.condition,
+            "replicate": args.replicate, "visualization": {k: v for k, v in vis.items() if v is not None}}
 
 
-def _dataset(args, ck):
-    """The dataset the checkpoint was trained on, from --dataset or --data-dir; checked against the model
-    (its spec, then one forward pass)."""
-    import math
+def _partition_settings(args) -> dict:
+    from nnstructure.specialization.steps import PARTITION_DEFAULTS
 
-    from nnstructure.data import load_dataset, make_dataset
-    from nnstructure.network_io import check_network_inputs
-
-    metadata = ck.metadata
-    name = metadata.get("dataset")
-    if args.dataset:
-        if not Path(args.dataset).exists():
-            raise FileNotFoundError(
-                f"dataset {args.dataset} does not exist; build it with `nnstructure dataset {name or 'NAME'} --data-dir DIR --out {args.dataset}`"
-            )
-        ds = load_dataset(args.dataset)
-    elif args.data_dir:
-        if not name:
-            raise ValueError("the checkpoint does not record its dataset; pass --dataset DATA.npz")
-        ds = make_dataset(name, args.data_dir)
-    else:
-        raise ValueError(f"this step needs the network's dataset{f' ({name})' if name else ''}: pass --dataset DATA.npz or --data-dir DIR")
-    if name and ds.name != name:
-        raise ValueError(f"the network was trained on {name!r} but the dataset given is {ds.name!r}")
-    spec = metadata.get("spec")  # networks made elsewhere carry no spec: their first forward pass will tell
-    if spec and (spec["n_outputs"] != ds.n_outputs or math.prod(spec["input_shape"]) != math.prod(ds.input_shape)):
-        raise ValueError(
-            f"dataset {ds.name!r} (inputs {list(ds.input_shape)}, {ds.n_outputs} outputs) does not fit the network "
-            f"(inputs {spec['input_shape']}, {spec['n_outputs']} outputs)"
-        )
-    check_network_inputs(ck.model, ds.x_train, f"dataset {ds.name!r}", metadata)
-    return ds
-
-
-def network_label(metadata: dict) -> str:
-    """The thesis's name of the network a checkpoint is (table rows), e.g. ``"MLP, MNIST"``."""
-    spec = metadata.get("spec", {})
-    arch, dataset = spec.get("arch", "?"), metadata.get("dataset", "?")
-    names = {"mnist": "MNIST", "fashion": "Fashion-MNIST", "cifar10": "CIFAR-10"}
-    data = names.get(dataset, dataset)
-    if arch == "vgg":
-        train = metadata.get("train_config", {})
-        regularised = bool(spec.get("dropout")) or float(train.get("l2", 0) or 0) > 0
-        return f"VGG, {data}" if regularised else f"VGG, {data} Unregularized"
-    return f"{arch.upper()}, {data}"
-
-
-def _identity(args, ck, partitioning: str, k: int) -> dict:
-    meta = ck.metadata
-    spec = meta.get("spec", {})
-    return {
-        "condition": args.condition or f"{spec.get('arch', 'net')}-{meta.get('dataset', 'data')}",
-        "network_label": network_label(meta),
-        "arch": spec.get("arch", ""),
-        "dataset": meta.get("dataset", ""),
-        "replicate": str(args.replicate if args.replicate is not None else meta.get("seed", 0)),
-        "checkpoint": str(args.checkpoint),
-        "partitioning": partitioning,
-        "k": int(k),
-    }
-
-
-def _vis_settings(args, imagenet: bool = False):
-    from nnstructure.specialization.visualization import VisualizationSettings
-
-    return VisualizationSettings.preset(
-        args.vis_method, imagenet=imagenet, parameterization=args.vis_parameterization, steps=args.vis_steps,
-        lr=args.vis_lr, transforms=args.vis_transforms, objective=args.vis_objective,
-    )
-
-
-def _make_partition(args, ck, partitioning: str, network_labels=None, dataset=None):
-    from nnstructure.specialization.partition import check_partitioning, partition_network, validation_inputs
-
-    graph_kind, _ = check_partitioning(partitioning)
-    inputs = None
-    if graph_kind == "act":
-        dataset = dataset or _dataset(args, ck)
-        inputs = validation_inputs(dataset.x_train, args.validation_size, args.seed)
-    return partition_network(
-        ck.model, partitioning, args.k, seed=args.seed, inputs=inputs, n_init=args.n_init, kernel_norm=args.kernel_norm,
-        fold_batchnorm=args.fold_batchnorm, layer_scope=args.layer_scope, network_labels=network_labels, device=args.device,
-    )
+    return {"partitioning": args.partitioning, **{name: getattr(args, name) for name in PARTITION_DEFAULTS}}
 
 
 def _partition(args) -> int:
-    from nnstructure.graph import save_graph
-    from nnstructure.specialization.partition import check_partitioning, read_partition, write_partition
+    from nnstructure.specialization.steps import partition
 
-    ck = _load(args.checkpoint, args.allow_pickle)
-    network_labels = None
-    if args.network_labels:
-        if check_partitioning(args.partitioning)[1] != "layer":
-            raise ValueError("--network-labels only applies to layer-wise partitionings (weight-layer, act-layer)")
-        frame, summary = read_partition(args.network_labels)
-        expected = args.partitioning.replace("-layer", "-network")
-        if summary["partitioning"] != expected or summary["k"] != args.k:
-            raise ValueError(
-                f"{args.network_labels} is a {summary['partitioning']} partition with k={summary['k']}; "
-                f"{args.partitioning} with k={args.k} needs the {expected} partition with the same k"
-            )
-        network_labels = frame["label"].to_numpy()
-    part = _make_partition(args, ck, args.partitioning, network_labels)
-    write_partition(part, args.out)
-    if args.graph:
-        save_graph(part.graph, args.graph)
-    summary = {k: v for k, v in part.summary.items() if k != "constant_units"}
-    summary["n_constant_units"] = len(part.summary.get("constant_units", []))
-    print(json.dumps(summary), file=sys.stderr)
+    partition(args.checkpoint, args.dataset, args.out, _partition_settings(args), network_labels=args.network_labels,
+              graph=args.graph, data_dir=args.data_dir, allow_pickle=args.allow_pickle, device=args.device)
     return 0
-
-
-def _evaluate(args, ck, labels, proxy: str, dataset, identity: dict, images: bool):
-    from nnstructure.specialization.evaluate import evaluate_partition
-
-    return evaluate_partition(
-        ck.model, labels, proxy, dataset, n_random=args.n_random, seed=args.seed, random_pool=args.random_pool,
-        vis_settings=_vis_settings(args) if proxy == "visualization" else None, images=images,
-        n_saved_random=getattr(args, "n_saved_random", 1), identity=identity, device=args.device,
-        vis_max_batch=args.vis_max_batch, progress=True,
-    )
 
 
 def _subcluster_proxy(args) -> int:
-    from nnstructure.io import write_parquet
-    from nnstructure.specialization.partition import read_partition
+    from nnstructure.specialization.steps import subcluster_proxy
 
-    if args.images and args.proxy != "visualization":
-        raise ValueError("--images only applies to --proxy visualization")
-    ck = _load(args.checkpoint, args.allow_pickle)
-    labels, summary = read_partition(args.labels)
-    dataset = _dataset(args, ck)
-    identity = _identity(args, ck, summary["partitioning"], summary["k"])
-    results, images = _evaluate(args, ck, labels, args.proxy, dataset, identity, bool(args.images))
-    write_parquet(results, args.out)
-    if args.images:
-        write_parquet(images, args.images)
-    n_true = int(results["is_true"].sum()) if len(results) else 0
-    print(f"{args.proxy}: {n_true} subclusters x (1 + {args.n_random} random) -> {args.out}", file=sys.stderr)
+    settings = {"proxy": args.proxy, **_proxy_settings(args), "n_saved_random": args.n_saved_random}
+    subcluster_proxy(args.checkpoint, args.labels, args.dataset, args.out, settings, images=args.images,
+                     data_dir=args.data_dir, allow_pickle=args.allow_pickle, device=args.device)
     return 0
 
 
-def _stats(args) -> int:
-    from nnstructure.io import read_parquet, write_parquet
-    from nnstructure.specialization.statistics import specialization_statistics
+def _stats_settings(args) -> dict:
+    return {"ties": args.ties, "alpha": args.alpha, "family_class_range": args.family_class_range}
 
-    results = pd.concat([read_parquet(path) for path in args.results], ignore_index=True)
-    combined, per_network, pct = specialization_statistics(
-        results, ties=args.ties, alpha=args.alpha, family_class_range=args.family_class_range
-    )
-    write_parquet(combined, args.out)
-    if args.per_network:
-        write_parquet(per_network, args.per_network)
-    if args.percentiles:
-        write_parquet(pct, args.percentiles)
-    critical = combined["bh_critical_p"].iloc[0]
-    print(f"{len(combined)} condition x metric rows; BH critical p = {critical if critical == critical else 'none (nothing significant)'}"
-          f" -> {args.out}", file=sys.stderr)
+
+def _stats(args) -> int:
+    from nnstructure.specialization.steps import specialization_stats
+
+    specialization_stats(args.results, args.out, _stats_settings(args), per_network=args.per_network,
+                         percentiles=args.percentiles)
     return 0
 
 
 def _specialization(args) -> int:
-    from nnstructure.io import write_parquet
-    from nnstructure.specialization.statistics import specialization_statistics
+    from nnstructure.specialization.statistics import METRICS
+    from nnstructure.specialization.steps import specialization
 
     proxies = [p.strip() for p in args.proxies.split(",") if p.strip()]
     unknown = [p for p in proxies if p not in PROXIES]
     if not proxies or unknown:
         raise ValueError(f"--proxies must list some of {', '.join(PROXIES)}; got {args.proxies!r}")
-    ck = _load(args.checkpoint, args.allow_pickle)
-    dataset = _dataset(args, ck)
-    part = _make_partition(args, ck, args.partitioning, dataset=dataset)
-    identity = _identity(args, ck, args.partitioning, args.k)
-    frames = [_evaluate(args, ck, part.frame(), proxy, dataset, identity, False)[0] for proxy in proxies]
-    results = pd.concat(frames, ignore_index=True)
-    if args.results:
-        write_parquet(results, args.results)
-    combined, _, _ = specialization_statistics(results, ties=args.ties, alpha=args.alpha, family_class_range=args.family_class_range)
-    if args.out:
-        write_parquet(combined, args.out)
+    settings = {**_partition_settings(args), "proxies": proxies, **_proxy_settings(args), **_stats_settings(args)}
+    combined = specialization(args.checkpoint, args.dataset, settings, results=args.results, out=args.out,
+                              data_dir=args.data_dir, allow_pickle=args.allow_pickle, device=args.device)
     summary = {
         row["metric"]: {
             "fisher": row["fisher"], "p_value": row["p_value"], "effect": row["effect"], "effect_se": row["effect_se"],
