@@ -51,6 +51,17 @@ def test_discard_keeps_every_rewarded_transition_and_a_seeded_share_of_the_rest(
     assert np.array_equal(data.epoch_mask(3), data.epoch_mask(3)) and not np.array_equal(data.epoch_mask(3), data.epoch_mask(4))
 
 
+def test_weighting_starts_at_its_epoch(dataset):
+    data = StreamedTransitions(dataset, CPU, zero_reward_discard=0.75, weighting_from_epoch=3)
+    assert data.sampling["weighting_from_epoch"] == 3
+    for epoch, expected in ((0, 1.0), (1, 1.0), (2, 4.0), (5, 4.0)):
+        data.before_epoch(None, epoch)
+        rewards, weights = _epoch_rows(data, epoch)
+        assert np.all(weights[rewards != 0] == 1.0) and np.allclose(weights[rewards == 0], expected), epoch
+    with pytest.raises(ValueError, match="from 1"):
+        StreamedTransitions(dataset, CPU, zero_reward_discard=0.5, weighting_from_epoch=0)
+
+
 def test_weighted_loss_is_unbiased_for_the_full_training_mse(dataset):
     """Over epochs, the weighted discarded loss averages to the MSE over every training transition."""
     data = StreamedTransitions(dataset, CPU, zero_reward_discard=0.8)

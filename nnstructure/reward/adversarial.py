@@ -65,11 +65,13 @@ ADVERSARIAL_DEFAULTS: dict = {
     "clip_percentile": 99.0,
     "zero_reward_discard": 0.0,
     "discard_weighting": True,
+    "weighting_from_epoch": 1,
     "precision": NETWORK_KIND_SETTINGS["adversarial"]["precision"]["default"],  # defined in nnstructure.reward.settings
 }
 MODEL_KEYS = ("width_multiplier", "channels", "init")
 ADVERSARIAL_KEYS = ("first_adversarial_epoch", "adversarial_fraction", "optimization_steps", "optimization_lr",
-                    "max_shift", "optimization_batch", "clip_percentile", "zero_reward_discard", "discard_weighting")
+                    "max_shift", "optimization_batch", "clip_percentile", "zero_reward_discard", "discard_weighting",
+                    "weighting_from_epoch")
 
 
 def fraction_variant(fraction: float) -> str:
@@ -185,7 +187,8 @@ class AdversarialTrainingData:
         if self.n_base == 0:
             raise ValueError(f"transition dataset {dataset.path} has no training transitions; regenerate it with more episodes")
         # The dataset's own transitions of an epoch, with the zero-reward discard and its weighting.
-        self.base = StreamedTransitions(dataset, device, self.settings["zero_reward_discard"], self.settings["discard_weighting"])
+        self.base = StreamedTransitions(dataset, device, self.settings["zero_reward_discard"], self.settings["discard_weighting"],
+                                        self.settings["weighting_from_epoch"])
         self.sampling = self.base.sampling
         self.sets: dict[int, dict] = {}
         self.threshold: float | None = None
@@ -218,6 +221,7 @@ class AdversarialTrainingData:
     def before_epoch(self, model: nn.Module, epoch: int) -> None:
         """Before 0-indexed ``epoch``: hold every set made after epochs ``<= epoch``; make the newest with ``model``."""
         self._epoch = epoch
+        self.base.before_epoch(model, epoch)
         self._norms, self._clipped = [], 0
         first = self.settings["first_adversarial_epoch"]
         for g in generation_epochs(self.epochs, first):
@@ -273,7 +277,8 @@ class AdversarialTrainingData:
         slot = rng.integers(0, n_batches, size=len(adv_a)) if len(adv_a) else np.zeros(0, dtype=np.int64)
         carry: list[tuple[torch.Tensor, ...]] = []
         carry_n = 0
-        for b, (x, (a, r, w)) in enumerate(self.base._batches(batch_size, shuffle, order_seed, epoch, weighted=True)):
+        for b, (x, (a, r, w)) in enumerate(self.base._batches(batch_size, shuffle, order_seed, epoch, weighted=True,
+                                                              zero_weight=self.base.epoch_zero_weight())):
             mine = np.flatnonzero(slot == b)
             if len(mine):
                 x = torch.cat([x, adv_x[mine].to(self.device).float()])

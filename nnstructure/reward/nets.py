@@ -22,7 +22,7 @@ from nnstructure.reward.settings import defaults as settings_defaults
 
 # Model keys and training-data keys of the flat settings dict; everything else is a TrainConfig field.
 MODEL_KEYS = ("width_multiplier", "channels", "init")
-SAMPLING_KEYS = ("zero_reward_discard", "discard_weighting")
+SAMPLING_KEYS = ("zero_reward_discard", "discard_weighting", "weighting_from_epoch")
 
 #: The defaults of the workflow's reward-net settings (:data:`nnstructure.reward.settings.REWARD_NET_SETTINGS`,
 #: their one definition) plus the fixed ones: no pruning, torch's Adam epsilon, the thesis's channels.
@@ -110,7 +110,7 @@ def train_reward_net(
         "mean_guess_test_mse": baselines["test"],
         "mean_guess_mse": baselines["all"],
     }
-    source = TransitionTraining(dataset, full["zero_reward_discard"], full["discard_weighting"])
+    source = TransitionTraining(dataset, full["zero_reward_discard"], full["discard_weighting"], full["weighting_from_epoch"])
     with torch_threads(threads):
         return train_network(source, spec, config, seed, out, log=log, device=device, extra_metadata=extra,
                              epoch_callback=epoch_callback, progress=progress)
@@ -138,6 +138,7 @@ def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> d
         "precision": settings.get("precision", "fp32"),
         "zero_reward_discard": float(settings.get("zero_reward_discard", 0.0)),
         "discard_weighting": bool(settings.get("discard_weighting", True)),
+        "weighting_from_epoch": int(settings.get("weighting_from_epoch", 1)),
         "n_train": int(meta.get("n_train", 0)),
         "n_test": int(meta.get("n_test", 0)),
         "train_loss": float(history[-1]["train_loss"]) if history else float("nan"),

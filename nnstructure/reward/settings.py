@@ -68,6 +68,9 @@ REWARD_NET_SETTINGS: dict[str, dict] = {
     "discard_weighting": _s({"type": "boolean", "default": True},
                             "with zero_reward_discard, weigh each kept zero-reward transition 1 / (1 - discard) in the "
                             "loss, so the net learns the real base rate (off: fitted to the discarded distribution)"),
+    "weighting_from_epoch": _s({"type": "integer", "minimum": 1, "default": 1},
+                               "with discard_weighting, the first epoch (from 1) whose loss is weighted; the epochs "
+                               "before train unweighted, where the rewarded transitions dominate the gradient"),
 }
 
 #: ``nnstructure adversarial-train``: adversarial training of a reward net (thesis 5.8).
@@ -88,6 +91,7 @@ ADVERSARIAL_SETTINGS: dict[str, dict] = {
     "precision": _precision("bf16"),
     "zero_reward_discard": REWARD_NET_SETTINGS["zero_reward_discard"],
     "discard_weighting": REWARD_NET_SETTINGS["discard_weighting"],
+    "weighting_from_epoch": REWARD_NET_SETTINGS["weighting_from_epoch"],
 }
 
 #: ``nnstructure dots-net``: a network on dots and distances images made on the fly (thesis 5.9).

@@ -18,7 +18,10 @@ transition weighs 1 / (1 - d) in the loss, which makes the batch loss an
 unbiased estimate of the MSE over the whole training split: the net learns the
 real base rate instead of the discarded set's. Without it the net is fitted to
 the discarded distribution (the thesis's Heist recipe; its predictions are then
-biased upwards on the full test split).
+biased upwards on the full test split). ``weighting_from_epoch`` k > 1 trains
+the first k - 1 epochs unweighted (the rewarded transitions dominate the
+gradient, so the net learns to tell them apart sooner) and weights from epoch k
+on (which recalibrates it to the real base rate).
 
 **Evaluation.** The checkpoint's test loss uses every test transition, whatever
 the discard; its training-split loss a fixed seeded sample of at most
@@ -51,7 +54,8 @@ class StreamedTransitions:
     channels_last = True
     task = "reward-regression"
 
-    def __init__(self, dataset, device: torch.device, zero_reward_discard: float = 0.0, discard_weighting: bool = True):
+    def __init__(self, dataset, device: torch.device, zero_reward_discard: float = 0.0, discard_weighting: bool = True,
+                 weighting_from_epoch: int = 1):
         if not 0.0 <= zero_reward_discard < 1.0:
             raise ValueError(f"zero_reward_discard must be in [0, 1), got {zero_reward_discard}")
         self.dataset = dataset
@@ -59,6 +63,10 @@ class StreamedTransitions:
         self.device = device
         self.discard = float(zero_reward_discard)
         self.weighting = bool(discard_weighting)
+        if int(weighting_from_epoch) < 1:
+            raise ValueError(f"weighting_from_epoch counts epochs from 1, got {weighting_from_epoch}")
+        self.weighting_from = int(weighting_from_epoch)
+        self._epoch = 0  # 0-indexed epoch being trained (set by the loop's before_epoch hook)
         train = dataset.mask("train")
         if not train.any():
             raise ValueError(f"transition dataset {dataset.path} has no training transitions; regenerate it with more episodes")
@@ -70,7 +78,8 @@ class StreamedTransitions:
         self.n_train = n_rewarded + int(round(n_zero * (1.0 - self.discard)))
         self.zero_weight = 1.0 / (1.0 - self.discard) if self.weighting else 1.0
         #: What of the sampling the resume state must match (None: every transition, every epoch).
-        self.sampling = {"zero_reward_discard": self.discard, "discard_weighting": self.weighting} if self.discard else None
+        self.sampling = ({"zero_reward_discard": self.discard, "discard_weighting": self.weighting,
+                          "weighting_from_epoch": self.weighting_from} if self.discard else None)
 
     def check_compatible(self, spec: dict, config) -> None:
         from nnstructure.models.reward import N_PROCGEN_ACTIONS
@@ -105,9 +114,18 @@ class StreamedTransitions:
                 weight = torch.where(reward == 0, torch.full_like(reward, w0), weight)
             yield x, (batch["action"].to(self.device), reward, weight)
 
+    def before_epoch(self, model: nn.Module, epoch: int) -> None:
+        """The loop's hook before 0-indexed ``epoch``: the weighting starts at epoch ``weighting_from_epoch``."""
+        self._epoch = int(epoch)
+
+    def epoch_zero_weight(self) -> float:
+        """The loss weight of a kept zero-reward transition in the epoch being trained."""
+        return self.zero_weight if self._epoch + 1 >= self.weighting_from else 1.0
+
     def train_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator):
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-        return self._batches(batch_size, shuffle, seed, self.epoch_mask(seed), weighted=True)
+        return self._batches(batch_size, shuffle, seed, self.epoch_mask(seed), weighted=True,
+                             zero_weight=self.epoch_zero_weight())
 
     def loss(self, output: torch.Tensor, y, reduction: str = "mean") -> torch.Tensor:
         """The weighted MSE of the taken action's output: sum(w * err^2) / sum(w) (``"sum"``: sum(w * err^2))."""
@@ -156,12 +174,15 @@ class StreamedTransitions:
 class TransitionTraining:
     """A transition dataset with its training-time sampling, for :func:`nnstructure.train.loop.train_network`."""
 
-    def __init__(self, dataset, zero_reward_discard: float = 0.0, discard_weighting: bool = True):
+    def __init__(self, dataset, zero_reward_discard: float = 0.0, discard_weighting: bool = True,
+                 weighting_from_epoch: int = 1):
         self.dataset = dataset
         self.name = dataset.name
         self.zero_reward_discard = float(zero_reward_discard)
         self.discard_weighting = bool(discard_weighting)
+        self.weighting_from_epoch = int(weighting_from_epoch)
 
     def training_data(self, device: torch.device) -> StreamedTransitions:
-        return StreamedTransitions(self.dataset, device, self.zero_reward_discard, self.discard_weighting)
+        return StreamedTransitions(self.dataset, device, self.zero_reward_discard, self.discard_weighting,
+                                   self.weighting_from_epoch)
 
