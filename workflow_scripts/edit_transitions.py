@@ -5,11 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
-from nnstructure.cli import run_logged  # noqa: E402
+from nnstructure.logs import log_to  # noqa: E402
+from nnstructure.reward.steps import edit_transitions  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-
-p = sm.params.edit
-argv = ["edit-transitions", str(Path(sm.input.transitions).parent), "--n", str(p["n"]), "--seed", str(p["seed"]),
-        "--out", sm.output.edits]
-run_logged(argv, sm.log[0])
+with log_to(sm.log[0]):
+    edit_transitions(str(Path(sm.input.transitions).parent), sm.output.edits, sm.params.edit)

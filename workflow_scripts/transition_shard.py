@@ -1,18 +1,14 @@
-"""Snakemake entry point: one shard of a procgen transition dataset (`nnstructure transitions`)."""
+"""Snakemake entry point: one shard of a procgen transition dataset."""
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
-from nnstructure.cli import run_logged  # noqa: E402
+from nnstructure.logs import log_to  # noqa: E402
+from nnstructure.reward.steps import transition_shard  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-
-p = dict(sm.params.shard)
-folder = str(Path(sm.output.frames).parent.parent)  # the dataset folder; the shard goes to its shards/
-argv = ["transitions", "--game", p.pop("game"), "--episodes", str(p.pop("episodes_per_shard")), "--shard", str(p.pop("shard")),
-        "--out", folder]
-for key, value in p.items():
-    argv += ["--" + key.replace("_", "-"), str(value)]
-run_logged(argv, sm.log[0])
+with log_to(sm.log[0]):
+    folder = str(Path(sm.output.frames).parent.parent)  # the dataset folder; the shard goes to its shards/
+    transition_shard(folder, sm.params.shard)

@@ -5,11 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
-from nnstructure.cli import run_logged  # noqa: E402
+from nnstructure.logs import log_to  # noqa: E402
+from nnstructure.reward.steps import transitions_merge  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-
-p = sm.params.merge
-argv = ["transitions-merge", str(Path(sm.output.transitions).parent), "--expect-shards", str(p["shards"]),
-        "--test-fraction", str(p["test_fraction"]), "--split-seed", str(p["split_seed"])]
-run_logged(argv, sm.log[0])
+with log_to(sm.log[0]):
+    transitions_merge(str(Path(sm.output.transitions).parent), sm.params.merge)

@@ -2,13 +2,14 @@
 ``transitions-import`` (imitation npz) and ``edit-transitions`` (Table 5.2's edits).
 
 The workflow runs one ``transitions`` job per shard (any order, in parallel) and
-then one ``transitions-merge`` job over the dataset folder.
+then one ``transitions-merge`` job over the dataset folder. The workflow's steps
+are functions of :mod:`nnstructure.reward.steps`; these commands parse their
+options into those functions' settings.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 
 from nnstructure.reward.state import GAMES
 
@@ -64,26 +65,21 @@ def register(subparsers) -> None:
 
 
 def _transitions(args: argparse.Namespace) -> int:
-    from nnstructure.reward.rollout import ShardSpec, generate_shard
+    from nnstructure.reward.steps import transition_shard
 
-    options = {k: v for k, v in (("horizon", args.horizon), ("prefix", args.prefix),
-                                 ("replan_every", args.replan_every)) if v is not None}
-    spec = ShardSpec(args.game, args.shard, args.episodes, seed=args.seed, distribution_mode=args.distribution_mode,
-                     policy=args.policy, random_rate=args.random_rate, zero_reward_discard=args.zero_reward_discard,
-                     level_start=args.level_start, policy_options=options)
-    if options and spec.policy_name != "lookahead":
-        raise ValueError("--horizon, --prefix and --replan-every are options of the lookahead policy")
-    result = generate_shard(spec, args.out, progress=not args.quiet)
-    print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}))
+    settings = {"game": args.game, "episodes_per_shard": args.episodes, "shard": args.shard, "seed": args.seed,
+                "distribution_mode": args.distribution_mode, "policy": args.policy, "random_rate": args.random_rate,
+                "zero_reward_discard": args.zero_reward_discard, "level_start": args.level_start,
+                "horizon": args.horizon, "prefix": args.prefix, "replan_every": args.replan_every}
+    transition_shard(args.out, settings, progress=not args.quiet)
     return 0
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from nnstructure.reward.shards import merge_dataset
+    from nnstructure.reward.steps import transitions_merge
 
-    _, summary = merge_dataset(args.dataset, expect_shards=args.expect_shards, test_fraction=args.test_fraction,
-                               split_seed=args.split_seed)
-    print(summary.T.to_string(header=False))
+    transitions_merge(args.dataset, {"shards": args.expect_shards, "test_fraction": args.test_fraction,
+                                     "split_seed": args.split_seed})
     return 0
 
 
@@ -100,12 +96,11 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _edit(args: argparse.Namespace) -> int:
-    from nnstructure.reward.edits import make_edited_transitions
+    from nnstructure.reward.steps import edit_transitions
 
     try:
         shifts = tuple(int(s) for s in args.shifts.split(","))
     except ValueError as exc:
         raise ValueError(f"--shifts must be comma-separated integers, got {args.shifts!r}") from exc
-    result = make_edited_transitions(args.dataset, args.out, n=args.n, seed=args.seed, shifts=shifts)
-    print(json.dumps(result))
+    edit_transitions(args.dataset, args.out, {"n": args.n, "seed": args.seed, "shifts": shifts})
     return 0

@@ -1,10 +1,9 @@
-"""``nnstructure reward-net``, ``noise-test``, ``predict-transitions`` and ``visualize-reward``."""
+"""``nnstructure reward-net``, ``noise-test``, ``predict-transitions`` and ``visualize-reward``: front ends to
+:mod:`nnstructure.reward.steps` (the options parsed into each step's settings)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -74,105 +73,37 @@ def register(subparsers) -> None:
 
 
 def _reward_net(args) -> int:
-    from nnstructure.reward.nets import reward_net_row, train_reward_net
     from nnstructure.reward.settings import REWARD_NET_SETTINGS, settings_from_options
+    from nnstructure.reward.steps import reward_net
 
-    settings = settings_from_options(args, REWARD_NET_SETTINGS)
-    meta = train_reward_net(args.dataset, settings, args.seed, args.out, log=args.log, device=args.device,
-                            threads=args.threads, progress=not args.quiet)
-    row = reward_net_row(args.out)
-    if args.summary:
-        import pandas as pd
-
-        from nnstructure.io import write_parquet
-
-        write_parquet(pd.DataFrame([row]), args.summary)
-    print(json.dumps({k: row[k] for k in ("game", "epochs", "width_multiplier", "train_loss", "test_loss", "mean_guess_test_mse")}
-                     | {"phase": meta["phase"]}))
+    reward_net(args.dataset, args.out, settings_from_options(args, REWARD_NET_SETTINGS), seed=args.seed, log=args.log,
+               summary=args.summary, device=args.device, threads=args.threads, progress=not args.quiet)
     return 0
 
 
 def _noise_test(args) -> int:
-    from nnstructure.reward.noise import noise_test_checkpoint, summarize_predictions
+    from nnstructure.reward.steps import noise_test
 
-    df = noise_test_checkpoint(args.checkpoint, n=args.n, clip=args.clip, seed=args.seed, network=args.label, device=args.device,
-                               allow_pickle=args.allow_pickle)
-    _write_and_print(df, args, summarize_predictions(df),
-                     lambda row: f"{row.network}  {row.pairing:9s}  {row.mean:10.3f} +- {row.sd:.3f}  (n={row.count}, {row.noise_variant})")
+    noise_test(args.checkpoint, args.out, {"n": args.n, "clip": args.clip, "seed": args.seed}, label=args.label,
+               device=args.device, allow_pickle=args.allow_pickle, json_summary=args.json)
     return 0
 
 
 def _predict_transitions(args) -> int:
-    from nnstructure.reward.noise import predict_edits_checkpoint, summarize_predictions
+    from nnstructure.reward.steps import predict_edits
 
-    df = predict_edits_checkpoint(args.checkpoint, args.edits, network=args.label, device=args.device,
-                                  allow_pickle=args.allow_pickle)
-    _write_and_print(df, args, summarize_predictions(df, by=("network", "edit")),
-                     lambda row: f"{row.network}  {row.edit:10s}  {row.mean:8.3f} +- {row.sd:.3f}  (n={row.count})")
+    predict_edits(args.checkpoint, args.edits, args.out, label=args.label, device=args.device,
+                  allow_pickle=args.allow_pickle, json_summary=args.json)
     return 0
 
 
-def _write_and_print(df, args, summary, line) -> None:
-    """Write the prediction table to --out; print its summary, one JSON object or one ``line(row)`` per row."""
-    from nnstructure.io import write_parquet
-
-    if args.out:
-        write_parquet(df, args.out)
-    rows = summary.to_dict(orient="records") if args.json else summary.itertuples()
-    for row in rows:
-        print(json.dumps(row) if args.json else line(row))
-
-
 def _visualize(args) -> int:
-    import torch
+    from nnstructure.reward.steps import visualize_reward
 
-    from nnstructure.io import write_parquet
-    from nnstructure.reward import visualize as vis_mod
-    from nnstructure.reward.nets import load_reward_net
-
-    ckpt = load_reward_net(args.checkpoint, args.device, allow_pickle=args.allow_pickle)
-    model, spec = ckpt.model, ckpt.metadata["spec"]
-    frame_shape = (3, *spec["input_shape"][1:])
-    label = args.label or Path(args.checkpoint).stem
-    out = Path(args.out)
     snapshots = tuple(int(s) for s in args.snapshots.split(",") if s.strip())
-    if args.mode == "denovo":
-        vis = vis_mod.synthesize_denovo(model, frame_shape, steps=args.steps or 512, lr=args.lr, max_shift=args.max_shift,
-                                        sd=args.init_sd, decorrelate=not args.no_decorrelate, seed=args.seed, snapshots=snapshots)
-        table = vis.table("denovo", label)
-        write_parquet(vis_mod.denovo_controls(model, vis, label, args.seed), out / "controls.parquet")
-        final = len(vis.steps) - 1
-        titles = [f"action {int(a)}: {float(r):.4g}" for a, r in zip(vis.actions, vis.rewards[final])]
-        vis_mod.plot_transitions(vis_mod.to_uint8(vis.obs[final]), vis_mod.to_uint8(vis.next_obs[final]), titles,
-                                 out / "denovo.png", suptitle=f"{label}: de novo, {vis.steps[final]} steps")
-    else:
-        if args.mode == "from-dataset":
-            if not args.dataset:
-                raise ValueError("--mode from-dataset needs --dataset (the transition dataset folder)")
-            from nnstructure.reward.transitions import TransitionDataset
-
-            start = vis_mod.high_reward_transitions(model, TransitionDataset(args.dataset), n=args.n, split=args.split)
-            items = start["row"].numpy()
-        else:
-            if not args.edits:
-                raise ValueError("--mode from-edits needs --edits (the edited-transitions folder)")
-            from nnstructure.reward.noise import load_edit_sets
-
-            sets = load_edit_sets(args.edits)
-            if args.edit not in sets:
-                raise ValueError(f"--edit {args.edit!r} is not in {args.edits}; it holds {', '.join(sets)}")
-            start = sets[args.edit]
-            items = start["example"]
-        vis = vis_mod.optimize_transitions(model, torch.as_tensor(start["obs"]), torch.as_tensor(start["next_obs"]),
-                                           torch.as_tensor(start["action"]), steps=args.steps or 128, lr=args.lr,
-                                           max_shift=args.max_shift, seed=args.seed, snapshots=snapshots)
-        table = vis.table(args.mode, label, items)
-        vis_mod.plot_snapshots(vis, out / f"{args.mode}.png", items=range(min(4, len(vis.actions))),
-                               suptitle=f"{label}: {args.mode}, pixel-space optimisation")
-    vis.save_npz(out / "images.npz")
-    write_parquet(table, out / "predictions.parquet")
-    final = table[table["step"] == table["step"].max()]["predicted_reward"]
-    print(json.dumps({"mode": args.mode, "network": label, "steps": int(table["step"].max()),
-                      "final_mean_predicted_reward": float(final.mean()),
-                      "final_sd": float(final.std()) if len(final) > 1 else None, "out": str(out)}))
+    settings = {"mode": args.mode, "edit": args.edit, "n": args.n, "split": args.split, "steps": args.steps,
+                "snapshots": snapshots, "lr": args.lr, "max_shift": args.max_shift, "init_sd": args.init_sd,
+                "decorrelate": not args.no_decorrelate, "seed": args.seed}
+    visualize_reward(args.checkpoint, args.out, settings, dataset=args.dataset, edits=args.edits, label=args.label,
+                     device=args.device, allow_pickle=args.allow_pickle)
     return 0
