@@ -5,17 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
-from nnstructure.cli import run_logged  # noqa: E402
+from nnstructure.logs import log_to  # noqa: E402
+from nnstructure.probe.steps import probe_fit  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-
-p = sm.params.fit
-argv = ["probe-fit", sm.input.features, "--layer", str(p["layer"]), "--target", p["target"], "--seed", str(p["seed"]),
-        "--out", sm.output.row]
-if p["filtered"]:
-    argv.append("--filtered")
-if p.get("thesis_network"):  # absent where probes.epochs sets the epochs
-    argv += ["--thesis-network", p["thesis_network"]]
-if "epochs" in p:
-    argv += ["--epochs", str(p["epochs"])]
-run_logged(argv, sm.log[0])
+with log_to(sm.log[0]):
+    probe_fit(sm.input.features, sm.output.row, sm.params.fit)

@@ -4,13 +4,15 @@
 network x input set); ``probe-fit`` fits one (layer, target, filtered?) probe on
 a cache (one job per cell); ``probe`` does both for one cell. ``dots-net``
 trains a dots network on images made on the fly (thesis 5.9);
-``adversarial-train`` adversarially trains a reward net (thesis 5.8).
+``adversarial-train`` adversarially trains a reward net (thesis 5.8). Each parses
+its options into the settings of its function in :mod:`nnstructure.probe.steps`
+(``adversarial-train``: :mod:`nnstructure.reward.steps`), which the workflow's
+scripts call directly.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def _layers(text: str) -> list[int]:
@@ -137,7 +139,7 @@ def register(subparsers) -> None:
     a.add_argument("--max-shift", type=int, default=8, help="random translation (pixels) during the optimisation")
     a.add_argument("--clip-percentile", type=float, default=99.0)
     a.add_argument("--width-multiplier", type=float, default=1.0)
-    _add_settings_options(a, "adversarial", ("precision", "zero_reward_discard", "discard_weighting"))
+    _add_settings_options(a, "adversarial", ("precision", "zero_reward_discard", "discard_weighting", "weighting_from_epoch"))
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--log", default=None, help="per-epoch metrics of the loop (.parquet)")
     a.add_argument("--summary", default=None, help="write the run's section-5.8 numbers to this .parquet")
@@ -153,107 +155,60 @@ def _add_settings_options(parser, kind: str, names: tuple[str, ...] = ("precisio
     add_settings_options(parser, {name: NETWORK_KIND_SETTINGS[kind][name] for name in names})
 
 
-def _epochs(args) -> int:
-    if args.epochs is not None:
-        return args.epochs
-    if args.thesis_network is not None:
-        from nnstructure.probe.schedule import thesis_probe_epochs
-
-        return thesis_probe_epochs(args.thesis_network, args.layer, args.target, args.filtered)
-    return 5
+def _features_settings(args, layers) -> dict:
+    return {"layers": layers, "dots_seed": args.dots_seed, "dots_n": args.dots_n, "random_init": args.random_init,
+            "batch_size": args.batch_size}
 
 
-def _cache(args, out, layers):
-    from nnstructure.probe.sources import cache_features
-
-    if args.dataset is None and args.dots_seed is None:
-        raise ValueError("give the probe's inputs: --dataset DIR (transition dataset) or --dots-seed SEED (fresh dots images)")
-    return cache_features(args.checkpoint, out, layers, dataset=args.dataset, dots_seed=args.dots_seed, dots_n=args.dots_n,
-                          random_init_seed=args.random_init, network=args.network, batch_size=args.batch_size,
-                          device=args.device, progress=not args.quiet)
-
-
-def _fit_and_report(args, cache) -> int:
-    import pandas as pd
-
-    from nnstructure.io import write_parquet
-    from nnstructure.probe.run import probe_row
-
-    epochs = _epochs(args)
-    thesis = args.thesis_adam
-    row = probe_row(cache, args.layer, args.target, args.filtered, epochs, args.probe_batch_size, args.lr,
-                    args.seed, args.split, args.ridge, args.fit_device, standardize=not (args.raw_features or thesis),
-                    lr_sweep=() if thesis else args.lr_sweep, max_epochs=epochs if thesis else args.max_epochs)
-    if args.thesis_network is not None:
-        row["thesis_network"] = args.thesis_network
-    if args.out:
-        write_parquet(pd.DataFrame([row]), args.out)
-    if args.json:
-        print(json.dumps(row))
-    else:
-        print(f"{row['network']} ({row['init']}) layer {row['layer']} {row['target']}{' filtered' if row['filtered'] else ''}: "
-              f"Adam {row['adam_test_loss']:.4g} ({row['adam_method']}), closed form {row['closed_form_test_loss']:.4g} "
-              f"({'converged' if row['converged'] else 'NOT converged'}: ratio {row['adam_to_closed_form']:.3g}), "
-              f"mean guess {row['mean_loss']:.4g}; {row['n_train']} train / {row['n_test']} test")
-    return 0
+def _fit_settings(args) -> dict:
+    return {"layer": args.layer, "target": args.target, "filtered": args.filtered, "epochs": args.epochs,
+            "thesis_network": args.thesis_network, "probe_batch_size": args.probe_batch_size, "lr": args.lr,
+            "lr_sweep": args.lr_sweep, "max_epochs": args.max_epochs, "raw_features": args.raw_features,
+            "thesis_adam": args.thesis_adam, "ridge": args.ridge, "split": args.split, "seed": args.seed,
+            "fit_device": args.fit_device}
 
 
 def _probe(args) -> int:
-    import tempfile
+    from nnstructure.probe.steps import probe
 
-    if args.cache is not None:
-        return _fit_and_report(args, _cache(args, args.cache, [args.layer]))
-    with tempfile.TemporaryDirectory(prefix="nnstructure-probe-") as tmp:
-        return _fit_and_report(args, _cache(args, tmp, [args.layer]))
+    settings = {**_features_settings(args, [args.layer]), **_fit_settings(args)}
+    probe(args.checkpoint, args.out, settings, dataset=args.dataset, cache=args.cache, network=args.network,
+          device=args.device, progress=not args.quiet, json_row=args.json)
+    return 0
 
 
 def _features(args) -> int:
-    cache = _cache(args, args.out, args.layers)
-    print(json.dumps({"out": str(cache.path), "layers": cache.layers, "n_rows": len(cache.rows), "widths": cache.metadata["widths"]}))
+    from nnstructure.probe.steps import probe_features
+
+    probe_features(args.checkpoint, args.out, _features_settings(args, args.layers), dataset=args.dataset,
+                   network=args.network, device=args.device, progress=not args.quiet)
     return 0
 
 
 def _fit(args) -> int:
-    from nnstructure.probe.features import load_feature_cache
+    from nnstructure.probe.steps import probe_fit
 
-    return _fit_and_report(args, load_feature_cache(args.features))
+    probe_fit(args.features, args.out, _fit_settings(args), json_row=args.json)
+    return 0
 
 
 def _dots_net(args) -> int:
-    import pandas as pd
+    from nnstructure.probe.steps import dots_net
 
-    from nnstructure.io import write_parquet
-    from nnstructure.probe.dots_nets import dots_net_row, train_dots_net
-
-    settings = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "width_multiplier": args.width_multiplier,
-                "precision": args.precision}
-    train_dots_net(args.task, args.n_train, args.n_test, settings, args.seed, args.out, data_seed=args.data_seed,
-                   workers=args.workers, log=args.log, device=args.device, progress=not args.quiet)
-    row = dots_net_row(args.out, args.network)
-    if args.row:
-        write_parquet(pd.DataFrame([row]), args.row)
-    print(json.dumps(row))
+    settings = {"task": args.task, "n_train": args.n_train, "n_test": args.n_test, "epochs": args.epochs,
+                "batch_size": args.batch_size, "lr": args.lr, "width_multiplier": args.width_multiplier,
+                "data_seed": args.data_seed, "precision": args.precision}
+    dots_net(args.out, settings, seed=args.seed, log=args.log, row=args.row, network=args.network, workers=args.workers,
+             device=args.device, progress=not args.quiet)
     return 0
 
 
 def _adversarial(args) -> int:
-    import pandas as pd
+    from nnstructure.reward.settings import ADVERSARIAL_SETTINGS
+    from nnstructure.reward.steps import adversarial_net
 
-    from nnstructure.io import write_parquet
-    from nnstructure.reward.adversarial import FRACTIONS, adversarial_epochs_table, adversarial_train
-
-    fraction = args.adversarial_fraction if args.adversarial_fraction is not None else FRACTIONS[args.variant]
-    settings = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                "first_adversarial_epoch": args.first_adversarial_epoch, "adversarial_fraction": fraction,
-                "optimization_steps": args.optimization_steps, "optimization_lr": args.optimization_lr,
-                "max_shift": args.max_shift, "clip_percentile": args.clip_percentile, "width_multiplier": args.width_multiplier,
-                "precision": args.precision, "zero_reward_discard": args.zero_reward_discard,
-                "discard_weighting": args.discard_weighting}
-    summary = adversarial_train(args.dataset, settings, args.seed, args.out, args.examples, log=args.log,
-                                device=args.device, progress=not args.quiet)
-    if args.summary:
-        write_parquet(pd.DataFrame([summary]), args.summary)
-    if args.epochs_table:
-        write_parquet(adversarial_epochs_table(args.examples, args.log), args.epochs_table)
-    print(json.dumps(summary))
+    settings = {name: getattr(args, name) for name in ADVERSARIAL_SETTINGS}
+    settings["adversarial_fraction"] = args.adversarial_fraction
+    adversarial_net(args.dataset, args.out, args.examples, settings, seed=args.seed, log=args.log, summary=args.summary,
+                    epochs_table=args.epochs_table, device=args.device, progress=not args.quiet)
     return 0
