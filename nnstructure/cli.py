@@ -92,16 +92,5 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def run_logged(argv: list[str], log: str) -> None:
-    """:func:`main` with its output in the job's ``log``, as a workflow job runs a command; a failure
-    ends the job (SystemExit) pointing at the log."""
-    from nnstructure.logs import log_to
-
-    with log_to(log):
-        code = main(argv)
-    if code:
-        raise SystemExit(f"nnstructure {argv[0]} failed (exit {code}); see {log}")
-
-
 if __name__ == "__main__":
     sys.exit(main())
