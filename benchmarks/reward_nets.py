@@ -123,7 +123,7 @@ def main() -> None:
     ap.add_argument("--widths", default="0.0625,0.25,1.0")
     ap.add_argument("--precisions", default="fp32,bf16")
     ap.add_argument("--layouts", default="contiguous,channels_last")
-    ap.add_argument("--batches", type=int, default=1, help="training batches per timed CPU epoch")
+    ap.add_argument("--batches", type=int, default=4, help="training batches per timed CPU epoch")
     ap.add_argument("--gpu-batches", type=int, default=64, help="training batches per timed GPU epoch")
     ap.add_argument("--batch-size", default="64,32,8", help="one batch size, or one per width")
     ap.add_argument("--threads", type=int, default=1)
@@ -162,9 +162,10 @@ def main() -> None:
         reader, reader_cpu = time_reader(reader_ds, 128)
         print(json.dumps({"what": "reader only", "samples_per_second": round(reader, 1),
                           "samples_per_cpu_second": round(reader_cpu, 1)}), flush=True)
-        run(torch.device("cpu"), lambda b: args.batches * b + 256, {"threads": args.threads})
+        # the synthetic writer puts the last tenth in the test split: about ``--batches`` training batches
+        run(torch.device("cpu"), lambda b: math.ceil(args.batches * b / 0.9) + 1, {"threads": args.threads})
         if torch.cuda.is_available() and not args.no_gpu:
-            run(torch.device("cuda"), lambda b: args.gpu_batches * b + 256, {"gpu": torch.cuda.get_device_name(0)})
+            run(torch.device("cuda"), lambda b: math.ceil(args.gpu_batches * b / 0.9) + 1, {"gpu": torch.cuda.get_device_name(0)})
     print(f"\nreader alone: {reader:.0f} samples/s wall, {reader_cpu:.0f} per CPU second")
     print("| width (batch) | device | " + " | ".join(f"{p} {l}" for p in precisions for l in args.layouts.split(",")) + " |")
     print("|---|---|" + "---|" * (len(precisions) * len(layouts)))
