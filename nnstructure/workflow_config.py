@@ -833,7 +833,8 @@ def reward_aggregate_sources(config: dict, results: str) -> dict[str, list[tuple
                                job["target"], job["filtered"])
         sources["probes"].append((path, {"network": network_label(config, network), "init_kind": job["init"],
                                          "thesis_network": thesis_network(config, network) or ""}))
-    return sources
+    # In path order: the params (and the tables' row order) do not depend on the order of the config's keys.
+    return {name: sorted(files, key=lambda item: item[0]) for name, files in sources.items()}
 
 
 def reward_aggregate_inputs(config: dict, results: str) -> dict[str, list[str]]:

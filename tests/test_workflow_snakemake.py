@@ -400,7 +400,7 @@ def test_changing_a_thesis_network_label_reruns_only_the_aggregation_and_reports
         thesis_network="coinrun-40"))).stdout)
     assert {rule for rule, _ in jobs} == {"probe_fit", "aggregate_reward", "report_ch5", "report_ch5_part2",
                                           "scorecard", "all"}, jobs
-    assert {w["network_set"] for rule, w in jobs if rule == "probe_fit"} == {"coinrun-reward"}, jobs
+    assert {w["entry"] for rule, w in jobs if rule == "probe_fit"} == {"coinrun-reward"}, jobs
     # With the probe epochs set in the config, relabelling plans exactly the jobs that setting the epochs plans.
     def relabel(c):
         c["probes"]["epochs"] = 5
