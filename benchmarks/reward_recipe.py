@@ -59,7 +59,8 @@ def _split_predictions(model, dataset, precision: str, n_zero: int = 2000) -> tu
     return (float(r.mean()) if len(r) else float("nan")), float(o.mean())
 
 
-def run_recipe(name: str, recipe: dict, dataset_path: Path, edits: Path | None, seed: int, workdir: Path) -> list[dict]:
+def run_recipe(name: str, recipe: dict, dataset_path: Path, edits: Path | None, seed: int, workdir: Path,
+               on_epoch=None) -> list[dict]:
     from nnstructure.reward.nets import mean_guess_mse, reward_net_settings, train_reward_net
     from nnstructure.reward.transitions import TransitionDataset
 
@@ -91,6 +92,8 @@ def run_recipe(name: str, recipe: dict, dataset_path: Path, edits: Path | None, 
                "train_seconds_cumulative": time.perf_counter() - t0, "cpu_seconds_cumulative": time.process_time() - c0}
         rows.append(row)
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)
+        if on_epoch is not None:
+            on_epoch(rows)
 
     train_reward_net(dataset_path, recipe, seed, out, progress=False, epoch_callback=after_epoch)
     return rows
@@ -106,18 +109,20 @@ def plot_curves(df, path: Path) -> None:
         ax2.plot(g["train_seconds_cumulative"] / 60, g["pred_originals"], marker=".", label=name)
     ax1.axhline(0.25, color="grey", ls="--", lw=0.8)
     ax1.axhline(1.0, color="black", lw=0.8)
-    ax1.set(xlabel="training minutes", ylabel="test MSE / mean guessing", yscale="log", title="test loss (whole test split)")
+    ax1.set(xlabel="wall minutes (training and per-epoch evaluation)", ylabel="test MSE / mean guessing", yscale="log", title="test loss (whole test split)")
     ax2.axhline(7, color="grey", ls="--", lw=0.8)
-    ax2.set(xlabel="training minutes", ylabel="mean prediction", title="Table 5.2 originals (thesis 9.7)")
+    ax2.set(xlabel="wall minutes (training and per-epoch evaluation)", ylabel="mean prediction", title="Table 5.2 originals (thesis 9.7)")
     ax1.legend(fontsize=7)
     fig.savefig(path, dpi=120)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", type=Path, required=True)
+    ap.add_argument("--dataset", type=Path, default=None)
     ap.add_argument("--edits", type=Path, default=None)
-    ap.add_argument("--recipe", action="append", required=True, help="JSON object of reward-net settings (repeatable)")
+    ap.add_argument("--recipe", action="append", default=[], help="JSON object of reward-net settings (repeatable)")
+    ap.add_argument("--from-logs", nargs="+", type=Path, default=None,
+                    help="instead of training: rebuild --out and --figure from the JSON lines this script printed")
     ap.add_argument("--name", action="append", default=None, help="a name per recipe (default r0, r1, ...)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
@@ -126,17 +131,28 @@ def main() -> None:
     args = ap.parse_args()
     import pandas as pd
 
+    if args.from_logs:
+        rows = [json.loads(line) for log in args.from_logs for line in log.read_text().splitlines() if line.startswith("{")]
+        pd.DataFrame(rows).to_parquet(args.out, index=False)
+        if args.figure:
+            plot_curves(pd.DataFrame(rows), args.figure)
+        return
+    if not args.recipe or args.dataset is None:
+        ap.error("give --dataset and at least one --recipe (or --from-logs)")
     torch.set_num_threads(args.threads)
     names = args.name or [f"r{i}" for i in range(len(args.recipe))]
-    rows = []
+    rows: list[dict] = []
+
+    def save(current: list[dict]) -> None:  # after every epoch: an interrupted search keeps its curves
+        df = pd.DataFrame(rows + current)
+        if args.out.exists():
+            old = pd.read_parquet(args.out)
+            df = pd.concat([old[~old["recipe"].isin(df["recipe"].unique())], df], ignore_index=True)
+        df.to_parquet(args.out, index=False)
+
     with tempfile.TemporaryDirectory() as tmp:
         for name, text in zip(names, args.recipe):
-            rows += run_recipe(name, json.loads(text), args.dataset, args.edits, args.seed, Path(tmp))
-            df = pd.DataFrame(rows)
-            if args.out.exists():
-                old = pd.read_parquet(args.out)
-                df = pd.concat([old[~old["recipe"].isin(df["recipe"].unique())], df], ignore_index=True)
-            df.to_parquet(args.out, index=False)
+            rows += run_recipe(name, json.loads(text), args.dataset, args.edits, args.seed, Path(tmp), on_epoch=save)
     if args.figure:
         plot_curves(pd.read_parquet(args.out), args.figure)
     for name, g in pd.DataFrame(rows).groupby("recipe", sort=False):
