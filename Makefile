@@ -26,7 +26,7 @@ $(STAMP): requirements.txt pyproject.toml
 # Snakemake's config arguments; SNAKEMAKE_ARGS come last, so their --configfile or --config wins.
 RUN_ARGS = --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
 # Prints where the run's outputs go, <results_dir>/<preset>, as Snakemake reads RUN_ARGS.
-PRINT_OUTDIR = $(BIN)/python -m nnstructure.workflow_config $(RUN_ARGS)
+PRINT_OUTDIR = $(BIN)/python -m nnstructure.workflow.run $(RUN_ARGS)
 
 # A missing preset is reported before anything is installed.
 check-config:

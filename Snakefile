@@ -12,7 +12,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-from nnstructure import workflow_config as wc
+from nnstructure import workflow as wc
 from nnstructure.config_check import check_config, fill_defaults
 from nnstructure.paths import ArtifactPaths
 

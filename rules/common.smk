@@ -1,6 +1,6 @@
 # Shared helpers: which networks and analysis cells exist, their targets, input
 # functions and params. Functions only (the steps are in the other .smk files);
-# the logic itself is in nnstructure.workflow_config and nnstructure.paths.
+# the logic itself is in the nnstructure.workflow package and nnstructure.paths.
 
 import sys
 

@@ -132,4 +132,4 @@ def test_aggregations_do_not_read_the_workflow_config():
     # they read their Snakemake inputs, and their labels are params
     graph = import_graph()
     aggregations = [m for m in graph if m.endswith(".aggregate")]
-    assert aggregations and all("nnstructure.workflow_config" not in graph[m] for m in aggregations)
+    assert aggregations and all(not any(d == "nnstructure.workflow" or d.startswith("nnstructure.workflow.") for d in graph[m]) for m in aggregations)

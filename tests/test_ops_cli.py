@@ -49,7 +49,7 @@ def imported_after(code: str) -> set[str]:
 
 def test_reading_training_settings_does_not_import_torch():
     # What the Snakefile imports at every Snakemake start (also twice per SLURM job).
-    assert "torch" not in imported_after("import nnstructure.workflow_config, nnstructure.train.config")
+    assert "torch" not in imported_after("import nnstructure.workflow, nnstructure.train.config")
     assert "torch" not in imported_after("from nnstructure.cli import build_parser; build_parser('train')")
     from nnstructure.train import TrainConfig, evaluate, train_from_settings, train_network  # still public
 

@@ -71,7 +71,7 @@ def test_every_file_needs_its_columns_and_every_input_a_known_name(tmp_path):
 
 
 def test_the_workflow_names_the_aggregation_inputs_it_reads():
-    from nnstructure import workflow_config as wc
+    from nnstructure import workflow as wc
 
     cfg = {"networks": {}, "transitions": {}}
     assert list(wc.reward_aggregate_inputs(cfg, "res")) == list(INPUT_TABLES)

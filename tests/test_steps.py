@@ -165,7 +165,7 @@ def test_chapter4_steps_write_what_their_commands_write(mlp, tmp_path):
     ckpt, data = str(mlp / "mlp.pt"), str(mlp / "bars.npz")
     step, cli = tmp_path / "step", tmp_path / "cli"
     step.mkdir(), cli.mkdir()
-    # As the workflow's params give them (workflow_config.partition_params, proxy_params, specialization_stats_params).
+    # As the workflow's params give them (workflow.specialization.partition_params, proxy_params, specialization_stats_params).
     partition(ckpt, data, step / "net.parquet", {"partitioning": "act-network", "k": 3, "n_init": 2, "seed": 5,
                                                  "validation_size": 64}, device="cpu")
     partition(ckpt, data, step / "layer.parquet", {"partitioning": "act-layer", "k": 3, "n_init": 2, "seed": 5,
@@ -224,7 +224,7 @@ def test_probe_steps_write_what_their_commands_write(reward_setup, tmp_path, cap
     from nnstructure.probe.steps import probe_features, probe_fit
 
     root, dataset = reward_setup
-    # As workflow_config.probe_features_params / probe_fit_params give them (no probes.epochs: the thesis's).
+    # As workflow.reward.probe_features_params / probe_fit_params give them (no probes.epochs: the thesis's).
     probe_features(root / "net.pt", tmp_path / "step-feats", {"layers": [1, 2, 3, 4], "random_init": 11},
                    dataset=str(dataset), network="coin-a", device="cpu", progress=False)
     probe_fit(tmp_path / "step-feats", tmp_path / "step.parquet",

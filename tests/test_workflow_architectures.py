@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnstructure import workflow_config as wc
+from nnstructure import workflow as wc
 from nnstructure.checkpoint import load_checkpoint, read_metadata
 from nnstructure.cluster import cluster_graph
 from nnstructure.cluster.ncut import ncut

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from nnstructure import workflow_config as wc
+from nnstructure import workflow as wc
 from nnstructure.config_check import ConfigError, check_config
 from nnstructure.train.config import (
     ModelSettings,
@@ -18,7 +18,7 @@ from nnstructure.train.config import (
     settings_from_options,
     split_settings,
 )
-from nnstructure.workflow_schema import schema_yaml
+from nnstructure.workflow.schema import schema_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -47,7 +47,7 @@ def small_config(**extra):
 
 def test_committed_schema_is_generated_from_the_definitions():
     assert SCHEMA.read_text() == schema_yaml(), (
-        "config/schema.yaml is out of date: run `python -m nnstructure.workflow_schema config/schema.yaml`"
+        "config/schema.yaml is out of date: run `python -m nnstructure.workflow.schema config/schema.yaml`"
     )
 
 

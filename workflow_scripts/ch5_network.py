@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this w
 from nnstructure.logs import log_to  # noqa: E402
 from nnstructure.probe.steps import dots_net  # noqa: E402
 from nnstructure.reward.steps import adversarial_net, reward_net  # noqa: E402
-from nnstructure.workflow_config import job_network_name  # noqa: E402
+from nnstructure.workflow.config import job_network_name  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 p = sm.params.net

@@ -31,7 +31,7 @@ from typing import Callable
 
 import pandas as pd
 
-from nnstructure import workflow_config as wc
+from nnstructure import workflow as wc
 
 #: Why an item is not in a run folder (the index's counts, in this order).
 PRODUCED = "produced by this run"

@@ -5,7 +5,7 @@ file is and which table its rows go to) and writes into every row the columns
 it is given for that row's file: the network's name (``network``:
 ``<set>-<condition>``), where the report needs it the thesis network it stands
 for (``thesis_network``), and the like. The workflow passes those columns as the
-aggregation's params (:func:`nnstructure.workflow_config.reward_aggregate_columns`),
+aggregation's params (:func:`nnstructure.workflow.reward.reward_aggregate_columns`),
 so a changed display label reruns the aggregation and nothing else.
 Adversarially trained networks' noise tests and edited-transition predictions go
 to their own tables (``adversarial_noise``, ``adversarial_edits``), as section 5.8
