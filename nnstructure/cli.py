@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "dots-net": "nnstructure.probe.cli",
     "adversarial-train": "nnstructure.probe.cli",
     "report-tables": "nnstructure.report.cli",
+    "report-chapter": "nnstructure.report.cli",
 }
 #: The CLI modules, in help order.
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))

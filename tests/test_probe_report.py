@@ -170,3 +170,58 @@ def test_the_engine_writes_the_findings_and_convergence_tables(inputs, tmp_path)
     assert (card["metric"] == "finding").sum() == 5
     md = combined_scorecard_markdown([card])
     assert "finding: probes beat mean guessing and random networks" in md
+
+
+def test_each_chapter_writes_its_scorecard_markdown_with_agreement_counts(inputs, tmp_path):
+    from nnstructure.report.engine import combined_scorecard_markdown, write_chapter_report
+
+    written = write_chapter_report("ch5_part2", inputs, tmp_path)
+    assert written["scorecard"] == tmp_path / "scorecard.md"
+    card = pd.read_parquet(written["scorecard_parquet"])
+    judged = card[card["agrees"].notna()]
+    expected = judged.groupby("table")["agrees"].agg(lambda s: (len(s), int(s.astype(bool).sum())))
+    assert len(expected) and judged["agrees"].any() and not judged["agrees"].all()
+    for md in (written["scorecard"].read_text(), combined_scorecard_markdown([card])):
+        summary = {}
+        for line in md.split("\n\n| Table   | Cell")[0].splitlines():  # the counts table, before the comparisons
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if line.startswith("|") and len(cells) == 3 and cells[0] in expected.index:
+                summary[cells[0]] = (int(cells[1]), int(cells[2]))  # counts, never True/False
+        assert summary == expected.to_dict()
+    assert written["scorecard"].read_text().startswith("# Reproduction scorecard: Chapter 5, part 2 report")
+
+
+def test_report_chapter_command_writes_what_the_engine_writes(inputs, tmp_path, capsys):
+    from nnstructure.cli import main
+    from nnstructure.io import write_parquet
+
+    tables = tmp_path / "tables"
+    for name, df in inputs.items():
+        if name != "probes":
+            write_parquet(df, tables / f"{name}.parquet")
+    probes = inputs["probes"]
+    write_parquet(probes.iloc[: len(probes) // 2], tmp_path / "probes-a.parquet")
+    write_parquet(probes.iloc[len(probes) // 2:], tmp_path / "probes-b.parquet")
+    out = tmp_path / "report"
+    code = main(["report-chapter", "--chapter", "ch5_part2", "--tables", str(tables), "--input",
+                 f"probes={tmp_path / 'probes-a.parquet'}", "--input", f"probes={tmp_path / 'probes-b.parquet'}",
+                 "--out-dir", str(out)])
+    assert code == 0
+    assert {"scorecard.parquet", "scorecard.md"} <= {p.name for p in out.iterdir()}
+    assert {"table_5_3.md", "table_5_10.md", "adversarial_training.md"} <= {p.name for p in (out / "tables").iterdir()}
+    assert (out / "figures" / "fig_5_18.png").exists()
+    assert f"scorecard: {out / 'scorecard.md'}" in capsys.readouterr().out
+    from nnstructure.report.engine import write_chapter_report
+
+    direct = write_chapter_report("ch5_part2", inputs, tmp_path / "direct")
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "scorecard.parquet"), pd.read_parquet(direct["scorecard_parquet"]))
+    assert (out / "scorecard.md").read_text() == direct["scorecard"].read_text()
+
+
+def test_report_chapter_command_names_bad_input(tmp_path, capsys):
+    from nnstructure.cli import main
+
+    assert main(["report-chapter", "--chapter", "ch4", "--input", "specialization", "--out-dir", str(tmp_path)]) == 1
+    assert "NAME=PATH" in capsys.readouterr().err
+    assert main(["report-chapter", "--chapter", "ch4", "--tables", str(tmp_path / "none"), "--out-dir", str(tmp_path)]) == 1
+    assert "no such folder" in capsys.readouterr().err

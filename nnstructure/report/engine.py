@@ -103,7 +103,17 @@ def write_chapter_report(name: str, inputs: dict[str, pd.DataFrame], out_dir: st
     card = normalise_card(module.scorecard(inputs, chapter_reference(module)), int(module.CHAPTER))
     written["scorecard_parquet"] = out / "scorecard.parquet"
     write_parquet(card, written["scorecard_parquet"])
+    written["scorecard"] = out / "scorecard.md"
+    write_text(chapter_scorecard_markdown(card, module), written["scorecard"])
     return written
+
+
+def chapter_scorecard_markdown(card: pd.DataFrame, module: ModuleType) -> str:
+    """One chapter's scorecard as Markdown (``scorecard.md`` beside its ``scorecard.parquet``): agreement counts
+    per table, then each comparison, as that chapter's section of :func:`combined_scorecard_markdown`."""
+    summary = (module.__doc__ or "").strip().splitlines()
+    title = f"Reproduction scorecard: {summary[0].rstrip('.')}" if summary else f"Reproduction scorecard: chapter {module.CHAPTER}"
+    return combined_scorecard_markdown([card], title=title)
 
 
 def _fmt(value) -> str:
@@ -117,12 +127,13 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def combined_scorecard_markdown(cards: list[pd.DataFrame], notes: dict[int, str] | None = None) -> str:
+def combined_scorecard_markdown(cards: list[pd.DataFrame], notes: dict[int, str] | None = None,
+                                title: str = "Reproduction scorecard") -> str:
     """Every chapter's scorecard in one Markdown document: agreement counts per table, then each comparison."""
     from nnstructure.report.tables import format_tick, to_markdown
 
     card = pd.concat([c for c in cards if len(c)], ignore_index=True) if any(len(c) for c in cards) else pd.DataFrame(columns=CARD_COLUMNS)
-    lines = ["# Reproduction scorecard", "",
+    lines = [f"# {title}", "",
              "Our numbers beside the thesis's published ones, chapter by chapter. `Agrees` applies the criterion in "
              "its column; an empty mark means no criterion applies (a number of ours without a thesis counterpart, "
              "or a value reported for information). Shortened presets train less and sample less than the thesis, "
@@ -133,7 +144,10 @@ def combined_scorecard_markdown(cards: list[pd.DataFrame], notes: dict[int, str]
             lines += [notes[int(chapter)].strip(), ""]
         judged = group[group["agrees"].notna()]
         if len(judged):
-            counts = judged.groupby("table", sort=True)["agrees"].agg(compared="size", agree=lambda s: int(s.sum()))
+            # As plain integers: an aggregate of a nullable-boolean column is cast back to boolean (the count of
+            # agreements would read True/False).
+            judged_int = judged.assign(agrees=judged["agrees"].astype(bool).astype(int))
+            counts = judged_int.groupby("table", sort=True)["agrees"].agg(compared="size", agree="sum")
             lines += [to_markdown(counts.reset_index().rename(columns={"table": "Table", "compared": "Compared",
                                                                       "agree": "Agree"})), ""]
         shown = pd.DataFrame({
