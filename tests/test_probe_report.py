@@ -59,7 +59,11 @@ def test_probe_tables_follow_the_thesis_layout(inputs):
     assert tables["table_5_6"].loc[1, "Distance (Adam)"] == "0.900"
     t510 = tables["table_5_10"]
     assert t510.loc[1, "50-epoch net (Adam)"] == "0.0280" and t510.loc[0, "Random (Adam)"] == ""
-    assert t510.loc[1, "Random (Adam)"].startswith("0.0499 ± 0.000") and t510.loc[1, "Random networks"] == "5"
+    # The thesis's 'Random' column: the random networks' probe result (mean ± s.d.), not how many there were.
+    assert t510.loc[1, "Random (Adam)"].startswith("0.0499 ± 0.000") and t510.loc[1, "Random (closed form)"] == "0.0490"
+    assert "Random networks" not in t510.columns
+    assert all(c.endswith(("(Adam)", "(closed form)")) for c in t510.columns[1:])
+    assert "test loss on 5 randomly initialised networks, mean ± s.d." in ch5_part2.tables_markdown(tables)["table_5_10"]
     adv = tables["adversarial_training"].set_index("Quantity")
     assert adv.loc["MSE of adversarial examples generated at the end", "Thesis"] == "436"
     assert adv.loc["Edited transitions, original", "Ours"] == "9.0 ± 1.0"
@@ -146,7 +150,8 @@ def test_figures_draw_their_data(inputs, tmp_path, monkeypatch):
     assert [ax.get_title(loc="left") for ax in shown[::2]] == ["example 1: predicted 20", "example 2: predicted 22"]
     assert all(np.array_equal(ax.images[0].get_array(), o.transpose(1, 2, 0)) for ax, o in zip(shown[::2], obs))
     assert all(not ax.images[0].get_array().any() for ax in shown[1::2])  # the next observations are black
-    assert fig._suptitle.get_text() == "Two adversarial examples at the end of adversarial training"
+    # (wrapped at the figure's width)
+    assert fig._suptitle.get_text().replace("\n", " ") == "Two adversarial examples at the end of adversarial training"
 
     # probe convergence: per trained probe, Adam's test loss per epoch over the closed form's ([2 adam, adam] / exact)
     ax = drawn["fig_probe_convergence"].axes[0]
@@ -225,3 +230,33 @@ def test_report_chapter_command_names_bad_input(tmp_path, capsys):
     assert "NAME=PATH" in capsys.readouterr().err
     assert main(["report-chapter", "--chapter", "ch4", "--tables", str(tmp_path / "none"), "--out-dir", str(tmp_path)]) == 1
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_probe_captions_name_our_network_as_trained_beside_the_thesis_network(inputs):
+    nets = pd.DataFrame([{"network": "cr15", "game": "coinrun", "epochs": 3, "width_multiplier": 0.25,
+                          "thesis_network": "coinrun-15"}])
+    markdown = ch5_part2.tables_markdown(ch5_part2.build_tables({**inputs, "reward_nets": nets}))
+    assert (  # the caption, below the table
+        "\nTable 5.3: probes on cr15 (CoinRun, 3 epochs, width x0.25), standing in for the thesis's 15-epoch CoinRun network." in markdown["table_5_3"])
+    assert ("\nTable 5.6: filtered probes (coin visible) on cr15 (CoinRun, 3 epochs, "
+            "width x0.25), standing in for the thesis's 15-epoch CoinRun network." in markdown["table_5_6"])
+    # without the reward-net table: our network by name, never called the thesis's
+    bare = ch5_part2.tables_markdown(ch5_part2.build_tables(inputs))["table_5_3"]
+    assert "\nTable 5.3: probes on cr15, standing in for the thesis's 15-epoch CoinRun network." in bare
+
+
+def test_figure_5_18_keeps_its_title_and_panel_titles_inside_the_figure(inputs, tmp_path, monkeypatch):
+    drawn = capture_figures(monkeypatch)
+    ch5_part2.build_figures(inputs, tmp_path)
+    fig = drawn["fig_5_18"]
+    fig.draw_without_rendering()  # the layout as saved
+    renderer = fig._get_renderer()
+    box = fig.bbox
+    title = fig._suptitle
+    assert title is not None and "Two adversarial examples at the end of adversarial training" in title.get_text().replace("\n", " ")
+    texts = [title] + [ax._left_title for ax in fig.axes if ax.get_title(loc="left")]
+    assert len(texts) >= 3  # the title and both examples' titles
+    for text in texts:
+        extent = text.get_window_extent(renderer)
+        assert box.x0 - 0.5 <= extent.x0 and extent.x1 <= box.x1 + 0.5, (text.get_text(), extent, box)
+        assert box.y0 - 0.5 <= extent.y0 and extent.y1 <= box.y1 + 0.5, (text.get_text(), extent, box)

@@ -183,15 +183,21 @@ def dots_probe_table(rows: pd.DataFrame) -> pd.DataFrame:
             line[f"{DOTS_LABELS.get(n, n)} (Adam)"] = _adam_text(trained) if len(trained) else ""
             line[f"{DOTS_LABELS.get(n, n)} (closed form)"] = _fmt(trained["closed_form_test_loss"].mean()) if len(trained) else ""
         random = at[at["init"] == "random"]
+        # The thesis's 'Random' column: the probes' test loss, mean ± s.d. over the random networks (how many: the
+        # caption, from the table's attrs).
         for column, label in (("adam_test_loss", "Random (Adam)"), ("closed_form_test_loss", "Random (closed form)")):
             sd = random[column].std(ddof=1) if len(random) > 1 else float("nan")
             line[label] = _fmt_mean_sd(random[column].mean(), sd) if len(random) else ""
             if column == "adam_test_loss" and len(random) and not adam_converged(random).all():
                 line[label] += f" [not converged: {adam_ratio(random).max():.3g}x closed form]"
-        if len(random):
-            line["Random networks"] = str(random["init_seed"].nunique())
         out.append(line)
-    return pd.DataFrame(out).fillna("")
+    table = pd.DataFrame(out).fillna("")
+    random = rows[rows["init"] == "random"]
+    if len(random):
+        n = random.groupby("layer")["init_seed"].nunique() if "init_seed" in random.columns else random.groupby("layer").size()
+        n_text = str(int(n.min())) if n.min() == n.max() else f"{int(n.min())}-{int(n.max())}"
+        table.attrs["random_networks"] = n_text
+    return table
 
 
 ADVERSARIAL_METRICS = (
@@ -314,6 +320,33 @@ def _has_adversarial(inputs: dict) -> bool:
     return any(inputs.get(k) is not None and len(inputs[k]) for k in ("adversarial", "adversarial_edits", "adversarial_noise"))
 
 
+def network_as_trained(network: str, inputs: dict) -> str:
+    """``"cr15 (CoinRun, 3 epochs, width x0.25)"``: a network of ours as it was trained (from ``reward_nets``)."""
+    nets = inputs.get("reward_nets")
+    if nets is None or not len(nets) or "network" not in nets.columns or network not in set(nets["network"].astype(str)):
+        return network
+    r = nets[nets["network"].astype(str) == network].iloc[0]
+    parts = []
+    if isinstance(r.get("game"), str) and r.get("game"):
+        parts.append({"coinrun": "CoinRun", "heist": "Heist"}.get(r["game"], r["game"]))
+    epochs, width = r.get("epochs"), r.get("width_multiplier")
+    if epochs is not None and pd.notna(epochs):
+        parts.append(f"{int(epochs)} epoch{'s' if int(epochs) != 1 else ''}")
+    if width is not None and pd.notna(width):
+        parts.append(f"width x{float(width):g}")
+    return f"{network} ({', '.join(parts)})" if parts else network
+
+
+def probed_networks_text(rows: pd.DataFrame, table: str, inputs: dict) -> str:
+    """Which of our networks a probe table probes, as trained, and the thesis network they stand in for."""
+    rows = rows[[_table_of(r) == table for _, r in rows.iterrows()]]
+    trained = rows[rows["init"] == "trained"]
+    names = list(dict.fromkeys((trained if len(trained) else rows)["network"].astype(str)))
+    ours = ", ".join(network_as_trained(n, inputs) for n in names) or "our network"
+    thesis = THESIS_PROBE_NETWORKS.get(table)
+    return f"{ours}, standing in for the thesis's {thesis.removeprefix('the ')}" if thesis else ours
+
+
 def build_tables(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Tables 5.3-5.10 (those with probe rows), every probe's convergence, the adversarial-training and
     dots-network tables, and the thesis's findings judged on them (``findings``)."""
@@ -323,7 +356,9 @@ def build_tables(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         present = {_table_of(r) for _, r in rows.iterrows()}
         for table in PROBE_TABLE_TARGETS:
             if table in present:
-                tables["table_5_" + table.split(".")[1]] = probe_table(rows, table)
+                df = probe_table(rows, table)
+                df.attrs["networks"] = probed_networks_text(rows, table, inputs)
+                tables["table_5_" + table.split(".")[1]] = df
         if "5.10" in present:
             tables["table_5_10"] = dots_probe_table(rows)
         tables["probe_convergence"] = probe_convergence_table(rows)
@@ -337,14 +372,20 @@ def build_tables(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return tables
 
 
+#: The thesis network each probe table is about (our tables name our network as trained beside it).
+THESIS_PROBE_NETWORKS = {
+    "5.3": "the 15-epoch CoinRun network", "5.4": "the 40-epoch CoinRun network", "5.5": "the Heist network",
+    "5.6": "the 15-epoch CoinRun network", "5.7": "the 40-epoch CoinRun network",
+    "5.8": "the adversarially trained CoinRun network", "5.9": "the adversarially trained CoinRun network",
+}
 _CAPTIONS = {
-    "table_5_3": "Table 5.3: probes on the 15-epoch CoinRun network",
-    "table_5_4": "Table 5.4: probes on the 40-epoch CoinRun network",
-    "table_5_5": "Table 5.5: probes on the Heist network",
-    "table_5_6": "Table 5.6: filtered probes (coin visible) on the 15-epoch CoinRun network",
-    "table_5_7": "Table 5.7: filtered probes (coin visible) on the 40-epoch CoinRun network",
-    "table_5_8": "Table 5.8: probes on the adversarially trained CoinRun network",
-    "table_5_9": "Table 5.9: filtered probes on the adversarially trained CoinRun network",
+    "table_5_3": "Table 5.3: probes",
+    "table_5_4": "Table 5.4: probes",
+    "table_5_5": "Table 5.5: probes",
+    "table_5_6": "Table 5.6: filtered probes (coin visible)",
+    "table_5_7": "Table 5.7: filtered probes (coin visible)",
+    "table_5_8": "Table 5.8: probes",
+    "table_5_9": "Table 5.9: filtered probes (coin visible)",
     "table_5_10": "Table 5.10: probes for the vector of same-colour distances on the dots networks",
     "adversarial_training": "Section 5.8: adversarial training",
     "probe_convergence": ("Did the Adam probes converge? Every probe's Adam test MSE over the exact least-squares "
@@ -366,12 +407,17 @@ def tables_markdown(tables: dict[str, pd.DataFrame], settings: dict[str, str] | 
             out[name] = findings_list_markdown(df, "Chapter 5 (probes, adversarial training, dots): the thesis's findings on our nets")
             continue
         caption = _CAPTIONS.get(name, name)
+        if "networks" in df.attrs:
+            caption += f" on {df.attrs['networks']}"
         if name.startswith("table_5_"):
             caption += (". Test MSE of linear probes on space-pooled ReLU layers: Adam (batch 128, at least the "
                         "thesis's epochs, then on until it reaches the closed form; see probe_convergence for how each "
                         "was trained) and the exact least-squares solution of the same probe; randomly initialised "
                         "networks of the same architecture in parentheses; Mean = guessing the training mean. "
                         "[not converged] marks an Adam probe more than 10% above the closed form's test loss")
+        if name == "table_5_10" and "random_networks" in df.attrs:
+            caption += (f". Random: the probes' test loss on {df.attrs['random_networks']} randomly initialised "
+                        "networks, mean ± s.d. (the thesis: five)")
         if name == "probe_convergence":
             caption += f". {int((df['Converged'] == '×').sum())} of {len(df)} Adam probes did not converge"
         if settings and name in settings:

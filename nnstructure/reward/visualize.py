@@ -329,10 +329,17 @@ def plot_transitions(obs: np.ndarray, next_obs: np.ndarray, titles: list[str], p
 
     from nnstructure.io import save_figure
 
+    import textwrap
+
     n = len(obs)
     columns = max(1, min(columns, n))
     rows = int(np.ceil(n / columns))
-    fig = Figure(figsize=(2.6 * columns, 1.5 * rows + (0.4 if suptitle else 0)))
+    # Wide enough for the panel titles (7 pt, about 0.06 in a character, over a transition's two panels) and
+    # the title (9 pt, wrapped at the figure's width); constrained layout keeps every text inside the figure.
+    longest = max((len(t) for t in titles), default=0)
+    width = max(2.6, 0.06 * longest + 0.3) * columns
+    lines = textwrap.wrap(suptitle, max(20, int(width / 0.075))) if suptitle else []
+    fig = Figure(figsize=(width, 1.5 * rows + 0.2 * len(lines) + 0.2), layout="constrained")
     axes = fig.subplots(rows, 2 * columns, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
@@ -342,8 +349,8 @@ def plot_transitions(obs: np.ndarray, next_obs: np.ndarray, titles: list[str], p
             ax = axes[r, 2 * c + j]
             ax.imshow(np.transpose(frames[i], (1, 2, 0)), interpolation="nearest")
         axes[r, 2 * c].set_title(titles[i], fontsize=7, loc="left")
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=9)
+    if lines:
+        fig.suptitle("\n".join(lines), fontsize=9)
     save_figure(fig, path)
     return Path(path)
 
