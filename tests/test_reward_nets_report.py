@@ -131,7 +131,10 @@ def test_figures_draw_their_data(inputs, tmp_path, monkeypatch):
 
     # noise predictions: one panel per network, a histogram per pairing of exactly its predicted rewards
     panels = drawn["fig_noise_predictions"].axes
-    assert [ax.get_title() for ax in panels] == ["cr-small (thesis-text)", "cr-long (thesis-text)"]
+    # each network named as trained (not as the thesis network it stands in for), the thesis network beside it
+    assert [ax.get_title() for ax in panels] == [
+        "cr-small (CoinRun, 3 epochs, width x0.25; stands in for the thesis's CoinRun, 15 epochs)\nthesis-text noise",
+        "cr-long (CoinRun, 40 epochs, width x1; stands in for the thesis's CoinRun, 40 epochs)\nthesis-text noise"]
     for ax, (different, same) in zip(panels, (([6.0, 8.0, 10.0], [1.0, 1.0, 1.0]), ([40.0, 41.0], [70.0, 72.0]))):
         for bars, values in zip(ax.containers, (different, same)):
             assert sum(b.get_height() for b in bars) == len(values)
@@ -144,8 +147,10 @@ def test_figures_draw_their_data(inputs, tmp_path, monkeypatch):
     # training curves: the metrics as given, and the thesis's final test losses (Section 5.3) as horizontal lines
     ax = drawn["fig_reward_net_training"].axes[0]
     curves = {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in ax.lines}
-    assert curves["cr-small (test)"] == ([1, 2, 3], [0.9, 0.5, 0.3])
-    assert curves["cr-small (train, running)"] == ([1, 2, 3], [1.0, 0.6, 0.3])
+    small = "cr-small (CoinRun, 3 epochs, width x0.25; stands in for the thesis's CoinRun, 15 epochs)"
+    assert curves[f"{small}: test"] == ([1, 2, 3], [0.9, 0.5, 0.3])
+    assert curves[f"{small}: train, running"] == ([1, 2, 3], [1.0, 0.6, 0.3])
+    assert drawn["fig_5_3"]._suptitle.get_text().replace("\n", " ").startswith(f"{small}: de novo")
     assert sorted(t.get_text() for t in ax.texts) == [" thesis CoinRun, 15 epochs: 0.046", " thesis CoinRun, 40 epochs: 0.038"]
     assert ax.get_yscale() == "log"
 
@@ -157,4 +162,4 @@ def test_figures_draw_their_data(inputs, tmp_path, monkeypatch):
         assert left.get_title(loc="left") == f"action {action}: predicted {rewards[item]:.4g}"
         assert np.array_equal(left.images[0].get_array(), obs[item].transpose(1, 2, 0))
         assert np.array_equal(right.images[0].get_array(), nxt[item].transpose(1, 2, 0))
-        assert drawn[name]._suptitle.get_text() == "cr-small: de novo, 2 steps"
+        assert drawn[name]._suptitle.get_text().replace("\n", " ") == f"{small}: de novo, 2 steps"

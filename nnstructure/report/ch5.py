@@ -134,6 +134,28 @@ def _network_label(name: str, nets: pd.DataFrame | None) -> str:
     return f"{name} ({r['game']}, {int(r['epochs'])} ep., width x{float(r['width_multiplier']):g})"
 
 
+def network_as_trained(name: str, inputs: dict) -> str:
+    """``"cr-small (CoinRun, 3 epochs, width x0.25; stands in for the thesis's CoinRun, 15 epochs)"``: a network of
+    ours named as trained, beside the thesis network it is compared with (for figure titles and captions)."""
+    nets = _present(inputs, "reward_nets")
+    mapping = _network_map(inputs)
+    parts = []
+    if nets is not None and name in set(nets["network"].astype(str)):
+        r = nets[nets["network"].astype(str) == name].iloc[0]
+        game = r.get("game")
+        if isinstance(game, str) and game:
+            parts.append({"coinrun": "CoinRun", "heist": "Heist"}.get(game, game))
+        if r.get("epochs") is not None and pd.notna(r.get("epochs")):
+            parts.append(f"{int(r['epochs'])} epochs")
+        if r.get("width_multiplier") is not None and pd.notna(r.get("width_multiplier")):
+            parts.append(f"width x{float(r['width_multiplier']):g}")
+    text = ", ".join(parts)
+    tn = mapping.get(name)
+    if tn in THESIS_NETWORKS:
+        text += ("; " if text else "") + f"stands in for the thesis's {THESIS_NETWORKS[tn]}"
+    return f"{name} ({text})" if text else name
+
+
 # --- tables ---------------------------------------------------------------------------------
 
 def _mean_sd_table(df: pd.DataFrame, key: str, rows, table: str, inputs: dict, variant_column: str | None) -> pd.DataFrame:
@@ -348,13 +370,13 @@ def build_figures(inputs: dict[str, pd.DataFrame], out_dir: str | os.PathLike) -
     clip = bool(noise["clip"].iloc[0]) if noise is not None else True
     figures["fig_5_15"] = plot_noise_examples(out_dir / "fig_5_15.png", clip=clip)
     if noise is not None:
-        figures["fig_noise_predictions"] = plot_noise_predictions(noise, out_dir / "fig_noise_predictions.png")
+        figures["fig_noise_predictions"] = plot_noise_predictions(noise, out_dir / "fig_noise_predictions.png", inputs)
     metrics = _present(inputs, "reward_net_metrics")
     if metrics is not None:
         figures["fig_reward_net_training"] = plot_training_curves(metrics, inputs, out_dir / "fig_reward_net_training.png")
     images = _present(inputs, "visualization_images")
     if images is not None:
-        figures.update(plot_visualization_images(images, out_dir))
+        figures.update(plot_visualization_images(images, out_dir, inputs))
     return figures
 
 
@@ -378,21 +400,22 @@ def plot_noise_examples(path: str | os.PathLike, clip: bool = True, seed: int = 
     return Path(path)
 
 
-def plot_noise_predictions(noise: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Histograms of the predicted rewards of noise transitions, one panel per network and variant."""
+def plot_noise_predictions(noise: pd.DataFrame, path: str | os.PathLike, inputs: dict | None = None) -> Path:
+    """Histograms of the predicted rewards of noise transitions, one panel per network and variant (each network
+    named as trained, with the thesis network it stands in for, from ``inputs``' ``reward_nets``)."""
     from matplotlib.figure import Figure
 
     from nnstructure.io import save_figure
 
     groups = list(noise.groupby(["network", "noise_variant"], sort=False))
-    fig = Figure(figsize=(4.5 * len(groups), 3.2))
+    fig = Figure(figsize=(4.5 * len(groups), 3.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(groups)))
     for ax, ((network, variant), g) in zip(axes, groups):
         for pairing, label in PAIRINGS:
             values = g.loc[g["pairing"] == pairing, "predicted_reward"]
             ax.hist(values, bins=40, alpha=0.6, label=label)
         ax.axvline(10, color="black", lw=0.8, ls="--", label="reward of reaching the coin")
-        ax.set_title(f"{network} ({variant})", fontsize=8)
+        ax.set_title(f"{network_as_trained(str(network), inputs or {})}\n{variant} noise", fontsize=7)
         ax.set_xlabel("predicted reward (every action)")
         ax.legend(fontsize=7)
     save_figure(fig, path)
@@ -409,8 +432,9 @@ def plot_training_curves(metrics: pd.DataFrame, inputs: dict, path: str | os.Pat
     fig = Figure(figsize=(6, 4))
     ax = fig.subplots()
     for network, g in metrics.groupby("network", sort=False):
-        ax.plot(g["epoch"], g["test_loss"], marker="o", ms=3, label=f"{network} (test)")
-        ax.plot(g["epoch"], g["train_loss"], ls=":", lw=1, label=f"{network} (train, running)")
+        name = network_as_trained(str(network), inputs)
+        ax.plot(g["epoch"], g["test_loss"], marker="o", ms=3, label=f"{name}: test")
+        ax.plot(g["epoch"], g["train_loss"], ls=":", lw=1, label=f"{name}: train, running")
     for tn in sorted({t for t in _network_map(inputs).values() if t}):
         theirs = _theirs(ref, "5.3-text", tn, "network", "test_loss")
         if np.isfinite(theirs):
@@ -424,13 +448,14 @@ def plot_training_curves(metrics: pd.DataFrame, inputs: dict, path: str | os.Pat
     return Path(path)
 
 
-def plot_visualization_images(images: pd.DataFrame, out_dir: Path) -> dict[str, Path]:
+def plot_visualization_images(images: pd.DataFrame, out_dir: Path, inputs: dict | None = None) -> dict[str, Path]:
     """De novo: Figure 5.3 (action 0), C.1 (actions 0-7), C.2 (8-14); snapshots: Figures 5.4-5.8 and 5.9-5.14."""
     from nnstructure.reward.visualize import plot_transitions
 
     figures: dict[str, Path] = {}
     for _, r in images.iterrows():
         network, mode = str(r["network"]), str(r["mode"])
+        named = network_as_trained(network, inputs or {})
         with np.load(r["path"]) as z:
             steps, obs, nxt, actions, rewards = z["steps"], z["obs"], z["next_obs"], z["actions"], z["rewards"]
         suffix = "" if len(images[images["mode"] == mode]) == 1 else f"_{network}"
@@ -442,12 +467,12 @@ def plot_visualization_images(images: pd.DataFrame, out_dir: Path) -> dict[str, 
                 if sel:
                     figures[name + suffix] = plot_transitions(obs[last, sel], nxt[last, sel], [titles[i] for i in sel],
                                                               out_dir / f"{name}{suffix}.png", columns=2,
-                                                              suptitle=f"{network}: de novo, {int(steps[last])} steps")
+                                                              suptitle=f"{named}: de novo, {int(steps[last])} steps")
         else:
             name = "fig_5_4_to_5_8" if mode == "from-dataset" else "fig_5_9_to_5_14"
             titles = [f"step {int(s)}: predicted {rewards[k, 0]:.4g}" for k, s in enumerate(steps)]
             figures[name + suffix] = plot_transitions(obs[:, 0], nxt[:, 0], titles, out_dir / f"{name}{suffix}.png", columns=2,
-                                                      suptitle=f"{network}: {mode}, one transition through the optimisation")
+                                                      suptitle=f"{named}: {mode}, one transition through the optimisation")
     return figures
 
 
