@@ -13,8 +13,10 @@ from pathlib import Path
 from snakemake.utils import min_version, validate
 
 from nnstructure import workflow as wc
+from nnstructure.cluster.shuffle import SHUFFLE_KINDS
 from nnstructure.config_check import check_config, fill_defaults
-from nnstructure.paths import ArtifactPaths
+from nnstructure.paths import PHASE_FILES, ArtifactPaths
+from nnstructure.specialization.choices import PARTITIONINGS
 
 min_version("9.0")
 
@@ -42,10 +44,10 @@ wildcard_constraints:
     condition=wc.NAME_REGEX,
     dataset=r"[a-z0-9-]+",
     seed=r"\d+",
-    phase=r"unpruned|pruned|init|pretrained|reward|adversarial|dots",
+    phase=wc.one_of(PHASE_FILES),
     k=r"\d+",
-    kind=r"layer|nonzero|none",
-    partitioning=r"(weight|act)-(network|layer)",
+    kind=wc.one_of((*SHUFFLE_KINDS, "none")),  # none: a row without shuffles (n_shuffles: 0)
+    partitioning=wc.one_of(PARTITIONINGS),
     transitions=wc.NAME_REGEX,
     shard=r"\d{5}",
     variant=r"clip|noclip|edits",
@@ -59,9 +61,11 @@ wildcard_constraints:
 include: "rules/common.smk"
 include: "rules/datasets.smk"
 include: "rules/networks.smk"
+include: "rules/transitions.smk"
 include: "rules/clusterability.smk"
 include: "rules/specialization.smk"
 include: "rules/reward.smk"
+include: "rules/probes.smk"
 include: "rules/report.smk"
 
 

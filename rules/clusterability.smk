@@ -7,11 +7,11 @@
 
 rule graph:
     input:
-        network=analysis_network,
+        network=lambda w: cell_network("clusterability", w),
     output:
         graph=PATHS.graph("{entry}", "{condition}", "{seed}", "{phase}"),
     params:
-        graph=lambda w: wc.graph_params(config, w.entry, cell_from(w).network),
+        graph=lambda w: wc.graph_params(config, w.entry, analysis_cell("clusterability", w).network),
     log:
         PATHS.log("graph", "{entry}", "{condition}", "seed{seed}", "{phase}"),
     benchmark:
@@ -31,7 +31,7 @@ rule cluster:
     output:
         labels=PATHS.cluster_labels("{entry}", "{condition}", "{seed}", "{phase}", "{k}"),
     params:
-        cluster=lambda w: wc.cluster_params(config, cell_from(w), int(w.k)),
+        cluster=lambda w: wc.cluster_params(config, analysis_cell("clusterability", w), int(w.k)),
     log:
         PATHS.log("cluster", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}"),
     benchmark:
@@ -51,7 +51,7 @@ rule shuffles:
     output:
         shuffles=PATHS.shuffles("{entry}", "{condition}", "{seed}", "{phase}", "{k}", "{kind}"),
     params:
-        shuffle=lambda w: wc.shuffle_params(config, cell_from(w), int(w.k), w.kind),
+        shuffle=lambda w: wc.shuffle_params(config, analysis_cell("clusterability", w), int(w.k), w.kind),
     log:
         PATHS.log("shuffles", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}-{kind}"),
     benchmark:
@@ -74,7 +74,7 @@ rule clusterability_row:
     output:
         row=PATHS.clusterability_row("{entry}", "{condition}", "{seed}", "{phase}", "{k}", "{kind}"),
     params:
-        labels=lambda w: wc.row_labels(config, cell_from(w)),
+        labels=lambda w: wc.row_labels(config, analysis_cell("clusterability", w)),
         clustering=row_clustering,
     log:
         PATHS.log("clusterability_row", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}-{kind}"),

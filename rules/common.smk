@@ -1,6 +1,8 @@
-# Shared helpers: which networks and analysis cells exist, their targets, input
-# functions and params. Functions only (the steps are in the other .smk files);
-# the logic itself is in the nnstructure.workflow package and nnstructure.paths.
+# Shared helpers: the networks and analysis cells of this config, what a job's
+# wildcards name, the targets of `rule all`, and the input functions and output
+# lists of the rules, in one section per .smk file. Only functions here (the rules
+# are in the other .smk files, one per noun); the logic itself is in the
+# nnstructure.workflow package and nnstructure.paths.
 
 import sys
 
@@ -27,13 +29,33 @@ def canonical_params_of_rules(rules):
                 setattr(params, names[index], canonical)
 
 
+# Resolved once per DAG build (a skipped network or entry is reported once).
+NETWORKS = {name: wc.available_networks(config, name, report=note) for name in wc.enabled_network_sets(config)}
+CLUSTERABILITY_CELLS = list(wc.analysis_cells(config, "clusterability", report=note))
+SPECIALIZATION_CELLS = list(wc.analysis_cells(config, "specialization", report=note))
+
+
 def network_from(wildcards):
+    """The network a network rule's job makes (its network_set, condition and seed wildcards)."""
     return wc.Network(wildcards.network_set, wildcards.condition, int(wildcards.seed))
 
 
-# Resolved once per DAG build (a skipped pretrained network is reported once).
-NETWORKS = {name: wc.available_networks(config, name, report=note) for name in wc.enabled_network_sets(config)}
-CLUSTERABILITY_CELLS = list(wc.analysis_cells(config, "clusterability", report=note))
+def analysis_cell(analysis, wildcards):
+    """The cell a job of ``analysis`` works on (its entry, condition, seed and phase wildcards)."""
+    return wc.wildcard_cell(config, analysis, wildcards)
+
+
+def network_files(network, phase):
+    return PATHS.network(network.network_set, network.condition, network.seed, phase)
+
+
+def cell_network(analysis, wildcards):
+    """The checkpoint an analysis cell reads."""
+    cell = analysis_cell(analysis, wildcards)
+    return network_files(cell.network, cell.phase)
+
+
+# ---- targets of `rule all` ----------------------------------------------------------------
 
 
 def dataset_targets():
@@ -41,11 +63,6 @@ def dataset_targets():
     for name in wc.used_datasets(config):
         out += [PATHS.dataset(name), PATHS.dataset_preview(name)]
     return out
-
-
-def network_files(network, phase):
-    path = PATHS.network(network.network_set, network.condition, network.seed, phase)
-    return path
 
 
 def network_targets():
@@ -59,19 +76,43 @@ def network_targets():
     return out
 
 
+def ch5_targets():
+    return wc.ch5_targets(config, RESULTS, [net for networks in NETWORKS.values() for net in networks])
+
+
+def report_targets():
+    return [PATHS.report_file("scorecard.md")] if chapter_scorecards() else []
+
+
+def all_targets():
+    return (dataset_targets() + network_targets()
+            + wc.clusterability_targets(config, RESULTS, CLUSTERABILITY_CELLS)
+            + wc.specialization_targets(config, RESULTS, SPECIALIZATION_CELLS)
+            + ch5_targets() + report_targets())
+
+
+# ---- networks.smk ---------------------------------------------------------------------
+
+
 def network_dataset(wildcards):
     return PATHS.dataset(wc.set_dataset(config, wildcards.network_set))
 
 
-def cell_from(wildcards):
-    network = wc.entry_network(config, "clusterability", wildcards.entry, wildcards.condition, wildcards.seed)
-    return wc.AnalysisCell(wildcards.entry, network, wildcards.phase)
+def network_transitions(wildcards):
+    """A reward or adversarial net's transition dataset (merged table and statistics)."""
+    name = wc.set_dataset(config, wildcards.network_set)
+    return {"transitions": PATHS.transitions_table(name, "transitions"), "summary": PATHS.transitions_table(name, "summary")}
 
 
-def analysis_network(wildcards):
-    """The checkpoint an analysis cell reads."""
-    cell = cell_from(wildcards)
-    return network_files(cell.network, cell.phase)
+# ---- transitions.smk ------------------------------------------------------------------
+
+
+def transition_shard_files(wildcards):
+    n = wc.merge_params(config, wildcards.transitions)["shards"]
+    return [PATHS.transition_shard(wildcards.transitions, f"{i:05d}", suffix) for i in range(n) for suffix in ("npz", "parquet")]
+
+
+# ---- clusterability.smk ---------------------------------------------------------------
 
 
 def row_shuffles(wildcards):
@@ -82,10 +123,60 @@ def row_shuffles(wildcards):
 
 
 def row_clustering(wildcards):
-    cell = cell_from(wildcards)
+    cell = analysis_cell("clusterability", wildcards)
     settings = wc.clustering_settings(config, cell.entry)
     return {"k": int(wildcards.k), "n_init": settings["n_init"], "shuffle": wildcards.kind,
             **wc.graph_params(config, cell.entry, cell.network)}
+
+
+# ---- specialization.smk ---------------------------------------------------------------
+
+
+def specialization_inputs(wildcards):
+    """A partition's or a proxy's inputs: the network phase and its dataset."""
+    cell = analysis_cell("specialization", wildcards)
+    return {"network": network_files(cell.network, cell.phase),
+            "data": PATHS.dataset(wc.set_dataset(config, cell.network.network_set))}
+
+
+def network_wide_partition(wildcards):
+    """Layer-wise partitions take k per layer from the network-wide partition of the same graph and k."""
+    graph, scope = wildcards.partitioning.split("-")
+    if scope != "layer":
+        return {}
+    return {"network_labels": PATHS.partition(wildcards.entry, wildcards.condition, wildcards.seed, wildcards.phase,
+                                              f"{graph}-network", wildcards.k)}
+
+
+# ---- reward.smk -----------------------------------------------------------------------
+
+
+def reward_cell_edits(wildcards):
+    return PATHS.edits_dir(wc.set_dataset(config, analysis_cell("reward", wildcards).network.network_set))
+
+
+def visualization_inputs(wildcards):
+    inputs = {"network": cell_network("reward", wildcards)}
+    dataset = wc.set_dataset(config, analysis_cell("reward", wildcards).network.network_set)
+    if wildcards.mode == "from-dataset":
+        inputs["transitions"] = PATHS.transitions_table(dataset, "transitions")
+    elif wildcards.mode == "from-edits":
+        inputs["edits"] = PATHS.edits_dir(dataset)
+    return inputs
+
+
+# ---- probes.smk -----------------------------------------------------------------------
+
+
+def probe_inputs(wildcards):
+    cell = analysis_cell("probes", wildcards)
+    inputs = {"network": network_files(cell.network, cell.phase)}
+    if wc.network_kind(config, cell.network.network_set) != "dots":
+        inputs["transitions"] = PATHS.transitions_table(wc.set_dataset(config, cell.network.network_set), "transitions")
+    return inputs
+
+
+# ---- report.smk -----------------------------------------------------------------------
 
 
 def clusterability_entries_with_tables():
@@ -138,156 +229,6 @@ def ch3_report_outputs():
     return out
 
 
-def chapter_scorecards():
-    """The per-chapter scorecards the combined scorecard gathers."""
-    cards = []
-    if CLUSTERABILITY_CELLS:
-        cards.append(PATHS.report_file("scorecard.parquet", "ch3"))
-    if SPECIALIZATION_CELLS:
-        cards.append(PATHS.report_file("scorecard.parquet", "ch4"))
-    if ch5_targets():
-        cards += [PATHS.report_file("scorecard.parquet", "ch5"), PATHS.report_file("scorecard.parquet", "ch5_part2")]
-    return cards
-
-
-def clusterability_targets():
-    if not CLUSTERABILITY_CELLS:
-        return []
-    return [PATHS.table("clusterability"), PATHS.report_file("scorecard.md", "ch3")]
-
-
-def indexed_files():
-    """Files outside the chapter reports that the thesis index points to: dataset previews (Figures 3.4, 3.14)
-    and the edited transitions' figures (Figures 5.16, 5.17, C.8-C.13)."""
-    previews = [PATHS.dataset_preview(name) for name in wc.used_datasets(config)]
-    edited = sorted({wc.set_dataset(config, c.network.network_set) for c in REWARD_CELLS
-                     if wc.has_edits(config, wc.set_dataset(config, c.network.network_set))})
-    return previews + [PATHS.edits_dir(name) for name in edited]
-
-
-def index_presets():
-    """The shipped presets' checksums (the index says which preset makes each thesis item)."""
-    from nnstructure.report.index import preset_checksums
-
-    return preset_checksums(workflow.basedir)
-
-
-def report_targets():
-    return [PATHS.report_file("scorecard.md")] if chapter_scorecards() else []
-
-
-def all_targets():
-    return (dataset_targets() + network_targets() + clusterability_targets() + specialization_targets()
-            + ch5_targets() + report_targets())
-
-
-# ---- chapter 4 ------------------------------------------------------------------------------
-
-SPECIALIZATION_CELLS = list(wc.analysis_cells(config, "specialization", report=note))
-
-
-def specialization_cell(wildcards):
-    network = wc.entry_network(config, "specialization", wildcards.entry, wildcards.condition, wildcards.seed)
-    return wc.AnalysisCell(wildcards.entry, network, wildcards.phase)
-
-
-def specialization_inputs(wildcards):
-    """A partition's or a proxy's inputs: the network phase and its dataset."""
-    cell = specialization_cell(wildcards)
-    return {"network": network_files(cell.network, cell.phase),
-            "data": PATHS.dataset(wc.set_dataset(config, cell.network.network_set))}
-
-
-def network_wide_partition(wildcards):
-    """Layer-wise partitions take k per layer from the network-wide partition of the same graph and k."""
-    graph, scope = wildcards.partitioning.split("-")
-    if scope != "layer":
-        return {}
-    return {"network_labels": PATHS.partition(wildcards.entry, wildcards.condition, wildcards.seed, wildcards.phase,
-                                              f"{graph}-network", wildcards.k)}
-
-
-def specialization_targets():
-    if not SPECIALIZATION_CELLS:
-        return []
-    return [PATHS.table("specialization"), PATHS.report_file("scorecard.parquet", "ch4")]
-
-
-def ch4_report_outputs():
-    return chapter_report_outputs("ch4", "Chapter 4")
-
-
-# ---- chapter 5 ------------------------------------------------------------------------------
-
-REWARD_CELLS = list(wc.analysis_cells(config, "reward"))
-PROBE_CELLS = list(wc.analysis_cells(config, "probes"))
-CH5_NETWORKS = [net for name, nets in NETWORKS.items() if wc.network_kind(config, name) in wc.CH5_KINDS for net in nets]
-#: The aggregated chapter-5 tables, and which of them each chapter-5 report module reads.
-CH5_TABLES = ("datasets", "reward_nets", "reward_net_metrics", "noise", "edits", "visualizations",
-              "visualization_controls", "visualization_images", "probes", "adversarial", "adversarial_epochs",
-              "adversarial_examples", "adversarial_edits", "adversarial_noise", "dots_nets")
-CH5_REPORT_INPUTS = {
-    "ch5": ("datasets", "reward_nets", "reward_net_metrics", "noise", "edits", "visualizations",
-            "visualization_controls", "visualization_images"),
-    "ch5_part2": ("probes", "adversarial", "adversarial_epochs", "adversarial_examples", "adversarial_edits",
-                  "adversarial_noise", "dots_nets", "reward_nets", "visualizations"),
-}
-
-
-def transition_shard_files(wildcards):
-    n = wc.merge_params(config, wildcards.transitions)["shards"]
-    return [PATHS.transition_shard(wildcards.transitions, f"{i:05d}", suffix) for i in range(n) for suffix in ("npz", "parquet")]
-
-
-def network_transitions(wildcards):
-    """A reward or adversarial net's transition dataset (merged table and statistics)."""
-    name = wc.set_dataset(config, wildcards.network_set)
-    return {"transitions": PATHS.transitions_table(name, "transitions"), "summary": PATHS.transitions_table(name, "summary")}
-
-
-def reward_cell(wildcards):
-    network = wc.entry_network(config, "reward", wildcards.entry, wildcards.condition, wildcards.seed)
-    return wc.AnalysisCell(wildcards.entry, network, wildcards.phase)
-
-
-def reward_cell_network(wildcards):
-    cell = reward_cell(wildcards)
-    return network_files(cell.network, cell.phase)
-
-
-def reward_cell_edits(wildcards):
-    return PATHS.edits_dir(wc.set_dataset(config, reward_cell(wildcards).network.network_set))
-
-
-def visualization_inputs(wildcards):
-    inputs = {"network": reward_cell_network(wildcards)}
-    dataset = wc.set_dataset(config, reward_cell(wildcards).network.network_set)
-    if wildcards.mode == "from-dataset":
-        inputs["transitions"] = PATHS.transitions_table(dataset, "transitions")
-    elif wildcards.mode == "from-edits":
-        inputs["edits"] = PATHS.edits_dir(dataset)
-    return inputs
-
-
-def probe_cell(wildcards):
-    network = wc.entry_network(config, "probes", wildcards.entry, wildcards.condition, wildcards.seed)
-    return wc.AnalysisCell(wildcards.entry, network, wildcards.phase)
-
-
-def probe_inputs(wildcards):
-    cell = probe_cell(wildcards)
-    inputs = {"network": network_files(cell.network, cell.phase)}
-    if wc.network_kind(config, cell.network.network_set) != "dots":
-        inputs["transitions"] = PATHS.transitions_table(wc.set_dataset(config, cell.network.network_set), "transitions")
-    return inputs
-
-
-def ch5_targets():
-    if not (CH5_NETWORKS or wc.used_transition_datasets(config)):
-        return []
-    return [PATHS.report_file("scorecard.parquet", "ch5"), PATHS.report_file("scorecard.parquet", "ch5_part2")]
-
-
 def chapter_report_outputs(chapter, category):
     def file(name):
         return PATHS.report_file(name, chapter)
@@ -298,3 +239,28 @@ def chapter_report_outputs(chapter, category):
         "figures": report(directory(file("figures")), patterns=["{name}.png"], caption=caption, category=category),
         "scorecard": file("scorecard.parquet"),
     }
+
+
+def chapter_scorecards():
+    """The per-chapter scorecards the combined scorecard gathers."""
+    cards = []
+    if CLUSTERABILITY_CELLS:
+        cards.append(PATHS.report_file("scorecard.parquet", "ch3"))
+    if SPECIALIZATION_CELLS:
+        cards.append(PATHS.report_file("scorecard.parquet", "ch4"))
+    cards += ch5_targets()
+    return cards
+
+
+def indexed_files():
+    """Files outside the chapter reports that the thesis index points to: dataset previews (Figures 3.4, 3.14)
+    and the edited transitions' figures (Figures 5.16, 5.17, C.8-C.13)."""
+    previews = [PATHS.dataset_preview(name) for name in wc.used_datasets(config)]
+    return previews + [PATHS.edits_dir(name) for name in wc.edited_transition_datasets(config)]
+
+
+def index_presets():
+    """The shipped presets' checksums (the index says which preset makes each thesis item)."""
+    from nnstructure.report.index import preset_checksums
+
+    return preset_checksums(workflow.basedir)

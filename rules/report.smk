@@ -26,6 +26,69 @@ rule report_ch3:
         "../workflow_scripts/report_ch3.py"
 
 
+rule report_ch4:
+    input:
+        # named as the chapter-4 report module's inputs (lists are concatenated)
+        specialization=rules.specialization_stats.output.stats,
+        specialization_percentiles=rules.specialization_stats.output.percentiles,
+        specialization_images=lambda w: wc.specialization_image_targets(config, RESULTS),
+    output:
+        **chapter_report_outputs("ch4", "Chapter 4"),
+    params:
+        chapter="ch4",
+    log:
+        PATHS.log("report_ch4", "all"),
+    benchmark:
+        PATHS.benchmark("report_ch4", "all")
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/report_chapter.py"
+
+
+rule report_ch5:
+    input:
+        **{name: PATHS.table(name) for name in wc.CH5_REPORT_INPUTS["ch5"]},
+    output:
+        **chapter_report_outputs("ch5", "Chapter 5"),
+    params:
+        chapter="ch5",
+    log:
+        PATHS.log("report_ch5", "all"),
+    benchmark:
+        PATHS.benchmark("report_ch5", "all")
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/report_chapter.py"
+
+
+rule report_ch5_part2:
+    input:
+        **{name: PATHS.table(name) for name in wc.CH5_REPORT_INPUTS["ch5_part2"]},
+    output:
+        **chapter_report_outputs("ch5_part2", "Chapter 5 (probes, adversarial training, dots)"),
+    params:
+        chapter="ch5_part2",
+    log:
+        PATHS.log("report_ch5_part2", "all"),
+    benchmark:
+        PATHS.benchmark("report_ch5_part2", "all")
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/report_chapter.py"
+
+
 rule scorecard:
     input:
         cards=chapter_scorecards(),

@@ -1,7 +1,8 @@
 # Importance and coherence (thesis ch. 4): per network phase, partitionings
 # {weights, activations} x {network-wide, layer-wise} at each k (one job each),
 # then per partition and proxy (lesion, visualization rules) the true subclusters
-# against random ones (one job each), then one statistics job (Fisher, Bates, BH, effects).
+# against random ones (one job each), then one statistics job (Fisher, Bates, BH, effects);
+# the chapter's report is in report.smk.
 # Networks are the ones the config's network sets make: a network chapter 3 trains
 # is reused, never trained again.
 
@@ -13,7 +14,7 @@ rule partition:
     output:
         labels=PATHS.partition("{entry}", "{condition}", "{seed}", "{phase}", "{partitioning}", "{k}"),
     params:
-        partition=lambda w: wc.partition_params(config, specialization_cell(w), w.partitioning, int(w.k)),
+        partition=lambda w: wc.partition_params(config, analysis_cell("specialization", w), w.partitioning, int(w.k)),
     log:
         PATHS.log("partition", "{entry}", "{condition}", "seed{seed}", "{phase}-{partitioning}-k{k}"),
     benchmark:
@@ -35,7 +36,7 @@ rule lesion:
     output:
         results=PATHS.proxy_results("{entry}", "{condition}", "{seed}", "{phase}", "{partitioning}", "{k}", "lesion"),
     params:
-        proxy=lambda w: wc.proxy_params(config, specialization_cell(w), w.partitioning, int(w.k), "lesion"),
+        proxy=lambda w: wc.proxy_params(config, analysis_cell("specialization", w), w.partitioning, int(w.k), "lesion"),
     log:
         PATHS.log("lesion", "{entry}", "{condition}", "seed{seed}", "{phase}-{partitioning}-k{k}"),
     benchmark:
@@ -59,7 +60,7 @@ rule visualization:
         results=PATHS.proxy_results("{entry}", "{condition}", "{seed}", "{phase}", "{partitioning}", "{k}", "visualization"),
         images=PATHS.proxy_images("{entry}", "{condition}", "{seed}", "{phase}", "{partitioning}", "{k}"),
     params:
-        proxy=lambda w: wc.proxy_params(config, specialization_cell(w), w.partitioning, int(w.k), "visualization"),
+        proxy=lambda w: wc.proxy_params(config, analysis_cell("specialization", w), w.partitioning, int(w.k), "visualization"),
     log:
         PATHS.log("visualization", "{entry}", "{condition}", "seed{seed}", "{phase}-{partitioning}-k{k}"),
     benchmark:
@@ -95,26 +96,3 @@ rule specialization_stats:
         ENV
     script:
         "../workflow_scripts/specialization_stats.py"
-
-
-rule report_ch4:
-    input:
-        # named as the chapter-4 report module's inputs (lists are concatenated)
-        specialization=rules.specialization_stats.output.stats,
-        specialization_percentiles=rules.specialization_stats.output.percentiles,
-        specialization_images=lambda w: wc.specialization_image_targets(config, RESULTS),
-    output:
-        **ch4_report_outputs(),
-    params:
-        chapter="ch4",
-    log:
-        PATHS.log("report_ch4", "all"),
-    benchmark:
-        PATHS.benchmark("report_ch4", "all")
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/report_chapter.py"

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -82,6 +83,11 @@ ENTRY_SETTINGS = {
     "reward": ("noise_n", "noise_clip", "visualization_modes", "visualization_steps"),
     "probes": ("layers", "targets", "filtered", "random_networks", "epochs", "dots_seed", "dots_n"),
 }
+
+
+def one_of(names) -> str:
+    """A regular expression (a Snakemake wildcard constraint) matching exactly one of ``names``."""
+    return "|".join(re.escape(str(name)) for name in names)
 
 
 class WorkflowConfigError(ValueError):
