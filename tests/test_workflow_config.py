@@ -86,6 +86,44 @@ def test_dataset_names_and_shuffle_kinds_come_from_the_library():
     assert schema["$defs"]["shuffle_kind"]["enum"] == list(SHUFFLE_KINDS)
 
 
+
+def test_wildcard_constraints_come_from_the_library():
+    import re
+
+    from nnstructure.paths import PHASE_FILES
+    from nnstructure.specialization.choices import PARTITIONINGS
+
+    phases = re.compile(f"(?:{wc.one_of(PHASE_FILES)})")
+    assert all(phases.fullmatch(p) for p in PHASE_FILES) and not phases.fullmatch("prune")
+    assert re.fullmatch(wc.one_of(PARTITIONINGS), "act-layer") and not re.fullmatch(wc.one_of(PARTITIONINGS), "act-x")
+    snakefile = (ROOT / "Snakefile").read_text()
+    assert "wc.one_of(PHASE_FILES)" in snakefile and "wc.one_of(PARTITIONINGS)" in snakefile
+    assert "wc.one_of((*SHUFFLE_KINDS," in snakefile
+
+
+def test_entries_override_the_settings_their_schema_allows_by_one_rule():
+    # ENTRY_SETTINGS is what each analysis's entry schema allows besides selecting networks
+    defs = yaml.safe_load(SCHEMA.read_text())["$defs"]
+    selecting = set(defs["analysis_entry"]["properties"])
+    for analysis, keys in wc.ENTRY_SETTINGS.items():
+        assert set(defs[f"{analysis}_entry"]["properties"]) - selecting == set(keys), analysis
+    cfg = small_config(
+        specialization={"k": 8, "visualization": {"method": "original", "steps": 5},
+                        "networks": {"mlp-lines": {"k": [4, 6], "visualization": {"steps": 9}, "n_random": 3}}},
+        reward={"noise_n": 50, "networks": {}},
+        probes={"layers": [2], "networks": {}},
+    )
+    s = wc.entry_settings(cfg, "specialization", "mlp-lines")
+    assert s["k"] == [4, 6] and s["n_random"] == 3 and s["alpha"] == 0.05  # alpha is section-wide
+    assert s["visualization"] == {"method": "original", "steps": 9}  # a mapping merged key by key
+    assert wc.specialization_settings(cfg, "mlp-lines")["k"] == [4, 6]
+    c = wc.clustering_settings(cfg, "mlp-lines")
+    assert c["k"] == [12] and c["shuffle"] == ["layer"] and c == {**wc.entry_settings(cfg, "clusterability", "mlp-lines"),
+                                                                  "k": [12], "shuffle": ["layer"]}
+    cfg["clusterability"]["networks"]["cnn-lines"] = {"k": [3, 5], "shuffle": ["layer", "nonzero"], "table": "x"}
+    c = wc.clustering_settings(cfg, "cnn-lines")
+    assert c["k"] == [3, 5] and c["shuffle"] == ["layer", "nonzero"] and "table" not in c
+
 @pytest.mark.parametrize(
     "bad, key, allowed",
     [
