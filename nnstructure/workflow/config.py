@@ -18,7 +18,7 @@ condition    a named variant inside a trained or random-init set (``none``, ``dr
 network      one (set, condition, seed): trained once, whichever analyses use it.
 phase        which checkpoint of a network: ``unpruned`` and ``pruned`` (trained),
              ``init`` (random init), ``pretrained`` (imported weights).
-analysis     a top-level section (``clusterability`` now) with its own settings and an
+analysis     a top-level section (:data:`ANALYSES`) with its own settings and a
              ``networks`` mapping of *entries*: each entry names a network set (``set``,
              default: the entry's name), optionally a subset of its conditions, seeds and
              phases, per-entry setting overrides and the thesis table it reproduces.
