@@ -50,6 +50,43 @@ COMMANDS: dict[str, str] = {
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 
 
+class DefaultsShownFormatter(argparse.HelpFormatter):
+    """Help that shows every option's default: ``(default: X)`` after a help text that does not already name it
+    (no default, a flag's False, a required option or a hidden one show nothing)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or action.required or default is None or default is argparse.SUPPRESS
+                or isinstance(default, bool) or "default" in text or "%(default)" in text):
+            return text
+        if isinstance(default, (list, tuple)):
+            default = ",".join(str(v) for v in default)
+        return f"{text} (default: {str(default).replace('%', '%%')})"
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old spelling of an option: stores into the new option's ``dest`` and says (on stderr) what to write now."""
+
+    def __init__(self, option_strings, dest, new: str = "", **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"nnstructure {parser.prog.split()[-1]}: {option_string} is deprecated; use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str, **kwargs) -> None:
+    """Accept ``old`` (hidden from the help) as a deprecated spelling of the option ``new`` (already added):
+    the same destination, type and choices; using it prints a deprecation note so old scripts keep working."""
+    target = next(a for a in parser._actions if new in a.option_strings)
+    kwargs.setdefault("type", target.type)
+    kwargs.setdefault("choices", target.choices)
+    parser.add_argument(old, dest=target.dest, action=_DeprecatedAlias, new=new, default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS, metavar=target.metavar, **kwargs)
+
+
 def command_module(command: str) -> str | None:
     """The CLI module registering ``command`` (``None`` for an unknown command: then the full parser is built)."""
     return COMMANDS.get(command)
@@ -74,6 +111,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                 continue  # that part of the package is not installed in this build
             raise
         module.register(sub)
+    for command_parser in sub.choices.values():
+        command_parser.formatter_class = DefaultsShownFormatter
     return parser
 
 

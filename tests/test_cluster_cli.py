@@ -47,7 +47,7 @@ def test_graph_cluster_shuffles_steps_agree_with_library(tmp_path, checkpoint, c
     assert summary["n_nodes"] == 74 and summary["n_init"] == 25 and summary["k"] == 3
 
     shuffles_path = tmp_path / "shuffles.parquet"
-    assert main(["shuffles", str(graph_path), "--k", "3", "--n-init", "auto", "--n-shuffles", "5", "--kind", "nonzero", "--seed", "4", "--threads", "1", "--out", str(shuffles_path)]) == 0
+    assert main(["shuffles", str(graph_path), "--k", "3", "--n-init", "auto", "--n-shuffles", "5", "--kind", "nonzero", "--seed", "4", "--jobs", "1", "--out", str(shuffles_path)]) == 0
     shuffles = read_parquet(shuffles_path)
     assert shuffles["index"].tolist() == list(range(5)) and (shuffles["n_nodes"] == 74).all()
 
@@ -59,7 +59,7 @@ def test_graph_cluster_shuffles_steps_agree_with_library(tmp_path, checkpoint, c
 
     capsys.readouterr()
     out_path = tmp_path / "row.parquet"
-    assert main(["clusterability", str(ckpt), "--k", "3", "--shuffles", "5", "--shuffle", "nonzero", "--seed", "4", "--n-init", "auto", "--kernel-norm", "l2", "--json", "--out", str(out_path)]) == 0
+    assert main(["clusterability", str(ckpt), "--k", "3", "--n-shuffles", "5", "--kind", "nonzero", "--seed", "4", "--n-init", "auto", "--kernel-norm", "l2", "--json", "--out", str(out_path)]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert set(printed) == {"ncut", "shuffle_mean", "shuffle_std", "p_value", "z_score", "k", "n_nodes", "n_shuffles"}
     assert printed["ncut"] == pytest.approx(lib["ncut"]) and printed["n_nodes"] == 74

@@ -46,15 +46,36 @@ def _cluster_options(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--seed", type=int, default=0, help=seed_help)
 
 
+def _shuffle_options(p: argparse.ArgumentParser, count_help: str) -> None:
+    """``--n-shuffles N --kind KIND`` (the same spelling in ``clusterability`` and ``shuffles``); ``clusterability``'s
+    former ``--shuffles``/``--shuffle`` still work, as hidden deprecated aliases."""
+    from nnstructure.cli import add_deprecated_alias
+
+    p.add_argument("--n-shuffles", type=int, default=50, help=count_help)
+    p.add_argument("--kind", choices=SHUFFLE_KINDS, default="layer",
+                   help="shuffle kind: layer shuffles all entries of each layer's weight matrix (the thesis's); "
+                        "nonzero shuffles only the nonzero entries, keeping the topology (default layer)")
+    add_deprecated_alias(p, "--shuffles", "--n-shuffles")
+    add_deprecated_alias(p, "--shuffle", "--kind")
+
+
+def _jobs_option(p: argparse.ArgumentParser) -> None:
+    """``--jobs``: worker processes for the shuffles (``--threads``, its former name, is a deprecated alias:
+    elsewhere ``--threads`` means torch threads)."""
+    from nnstructure.cli import add_deprecated_alias
+
+    p.add_argument("--jobs", type=int, default=1, help="worker processes to spread the shuffles over (default 1)")
+    add_deprecated_alias(p, "--threads", "--jobs")
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("clusterability", help="n-cut of a network and its relative clusterability against shuffles")
     p.add_argument("checkpoint", help=f"network file ({ACCEPTED_FORMATS}), or a graph .npz from `nnstructure graph`")
     add_allow_pickle_option(p)
     _cluster_options(p, "seed of the clustering and of the shuffles")
-    p.add_argument("--shuffles", type=int, default=50, help="number of shuffled networks (default 50)")
-    p.add_argument("--shuffle", choices=SHUFFLE_KINDS, default="layer", help="layer: all entries; nonzero: keep topology")
+    _shuffle_options(p, "number of shuffled networks (default 50)")
     add_graph_options(p)
-    p.add_argument("--threads", type=int, default=1, help="processes for the shuffles")
+    _jobs_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--out", help="write one Parquet row with the results and settings")
     p.set_defaults(func=_clusterability)
@@ -76,9 +97,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("shuffles", help="n-cuts of shuffled copies of a graph")
     p.add_argument("graph", help="graph .npz from `nnstructure graph`")
     _cluster_options(p, "seed: shuffle i uses SeedSequence([seed, i])")
-    p.add_argument("--n-shuffles", type=int, default=50)
-    p.add_argument("--kind", choices=SHUFFLE_KINDS, default="layer")
-    p.add_argument("--threads", type=int, default=1, help="processes to spread the shuffles over")
+    _shuffle_options(p, "number of shuffled copies of the graph (default 50)")
+    _jobs_option(p)
     p.add_argument("--out", required=True, help="table to write (Parquet: index, ncut, n_nodes, n_init)")
     p.set_defaults(func=_shuffles)
 
@@ -102,7 +122,7 @@ def _clusterability(args) -> int:
 
     graph = _load_network_graph(args.checkpoint, args.kernel_norm, args.fold_batchnorm, args.allow_pickle)
     res = relative_clusterability(
-        graph, k=args.k, n_shuffles=args.shuffles, kind=args.shuffle, n_init=args.n_init, seed=args.seed, n_jobs=args.threads
+        graph, k=args.k, n_shuffles=args.n_shuffles, kind=args.kind, n_init=args.n_init, seed=args.seed, n_jobs=args.jobs
     )
     keys = ("ncut", "shuffle_mean", "shuffle_std", "p_value", "z_score", "k", "n_nodes", "n_shuffles")
     if args.json:
@@ -159,7 +179,7 @@ def _shuffles(args) -> int:
     from nnstructure.io import write_parquet
 
     graph = load_graph(args.graph)
-    table = shuffle_table(graph, args.k, args.n_shuffles, args.kind, args.n_init, args.seed, n_jobs=args.threads)
+    table = shuffle_table(graph, args.k, args.n_shuffles, args.kind, args.n_init, args.seed, n_jobs=args.jobs)
     write_parquet(table, args.out)
     print(f"{len(table)} {args.kind} shuffles: mean n-cut {table['ncut'].mean():.4f} -> {args.out}", file=sys.stderr)
     return 0

@@ -15,7 +15,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("dataset", help="build a dataset and save it as an .npz artifact")
     p.add_argument("name", choices=DATASETS, metavar="NAME", help=f"one of: {', '.join(DATASETS)}")
     p.add_argument("--data-dir", required=True, help="folder holding mnist/, fashion-mnist/, cifar10/")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated samples, or of the subsample drawn from a real dataset (default 0)")
     p.add_argument("--n-train", type=int, default=None, help="training samples (default: the thesis size)")
     p.add_argument("--n-test", type=int, default=None, help="test samples (default: the thesis size)")
     p.add_argument("--out", required=True, help="output .npz path")
@@ -24,7 +24,7 @@ def register(subparsers) -> None:
 
     f = subparsers.add_parser("fetch-data", help="make sure the real files a dataset needs are in the data dir")
     f.add_argument("names", nargs="+", choices=DATASETS, metavar="NAME", help="datasets whose real files to fetch")
-    f.add_argument("--data-dir", required=True)
+    f.add_argument("--data-dir", required=True, help="folder to put mnist/, fashion-mnist/, cifar10/ in")
     f.set_defaults(func=_fetch)
 
 

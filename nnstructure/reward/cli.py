@@ -16,7 +16,7 @@ from nnstructure.reward.state import GAMES
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("transitions", help="roll out one shard of a procgen transition dataset (CoinRun/Heist)")
-    p.add_argument("--game", choices=GAMES, required=True)
+    p.add_argument("--game", choices=GAMES, required=True, help="procgen game to roll out")
     p.add_argument("--policy", choices=("lookahead", "maze", "random"), default=None,
                    help="lookahead (CoinRun), maze (Heist) or random; default: lookahead for coinrun, random for heist "
                         "(the thesis's Heist statistics match a random policy)")
@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     p.add_argument("--shard", type=int, required=True, help="shard index: plays levels level_start + shard*episodes + j")
     p.add_argument("--seed", type=int, default=0, help="dataset seed: random actions, discard filter, default level range")
     p.add_argument("--out", required=True, help="dataset folder (the shard goes to OUT/shards/)")
-    p.add_argument("--distribution-mode", choices=("easy", "hard"), default="hard")
+    p.add_argument("--distribution-mode", choices=("easy", "hard"), default="hard", help="procgen distribution mode (default hard)")
     p.add_argument("--random-rate", type=float, default=None,
                    help="probability of a uniformly random action (default: lookahead 0.15, maze 0)")
     p.add_argument("--zero-reward-discard", type=float, default=None,
@@ -40,16 +40,18 @@ def register(subparsers) -> None:
     m.add_argument("dataset", help="dataset folder holding shards/")
     m.add_argument("--expect-shards", type=int, default=None, help="fail unless shards 0..N-1 are all present")
     m.add_argument("--test-fraction", type=float, default=0.1, help="fraction of episodes in the test split")
-    m.add_argument("--split-seed", type=int, default=0)
+    m.add_argument("--split-seed", type=int, default=0, help="seed of the episodes' train/test split (default 0)")
     m.set_defaults(func=_merge)
 
     i = subparsers.add_parser("transitions-import", help="import rollouts in the imitation library's npz layout as a dataset")
     i.add_argument("npz", help="file with obs, acts, infos, terminal, rews, indices")
     i.add_argument("--out", required=True, help="dataset folder to create")
-    i.add_argument("--game", choices=GAMES, required=True)
-    i.add_argument("--distribution-mode", default="unknown")
-    i.add_argument("--episodes-per-shard", type=int, default=100)
-    i.add_argument("--zero-reward-discard", type=float, default=0.0)
+    i.add_argument("--game", choices=GAMES, required=True, help="procgen game the rollouts were recorded in")
+    i.add_argument("--distribution-mode", choices=("easy", "hard"), default=None,
+                   help="procgen distribution mode the rollouts were recorded in (default: recorded as unknown)")
+    i.add_argument("--episodes-per-shard", type=int, default=100, help="episodes per dataset shard (default 100)")
+    i.add_argument("--zero-reward-discard", type=float, default=0.0,
+                   help="fraction of zero-reward transitions dropped (default 0: keep all)")
     i.add_argument("--seed", type=int, default=0, help="seeds the discard filter and the train/test split")
     i.add_argument("--trust-pickle", action="store_true", help="read the pickled infos (only for files you trust)")
     i.add_argument("--ignore-infos", action="store_true", help="import without the infos (no positions)")
@@ -87,7 +89,7 @@ def _import(args: argparse.Namespace) -> int:
     from nnstructure.reward.imitation_import import import_imitation_npz
     from nnstructure.reward.shards import merge_dataset
 
-    n = import_imitation_npz(args.npz, args.out, args.game, distribution_mode=args.distribution_mode,
+    n = import_imitation_npz(args.npz, args.out, args.game, distribution_mode=args.distribution_mode or "unknown",
                              episodes_per_shard=args.episodes_per_shard, zero_reward_discard=args.zero_reward_discard,
                              seed=args.seed, trust_pickle=args.trust_pickle, ignore_infos=args.ignore_infos)
     _, summary = merge_dataset(args.out, expect_shards=n, split_seed=args.seed)

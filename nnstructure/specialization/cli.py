@@ -24,6 +24,7 @@ from nnstructure.specialization.choices import (
     TRANSFORMS,
     VIS_METHODS,
 )
+from nnstructure.network_io import ACCEPTED_FORMATS
 from nnstructure.specialization.statistics import CLASS_RANGE_DEFINITIONS
 from nnstructure.stats.percentile import TIE_RULES
 
@@ -80,8 +81,9 @@ def register(subparsers) -> None:
     from nnstructure.network_io import add_allow_pickle_option
 
     p = subparsers.add_parser("partition", help="cluster a network's weight or activation graph, network-wide or layer-wise")
-    p.add_argument("checkpoint")
-    p.add_argument("--partitioning", choices=PARTITIONINGS, required=True)
+    p.add_argument("checkpoint", help=f"network to partition ({ACCEPTED_FORMATS})")
+    p.add_argument("--partitioning", choices=PARTITIONINGS, required=True,
+                   help="graph and scope: weight or activation (act) graph, clustered network-wide or layer-wise")
     add_allow_pickle_option(p)
     p.add_argument("--seed", type=int, default=0, help="clustering seed (and of the activation validation split)")
     _partition_options(p)
@@ -92,10 +94,12 @@ def register(subparsers) -> None:
     p.set_defaults(func=_partition)
 
     p = subparsers.add_parser("subcluster-proxy", help="lesion or visualise every subcluster of a partition and its random controls")
-    p.add_argument("checkpoint")
+    p.add_argument("checkpoint", help=f"the partitioned network ({ACCEPTED_FORMATS})")
     p.add_argument("--labels", required=True, help="partition from `nnstructure partition`")
     add_allow_pickle_option(p)
-    p.add_argument("--proxy", choices=PROXIES, required=True)
+    p.add_argument("--proxy", choices=PROXIES, required=True,
+                   help="lesion: accuracy drop when a subcluster is silenced (importance); visualization: "
+                        "similarity of the images that excite it (coherence)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random subclusters and of the visualisations")
     _proxy_options(p)
     _data_options(p)
@@ -113,11 +117,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=_stats)
 
     p = subparsers.add_parser("specialization", help="importance and coherence of one network's subclusters (chapter 4)")
-    p.add_argument("checkpoint")
-    p.add_argument("--partitioning", choices=PARTITIONINGS, default="weight-network")
+    p.add_argument("checkpoint", help=f"network to analyse ({ACCEPTED_FORMATS})")
+    p.add_argument("--partitioning", choices=PARTITIONINGS, default="weight-network",
+                   help="graph and scope: weight or activation (act) graph, clustered network-wide or layer-wise "
+                        "(default weight-network)")
     add_allow_pickle_option(p)
     p.add_argument("--proxies", default="lesion,visualization", help="comma-separated: lesion, visualization")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the clustering, the random subclusters and the visualisations")
     _partition_options(p)
     _proxy_options(p)
     _stats_options(p)
