@@ -63,7 +63,9 @@ def test_probe_tables_follow_the_thesis_layout(inputs):
     assert t510.loc[1, "Random (Adam)"].startswith("0.0499 ± 0.000") and t510.loc[1, "Random (closed form)"] == "0.0490"
     assert "Random networks" not in t510.columns
     assert all(c.endswith(("(Adam)", "(closed form)")) for c in t510.columns[1:])
-    assert "test loss on 5 randomly initialised networks, mean ± s.d." in ch5_part2.tables_markdown(tables)["table_5_10"]
+    caption_510 = ch5_part2.tables_markdown(tables)["table_5_10"]
+    assert "test loss on 5 randomly initialised networks, mean ± s.d." in caption_510
+    assert "in parentheses" not in caption_510 and "in parentheses" in ch5_part2.tables_markdown(tables)["table_5_3"]
     adv = tables["adversarial_training"].set_index("Quantity")
     assert adv.loc["MSE of adversarial examples generated at the end", "Thesis"] == "436"
     assert adv.loc["Edited transitions, original", "Ours"] == "9.0 ± 1.0"

@@ -412,8 +412,10 @@ def tables_markdown(tables: dict[str, pd.DataFrame], settings: dict[str, str] | 
         if name.startswith("table_5_"):
             caption += (". Test MSE of linear probes on space-pooled ReLU layers: Adam (batch 128, at least the "
                         "thesis's epochs, then on until it reaches the closed form; see probe_convergence for how each "
-                        "was trained) and the exact least-squares solution of the same probe; randomly initialised "
-                        "networks of the same architecture in parentheses; Mean = guessing the training mean. "
+                        "was trained) and the exact least-squares solution of the same probe; "
+                        + ("" if name == "table_5_10" else "randomly initialised networks of the same architecture "
+                                                           "in parentheses; ")
+                        + "Mean = guessing the training mean. "
                         "[not converged] marks an Adam probe more than 10% above the closed form's test loss")
         if name == "table_5_10" and "random_networks" in df.attrs:
             caption += (f". Random: the probes' test loss on {df.attrs['random_networks']} randomly initialised "
