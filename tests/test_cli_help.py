@@ -12,9 +12,6 @@ from nnstructure.cli import build_parser, main
 
 #: reST roles and inline literals: Sphinx markup that argparse prints as it is.
 REST_MARKUP = re.compile(r"``|:(func|mod|data|class|meth|attr|ref):`")
-#: Arguments of nnstructure/train/cli.py, which another area of the project owns, still without help (issue 20
-#: item 7 left there): listed so that any other argument without help fails.
-NOT_YET_HELPED = {("train", "--arch"), ("train", "--seed"), ("train", "--device"), ("evaluate", "--device")}
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:
@@ -37,8 +34,7 @@ def test_every_argument_of_every_command_has_plain_help():
     for name, command_parser in commands.items():
         for argument, action in _arguments(command_parser):
             if not (action.help or "").strip():
-                if (name, argument) not in NOT_YET_HELPED:
-                    missing.append(f"{name} {argument}")
+                missing.append(f"{name} {argument}")
             elif REST_MARKUP.search(action.help):
                 markup.append(f"{name} {argument}: {action.help}")
         text = command_parser.format_help()  # description and every help line as the user sees them
@@ -48,14 +44,6 @@ def test_every_argument_of_every_command_has_plain_help():
     assert not markup, f"reST markup in the help: {markup}"
     subcommand_help = build_parser().format_help()
     assert not REST_MARKUP.search(subcommand_help)
-
-
-def test_the_exempted_arguments_are_still_the_only_ones_without_help():
-    # When train/cli.py gets its help texts, drop them from NOT_YET_HELPED.
-    commands = _commands()
-    for name, argument in NOT_YET_HELPED:
-        action = dict(_arguments(commands[name]))[argument]
-        assert not (action.help or "").strip(), f"{name} {argument} has help now: remove it from NOT_YET_HELPED"
 
 
 def test_report_tables_help_is_plain_text():

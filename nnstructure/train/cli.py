@@ -31,15 +31,16 @@ def register(subparsers) -> None:
                     "it (printing 'resuming from OUT.partial at epoch k of n'), ending with the weights an "
                     "uninterrupted run gives on CPU; a run with other settings starts afresh.",
     )
-    p.add_argument("--arch", choices=["mlp", "cnn", "vgg"], required=True)
+    p.add_argument("--arch", choices=["mlp", "cnn", "vgg"], required=True,
+                   help="network: a 4x256 MLP, the small CNN or VGG-16 (thesis 3.3, 3.4)")
     p.add_argument("--dataset", required=True, help="dataset name (built with --data-dir) or path to a .npz dataset artifact")
     p.add_argument("--data-dir", default=None, help="folder with the real datasets (needed when --dataset is a name)")
     add_setting_options(p)
-    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--seed", type=int, required=True, help="initialisation, batch order, dropout and pruning ties")
     p.add_argument("--out", required=True, help="final checkpoint (.pt)")
     p.add_argument("--unpruned-out", default=None, help="checkpoint of the network at the end of the unpruned phase")
     p.add_argument("--log", default=None, help="per-epoch metrics table (.parquet)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda or cuda:N (default auto)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
@@ -50,7 +51,7 @@ def register(subparsers) -> None:
                    help="name or .npz path; default for our checkpoints: the dataset the network was trained on "
                         "(the workflow's datasets/<name>.npz beside it, or the name and --data-dir it was trained with)")
     e.add_argument("--data-dir", default=None, help="folder with the real datasets (when --dataset is a name)")
-    e.add_argument("--device", default="auto")
+    e.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda or cuda:N (default auto)")
     add_allow_pickle_option(e)
     e.add_argument("--json", action="store_true", help="print one JSON object (the default output format too)")
     e.set_defaults(func=_evaluate)
