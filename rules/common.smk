@@ -238,6 +238,7 @@ def chapter_report_outputs(chapter, category):
         "tables": report(directory(file("tables")), patterns=["{name}.md"], caption=caption, category=category),
         "figures": report(directory(file("figures")), patterns=["{name}.png"], caption=caption, category=category),
         "scorecard": file("scorecard.parquet"),
+        "scorecard_markdown": report(file("scorecard.md"), caption=caption, category=category),
     }
 
 
