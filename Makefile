@@ -33,11 +33,12 @@ check-config:
 	@test -f "$(CONFIG)" || { echo "make: no config file '$(CONFIG)'. Presets: config.yaml (default) $$(ls config/*.yaml | grep -v schema.yaml | tr '\n' ' ')"; exit 2; }
 
 # After a killed run (kill -9, a crash) the folder keeps a stale lock and the run's jobs may
-# still be running: nnstructure.recovery stops those, then Snakemake unlocks and redoes the
-# incomplete jobs (--rerun-incomplete). A run that is still alive is left alone.
+# still be running: nnstructure.recovery stops those, deletes the temporary files of their
+# interrupted writes (here and in the run's results folder), then Snakemake unlocks and redoes
+# the incomplete jobs (--rerun-incomplete). A run that is still alive is left alone.
 run: export PATH := $(abspath $(BIN)):$(PATH)
 run: check-config $(STAMP)
-	@if $(BIN)/python -m nnstructure.recovery .; then $(BIN)/snakemake --unlock --configfile $(CONFIG) --cores 1 >/dev/null; fi
+	@if $(BIN)/python -m nnstructure.recovery . "$$($(PRINT_OUTDIR))"; then $(BIN)/snakemake --unlock $(RUN_ARGS) --cores 1 >/dev/null; fi
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete $(RUN_ARGS)
 	outdir=$$($(PRINT_OUTDIR)) && $(BIN)/snakemake --cores 1 $(RUN_ARGS) --report "$$outdir/report.html" && \
 	echo "Done: tables, figures and scorecards in $$outdir/report/, HTML report at $$outdir/report.html"

@@ -16,6 +16,7 @@ Exit codes: 0 = a stale lock was found (unlock, then rerun), 1 = nothing to do
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import time
@@ -60,8 +61,29 @@ def stale_lock(folder: str | os.PathLike) -> bool:
     return locks.is_dir() and any(locks.iterdir()) and not live_snakemake(folder)
 
 
-def recover(folder: str | os.PathLike, wait: float = 10.0) -> list[str]:
-    """If ``folder`` has a stale lock, stop the dead run's orphaned jobs; return what was done (empty: nothing)."""
+#: A temporary file of :func:`nnstructure.io.atomic_path` (``.<name>.<8 random characters>.tmp<suffix>``).
+ATOMIC_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp(\.[A-Za-z0-9]+)?$")
+_NOT_RESULTS = {".snakemake", ".git", ".venv"}
+
+
+def stale_temporary_files(folders) -> list[Path]:
+    """The atomic writers' temporary files under ``folders`` (Snakemake's, git's and the venv's folders left out).
+
+    A writer killed with SIGKILL (or SIGTERM, which ends Python without unwinding) cannot remove its
+    temporary file; once no run is alive in the folder, every such file is stale.
+    """
+    found = []
+    for folder in folders:
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if d not in _NOT_RESULTS]
+            found += [Path(root) / name for name in files if ATOMIC_TEMPORARY.match(name)]
+    return sorted(found)
+
+
+def recover(folder: str | os.PathLike, wait: float = 10.0, results: list[str | os.PathLike] = ()) -> list[str]:
+    """If ``folder`` has a stale lock, stop the dead run's orphaned jobs and delete the temporary files their
+    interrupted writes left in ``folder`` and ``results`` (results folders elsewhere); return what was done
+    (empty: nothing)."""
     if not stale_lock(folder):
         return []
     done = [f"nnstructure: found a stale Snakemake lock in {os.path.realpath(folder)}/.snakemake/locks "
@@ -83,14 +105,21 @@ def recover(folder: str | os.PathLike, wait: float = 10.0) -> list[str]:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    leftovers = stale_temporary_files([folder, *results])
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    if leftovers:
+        done.append(f"nnstructure: deleted {len(leftovers)} temporary file(s) of interrupted writes")
     done.append("nnstructure: unlocking; the rerun redoes the killed run's incomplete jobs (--rerun-incomplete)")
     return done
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m nnstructure.recovery [FOLDER [RESULTS...]]``: FOLDER holds the lock; RESULTS are results
+    folders outside it whose interrupted writes are cleaned too."""
     argv = sys.argv[1:] if argv is None else argv
     folder = argv[0] if argv else "."
-    messages = recover(folder)
+    messages = recover(folder, results=argv[1:])
     for line in messages:
         print(line, file=sys.stderr)
     return 0 if messages else 1
