@@ -59,13 +59,59 @@ def _describe(error: ValidationError, root: dict) -> str:
     return f"config key '{key}': {error.instance!r} is not allowed; expected {_allowed(error.schema, root)}"
 
 
+#: Network-set kinds that read a transition dataset (their ``transitions:`` names one).
+_TRANSITION_KINDS = ("reward", "adversarial")
+#: Sections whose ``networks:`` entries name network sets.
+_ANALYSES = ("clusterability", "specialization", "reward", "probes")
+
+
+def reference_problems(config: dict) -> list[str]:
+    """Names that must refer to another section and do not: a network set's ``transitions:``, an analysis
+    entry's network set (``set:``, or the entry's own name). One line per problem, naming the key."""
+    problems = []
+    networks = config.get("networks") or {}
+    transitions = config.get("transitions") or {}
+    for name, net in networks.items():
+        if (net or {}).get("kind") in _TRANSITION_KINDS and net.get("transitions") not in transitions:
+            known = ", ".join(transitions) or "none defined"
+            problems.append(f"config key 'networks.{name}.transitions': {net.get('transitions')!r} is not a transition "
+                            f"dataset of the 'transitions' section (defined: {known})")
+    for analysis in _ANALYSES:
+        for entry, settings in ((config.get(analysis) or {}).get("networks") or {}).items():
+            target = (settings or {}).get("set", entry)
+            if target not in networks:
+                key = f"{analysis}.networks.{entry}" + (".set" if "set" in (settings or {}) else "")
+                problems.append(f"config key '{key}': {target!r} is not a network set of the 'networks' section "
+                                f"(defined: {', '.join(networks) or 'none'}); name one, or add 'set: <network set>'")
+    return problems
+
+
+def results_dir_problem(config: dict) -> str | None:
+    """Why ``results_dir`` cannot hold results (it cannot be created, or is not writable), or ``None``."""
+    import os
+
+    folder = Path(str(config.get("results_dir", "results")))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"config key 'results_dir': {str(folder)!r} cannot be created ({exc.strerror or exc}); choose a folder you can write"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"config key 'results_dir': {str(folder)!r} is not writable; choose a folder you can write"
+    return None
+
+
 def check_config(config: dict, schema_path: str | Path) -> None:
-    """Raise :class:`ConfigError` listing every problem in ``config``."""
+    """Raise :class:`ConfigError` listing every problem in ``config``: schema violations, then names that refer
+    to no other section, then a ``results_dir`` that cannot be written; before any job or DAG is built."""
     root = yaml.safe_load(Path(schema_path).read_text())
     validator = Draft202012Validator(root)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        lines = [_describe(e, root) for e in errors]
+    lines = [_describe(e, root) for e in errors]
+    if not lines:  # references and the folder make sense only in a config of the right shape
+        lines = reference_problems(config)
+        folder = results_dir_problem(config)
+        lines += [folder] if folder else []
+    if lines:
         raise ConfigError("invalid workflow config:\n  - " + "\n  - ".join(lines))
 
 

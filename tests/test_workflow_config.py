@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"
 
 
-def small_config(**extra):
+def small_config(extra_networks=None, **extra):
+    """A small valid config: two trained MLP/CNN sets on LINES (plus ``extra_networks``), updated with ``extra``."""
     cfg = {
         "networks": {
             "mlp-lines": {
@@ -39,6 +40,7 @@ def small_config(**extra):
         },
         "clusterability": {"networks": {"mlp-lines": {"table": "A.1"}, "cnn-lines": {}}},
     }
+    cfg["networks"].update(extra_networks or {})
     cfg.update(extra)
     check_config(cfg, SCHEMA)
     validate(cfg, str(SCHEMA))
@@ -142,6 +144,33 @@ def test_invalid_config_names_key_and_what_is_allowed(bad, key, allowed):
         check_config(bad, SCHEMA)
     assert key in str(info.value)
     assert allowed in str(info.value)
+
+
+def test_names_that_refer_to_no_section_are_named_before_the_dag(tmp_path):
+    base = {"results_dir": str(tmp_path / "results"),
+            "networks": {"coin": {"kind": "reward", "transitions": "coinrun", "seeds": [0]},
+                         "m": {"arch": "mlp", "dataset": "mnist", "seeds": [0]}},
+            "transitions": {"coinrun": {"game": "coinrun"}}}
+    check_config(base, SCHEMA)  # every name resolves
+    wrong = {**base, "networks": {**base["networks"], "coin": {"kind": "reward", "transitions": "coinrn", "seeds": [0]}}}
+    with pytest.raises(ConfigError, match=r"'networks.coin.transitions': 'coinrn' is not a transition dataset .*coinrun"):
+        check_config(wrong, SCHEMA)
+    entry = {**base, "clusterability": {"networks": {"mm": {}, "alias": {"set": "nope"}}}}
+    with pytest.raises(ConfigError) as info:
+        check_config(entry, SCHEMA)
+    message = str(info.value)
+    assert "'clusterability.networks.mm': 'mm' is not a network set" in message
+    assert "'clusterability.networks.alias.set': 'nope' is not a network set" in message
+
+
+def test_a_results_dir_that_cannot_be_written_is_named_before_the_dag(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    for folder in ("/proc/nope", str(blocker / "results")):
+        with pytest.raises(ConfigError, match=r"'results_dir': .* cannot be created"):
+            check_config({"results_dir": folder}, SCHEMA)
+    check_config({"results_dir": str(tmp_path / "new" / "results")}, SCHEMA)
+    assert (tmp_path / "new" / "results").is_dir()
 
 
 def test_unknown_condition_setting_is_named():
@@ -360,15 +389,16 @@ def test_chapter5_settings_are_their_commands_options_with_the_same_defaults():
 
 def test_chapter5_networks_and_analyses():
     cfg = small_config(
+        extra_networks={
+            "coin": {"kind": "reward", "transitions": "coinrun", "seeds": [0],
+                     "conditions": {"a": {"epochs": 2, "thesis_network": "coinrun-15"}}},
+            "dots": {"kind": "dots", "seeds": [0],
+                     "conditions": {"regression-50": {"task": "regression", "n_train": 10, "epochs": 1}}},
+        },
         transitions={"coinrun": {"game": "coinrun", "shards": 3, "edits": 4}},
         reward={"networks": {"coin": {}}},
         probes={"networks": {"coin": {"layers": [2]}, "dots": {"targets": ["pair_distances"], "random_networks": 2}}},
     )
-    cfg["networks"]["coin"] = {"kind": "reward", "transitions": "coinrun", "seeds": [0],
-                               "conditions": {"a": {"epochs": 2, "thesis_network": "coinrun-15"}}}
-    cfg["networks"]["dots"] = {"kind": "dots", "seeds": [0],
-                               "conditions": {"regression-50": {"task": "regression", "n_train": 10, "epochs": 1}}}
-    check_config(cfg, SCHEMA)
     validate(cfg, str(SCHEMA))
     net = wc.Network("coin", "a", 0)
     params = wc.ch5_train_params(cfg, net)
@@ -392,11 +422,9 @@ def test_chapter5_networks_and_analyses():
 
 
 def test_chapter5_labels_are_params_of_the_aggregation_only():
-    cfg = small_config(transitions={"coinrun": {"game": "coinrun"}},
-                       probes={"layers": [2, 4], "networks": {"coin": {}}})
-    cfg["networks"]["coin"] = {"kind": "reward", "transitions": "coinrun", "seeds": [0], "thesis_network": "coinrun-15",
-                               "train": {"epochs": 2}}
-    check_config(cfg, SCHEMA)
+    cfg = small_config(extra_networks={"coin": {"kind": "reward", "transitions": "coinrun", "seeds": [0],
+                                                "thesis_network": "coinrun-15", "train": {"epochs": 2}}},
+                       transitions={"coinrun": {"game": "coinrun"}}, probes={"layers": [2, 4], "networks": {"coin": {}}})
     validate(cfg, str(SCHEMA))
     net = wc.Network("coin", "none", 0)
     cell = next(wc.analysis_cells(cfg, "probes"))
