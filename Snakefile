@@ -78,3 +78,10 @@ rule all:
 # Every rule's params in one canonical form (sorted keys, lists): Snakemake reruns a job when the
 # repr of its params changes, so a config written in another key order must not change them.
 canonical_params_of_rules(workflow.rules)
+
+
+onerror:
+    # Snakemake's error block says "message: None": show each failed job's own error line from its log.
+    from nnstructure.logs import report_failed_jobs
+
+    report_failed_jobs(log)

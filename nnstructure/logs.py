@@ -42,3 +42,53 @@ def log_to(path: str | os.PathLike | None) -> Iterator[None]:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+
+
+def last_error_line(log: str | os.PathLike) -> str | None:
+    """The line of a job's log that says why it failed: the last line of its traceback (``Error: message``),
+    else its last non-empty line; ``None`` for a missing or empty log."""
+    try:
+        lines = [line.strip() for line in Path(log).read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return None
+    if not lines:
+        return None
+    errors = [line for line in lines if not line.startswith(("File ", "^", "~")) and ("Error" in line or "error" in line
+                                                                                      or "Exception" in line)]
+    return errors[-1] if errors else lines[-1]
+
+
+def failed_jobs(main_log_text: str) -> list[tuple[str, list[str]]]:
+    """(rule, job log paths) of every failed job in a Snakemake run log (its "Error in rule" blocks)."""
+    import re
+
+    failed: list[tuple[str, list[str]]] = []
+    for line in main_log_text.splitlines():
+        start = re.match(r"^Error in rule (\S+?):", line)
+        if start:
+            failed.append((start.group(1), []))
+        elif failed and re.match(r"^\s+log: ", line):
+            paths = line.split("log:", 1)[1].split("(check log", 1)[0]
+            failed[-1][1].extend(p.strip() for p in paths.split(",") if p.strip())
+    unique = {(rule, tuple(logs)): (rule, logs) for rule, logs in failed}  # Snakemake repeats a block in its summary
+    return list(unique.values())
+
+
+def report_failed_jobs(main_log, stream=None) -> int:
+    """Print, for every failed job of a Snakemake run, its rule, its log and the line of the log that says why
+    (Snakemake's own console line has only "message: None"); return how many were reported. ``main_log`` is the
+    run's log file, or a list of them (what Snakemake's ``onerror`` gets)."""
+    stream = stream or sys.stderr
+    text = ""
+    for path in [main_log] if isinstance(main_log, (str, os.PathLike)) else list(main_log or []):
+        try:
+            text += Path(path).read_text(errors="replace") + "\n"
+        except OSError:
+            continue
+    jobs = failed_jobs(text)
+    for rule, logs in jobs:
+        for log in logs or [None]:
+            why = last_error_line(log) if log else None
+            print(f"nnstructure: {rule} failed: {why or 'no error line in its log'}" + (f"  (log: {log})" if log else ""),
+                  file=stream)
+    return len(jobs)
