@@ -35,12 +35,17 @@ check-config:
 # After a killed run (kill -9, a crash) the folder keeps a stale lock and the run's jobs may
 # still be running: nnstructure.recovery stops those, deletes the temporary files of their
 # interrupted writes (here and in the run's results folder), then Snakemake unlocks and redoes
-# the incomplete jobs (--rerun-incomplete). A run that is still alive is left alone.
+# the incomplete jobs (--rerun-incomplete). While another run is alive in the folder, make run
+# stops at once, saying so (Snakemake's own lock error would suggest --unlock).
 run: export PATH := $(abspath $(BIN)):$(PATH)
 run: check-config $(STAMP)
-	@if $(BIN)/python -m nnstructure.recovery . "$$($(PRINT_OUTDIR))"; then $(BIN)/snakemake --unlock $(RUN_ARGS) --cores 1 >/dev/null; fi
+	@$(BIN)/python -m nnstructure.recovery . "$$($(PRINT_OUTDIR))"; code=$$?; \
+	if [ $$code = 3 ]; then exit 2; elif [ $$code = 0 ]; then $(BIN)/snakemake --unlock $(RUN_ARGS) --cores 1 >/dev/null; fi
 	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete $(RUN_ARGS)
-	outdir=$$($(PRINT_OUTDIR)) && $(BIN)/snakemake --cores 1 $(RUN_ARGS) --report "$$outdir/report.html" && \
+	outdir=$$($(PRINT_OUTDIR)) && \
+	if $(BIN)/python -c "import sys; from nnstructure.workflow.run import report_is_current; sys.exit(not report_is_current(sys.argv[1]))" "$$outdir"; \
+	then echo "Nothing changed: $$outdir/report.html is up to date"; \
+	else $(BIN)/snakemake --cores 1 $(RUN_ARGS) --report "$$outdir/report.html"; fi && \
 	echo "Done: tables, figures and scorecards in $$outdir/report/, HTML report at $$outdir/report.html"
 
 dryrun: check-config $(STAMP)

@@ -10,7 +10,8 @@ and that run a Snakemake job script) are stopped, so that the rerun (with
 to unlock. Linux only (it reads ``/proc``); elsewhere it reports nothing.
 
 Exit codes: 0 = a stale lock was found (unlock, then rerun), 1 = nothing to do
-(no lock, or a live Snakemake holds it).
+(no lock), 3 = a live Snakemake is working in the folder: it says so, and that
+``--unlock`` must not be used while it runs (Snakemake's own lock error suggests it).
 """
 
 from __future__ import annotations
@@ -119,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     folders outside it whose interrupted writes are cleaned too."""
     argv = sys.argv[1:] if argv is None else argv
     folder = argv[0] if argv else "."
+    live = live_snakemake(folder)
+    if live:
+        print(f"nnstructure: another run is working in {os.path.realpath(folder)} (Snakemake PID(s) {live}); wait for "
+              "it to finish or stop it first. Do not use --unlock while it runs: both runs would write the same files.",
+              file=sys.stderr)
+        return 3
     messages = recover(folder, results=argv[1:])
     for line in messages:
         print(line, file=sys.stderr)

@@ -40,3 +40,28 @@ def test_recovery_deletes_the_interrupted_writes_of_a_dead_run(tmp_path):
 def test_no_stale_lock_means_nothing_is_touched(tmp_path):
     temporary = _atomic_temporary(tmp_path / "results", "m.parquet", ".parquet")
     assert recover(tmp_path, wait=0.1) == [] and temporary.exists()
+
+
+def test_a_live_run_is_reported_and_left_alone(tmp_path, capsys):
+    import subprocess
+
+    from nnstructure.recovery import main
+
+    (tmp_path / ".snakemake" / "locks").mkdir(parents=True)
+    (tmp_path / ".snakemake" / "locks" / "0.input.lock").write_text("x")
+    temporary = _atomic_temporary(tmp_path / "results", "m.parquet", ".parquet")
+    live = subprocess.Popen(["bash", "-c", "exec -a snakemake sleep 60"], cwd=tmp_path)  # a process named snakemake
+    import time
+
+    for _ in range(100):  # until bash has exec'd into it
+        if (Path(f"/proc/{live.pid}/cmdline").read_bytes().split(b"\0")[0]) == b"snakemake":
+            break
+        time.sleep(0.05)
+    try:
+        assert main([str(tmp_path)]) == 3
+    finally:
+        live.kill()
+        live.wait()
+    err = capsys.readouterr().err
+    assert "another run is working" in err and str(live.pid) in err and "Do not use --unlock" in err
+    assert temporary.exists()  # a live run's writes are not touched

@@ -512,13 +512,33 @@ def test_make_run_reports_into_the_folder_of_the_run():
     args = "--config results_dir=../alt-results"
     out = subprocess.run(["make", "-n", "run", f"SNAKEMAKE_ARGS={args}"], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
-    report = next(line for line in out.splitlines() if "--report" in line)
+    lines = out.splitlines()
+    first = next(i for i, line in enumerate(lines) if "outdir=$(" in line)
+    report = " ".join(lines[first:next(i for i, line in enumerate(lines) if "--report" in line) + 1])
     # The report step reads the run's config arguments, and so does the command that names its folder ...
     assert report.count(args) == 2, report
     helper = report.split("outdir=$(", 1)[1].split(")", 1)[0]
     # ... which prints the folder of this run.
     printed = subprocess.run(shlex.split(helper), cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert printed.strip() == "../alt-results/default"
+
+
+def test_the_html_report_is_rebuilt_only_when_something_changed(tmp_path):
+    import os
+
+    from nnstructure.workflow.run import report_is_current
+
+    out = tmp_path / "default"
+    (out / "tables").mkdir(parents=True)
+    table = out / "tables" / "t.parquet"
+    table.write_text("x")
+    assert not report_is_current(out)  # no report yet
+    report = out / "report.html"
+    report.write_text("<html>")
+    os.utime(table, (1_000, 1_000))
+    assert report_is_current(out)  # a no-op run: nothing newer than the report
+    os.utime(table, (report.stat().st_mtime + 10,) * 2)
+    assert not report_is_current(out)  # a job wrote something since
 
 
 def test_conda_environment_pins_equal_requirements():

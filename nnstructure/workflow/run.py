@@ -29,6 +29,17 @@ def run_output_dir(snakemake_args: list[str]) -> str:
     return f"{results.as_posix()}/{config.get('preset', 'default')}"
 
 
+def report_is_current(outdir: str | Path) -> bool:
+    """Whether ``<outdir>/report.html`` exists and nothing under ``outdir`` is newer (a run that did nothing):
+    ``make run`` then skips rebuilding the HTML report."""
+    outdir = Path(outdir)
+    report = outdir / "report.html"
+    if not report.is_file():
+        return False
+    made = report.stat().st_mtime
+    return not any(p.is_file() and p.stat().st_mtime > made for p in outdir.rglob("*") if p != report)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m nnstructure.workflow.run SNAKEMAKE_ARGS...``: print the run's output folder."""
     print(run_output_dir(sys.argv[1:] if argv is None else argv))
