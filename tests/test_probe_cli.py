@@ -121,3 +121,14 @@ def test_clear_errors(setup, capsys):
     assert "holds layers [1, 3]" in capsys.readouterr().err
     assert main(["probe", str(root / "net.pt"), "--dataset", str(dataset), "--layer", "5", "--target", "distance", "--quiet"]) == 1
     assert "numbered 0..4" in capsys.readouterr().err
+
+
+def test_probing_a_network_of_another_architecture_says_what_probes_take(tmp_path, capsys):
+    from nnstructure.models import model_spec
+
+    spec = model_spec("mlp", [28, 28], 10)
+    save_checkpoint(tmp_path / "mlp.pt", build_model(spec, seed=0), {"spec": spec, "dataset": "mnist"})
+    assert main(["probe", str(tmp_path / "mlp.pt"), "--dots-seed", "0", "--dots-n", "50", "--layer", "1",
+                 "--target", "distance", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a 'mlp' network" in err and "reward-net architecture" in err, err

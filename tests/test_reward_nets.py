@@ -176,3 +176,12 @@ def test_cli_reward_net(dataset_dir, tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["epochs"] == 1 and printed["game"] == "coinrun"
     assert pd.read_parquet(tmp_path / "row.parquet")["test_loss"].iloc[0] == pytest.approx(printed["test_loss"])
+
+
+def test_chapter_4_refuses_a_reward_net_saying_what_to_use(trained, tmp_path, capsys):
+    from nnstructure.cli import main
+
+    out, _ = trained
+    assert main(["specialization", str(out), "--dataset", str(tmp_path / "any.npz"), "--device", "cpu"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a chapter-5 reward net" in err and "noise-test" in err, err

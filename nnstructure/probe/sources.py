@@ -78,6 +78,11 @@ def probe_network(checkpoint: str | os.PathLike, random_init_seed: int | None = 
     from nnstructure.models import build_model
 
     ckpt = load_checkpoint(checkpoint)
+    arch = ckpt.metadata.get("spec", {}).get("arch")
+    if arch != "reward":
+        raise ValueError(f"{checkpoint} is a {arch!r} network: the probes read the pooled ReLU layers of chapter 5's "
+                         "reward-net architecture (a reward, adversarial or dots net, from `nnstructure reward-net`, "
+                         "`adversarial-train` or `dots-net`)")
     if random_init_seed is None:
         return ckpt.model, ckpt.metadata
     model = build_model(ckpt.metadata["spec"], seed=derive_seed("probe-random-init", int(random_init_seed)))

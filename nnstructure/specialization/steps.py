@@ -173,6 +173,11 @@ def load_network(checkpoint, allow_pickle: bool = False):
     if not Path(checkpoint).exists():
         raise FileNotFoundError(f"checkpoint {checkpoint} does not exist; train the network first (`nnstructure train ... --out {checkpoint}`)")
     model, metadata = load_sequential(checkpoint, allow_pickle=allow_pickle)
+    arch = (metadata.get("spec") or {}).get("arch")
+    if arch == "reward":
+        raise ValueError(f"{checkpoint} is a chapter-5 reward net: chapter 4's lesions and visualisations analyse image "
+                         "classifiers (MLP, CNN, VGG, ImageNet networks); for a reward net use noise-test, "
+                         "predict-transitions, visualize-reward or probe")
     return Checkpoint(model=model.eval(), metadata=metadata, path=Path(checkpoint))
 
 
