@@ -135,26 +135,26 @@ def not_learnt(test_loss: float, baseline_loss: float) -> str | None:
     return None
 
 
-def reward_net_unlearnt(reward_nets: pd.DataFrame | None) -> dict[str, str]:
-    """{network: reason} for the reward nets (``network``, ``test_loss``, ``mean_guess_test_mse``) that have not learnt."""
+def unlearnt(nets: pd.DataFrame | None, baseline: str) -> dict[str, str]:
+    """{network: reason} for the networks of ``nets`` (``network``, ``test_loss`` and the ``baseline`` column: the
+    reward nets' ``mean_guess_test_mse``, the dots nets' ``baseline_loss``) that have not learnt."""
     out = {}
-    if _present(reward_nets) and {"test_loss", "mean_guess_test_mse"} <= set(reward_nets.columns):
-        for _, r in reward_nets.iterrows():
-            reason = not_learnt(float(r["test_loss"]), float(r["mean_guess_test_mse"]))
+    if _present(nets) and {"test_loss", baseline} <= set(nets.columns):
+        for _, r in nets.iterrows():
+            reason = not_learnt(float(r["test_loss"]), float(r[baseline]))
             if reason:
                 out[str(r["network"])] = reason
     return out
+
+
+def reward_net_unlearnt(reward_nets: pd.DataFrame | None) -> dict[str, str]:
+    """{network: reason} for the reward nets that have not learnt (against mean guessing)."""
+    return unlearnt(reward_nets, "mean_guess_test_mse")
 
 
 def dots_net_unlearnt(dots_nets: pd.DataFrame | None) -> dict[str, str]:
-    """{network: reason} for the dots nets (``network``, ``test_loss``, ``baseline_loss``) that have not learnt."""
-    out = {}
-    if _present(dots_nets) and {"test_loss", "baseline_loss"} <= set(dots_nets.columns):
-        for _, r in dots_nets.iterrows():
-            reason = not_learnt(float(r["test_loss"]), float(r["baseline_loss"]))
-            if reason:
-                out[str(r["network"])] = reason
-    return out
+    """{network: reason} for the dots nets that have not learnt (against the base-rate loss)."""
+    return unlearnt(dots_nets, "baseline_loss")
 
 
 # --- Table 5.1 ------------------------------------------------------------------------------

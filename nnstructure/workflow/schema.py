@@ -171,6 +171,18 @@ def _clustering_properties(with_defaults: bool) -> dict:
     return props
 
 
+def _analysis_section(description: str, entry_definition: str, properties: dict) -> dict:
+    """The schema of an analysis section: its settings, and ``networks`` (entries of ``$defs/<entry_definition>``)."""
+    return {
+        "type": "object", "additionalProperties": False, "default": {}, "description": description,
+        "properties": {
+            **properties,
+            "networks": {"type": "object", "default": {}, "propertyNames": {"$ref": "#/$defs/name"},
+                         "additionalProperties": {"$ref": f"#/$defs/{entry_definition}"}},
+        },
+    }
+
+
 def _specialization_properties(with_defaults: bool) -> dict:
     """Chapter-4 settings; ``with_defaults`` for the section, without for an entry's overrides."""
     from nnstructure.cluster.layerwise import LAYER_SCOPES
@@ -344,44 +356,38 @@ def workflow_schema() -> dict:
                 "propertyNames": {"$ref": "#/$defs/name"},
                 "additionalProperties": {"$ref": "#/$defs/network_set"},
             },
-            "clusterability": {
-                "type": "object", "additionalProperties": False, "default": {},
-                "description": "chapter 3: n-cuts of spectral clusterings against shuffled networks",
-                "properties": {
+            "clusterability": _analysis_section(
+                "chapter 3: n-cuts of spectral clusterings against shuffled networks",
+                "clusterability_entry",
+                {
                     **_clustering_properties(True),
-                    "networks": {"type": "object", "default": {}, "propertyNames": {"$ref": "#/$defs/name"},
-                                 "additionalProperties": {"$ref": "#/$defs/clusterability_entry"}},
                 },
-            },
+            ),
             "transitions": {
                 "type": "object", "default": {},
                 "description": "chapter 5: procgen transition datasets (one job per shard, then a merge)",
                 "propertyNames": {"$ref": "#/$defs/name"},
                 "additionalProperties": _transitions_schema(),
             },
-            "reward": {
-                "type": "object", "additionalProperties": False, "default": {},
-                "description": "chapter 5: reward nets on random noise (Table 5.1), edited transitions (Table 5.2), "
+            "reward": _analysis_section(
+                "chapter 5: reward nets on random noise (Table 5.1), edited transitions (Table 5.2), "
                                "and visualised by optimisation (section 5.4)",
-                "properties": {
+                "reward_entry",
+                {
                     **_reward_properties(True),
-                    "networks": {"type": "object", "default": {}, "propertyNames": {"$ref": "#/$defs/name"},
-                                 "additionalProperties": {"$ref": "#/$defs/reward_entry"}},
                 },
-            },
-            "probes": {
-                "type": "object", "additionalProperties": False, "default": {},
-                "description": "chapter 5: linear probes of pooled layers, Adam and exact least squares (Tables 5.3-5.10)",
-                "properties": {
+            ),
+            "probes": _analysis_section(
+                "chapter 5: linear probes of pooled layers, Adam and exact least squares (Tables 5.3-5.10)",
+                "probes_entry",
+                {
                     **_probe_properties(True),
-                    "networks": {"type": "object", "default": {}, "propertyNames": {"$ref": "#/$defs/name"},
-                                 "additionalProperties": {"$ref": "#/$defs/probes_entry"}},
                 },
-            },
-            "specialization": {
-                "type": "object", "additionalProperties": False, "default": {},
-                "description": "chapter 4: importance and coherence of subclusters (lesions, feature visualisation, statistics)",
-                "properties": {
+            ),
+            "specialization": _analysis_section(
+                "chapter 4: importance and coherence of subclusters (lesions, feature visualisation, statistics)",
+                "specialization_entry",
+                {
                     **_specialization_properties(True),
                     "ties": {"type": "string", "enum": list(TIE_RULES), "default": "strict",
                              "description": "percentile ties: strict (original code) or mid"},
@@ -390,10 +396,8 @@ def workflow_schema() -> dict:
                     "family_class_range": {"type": "string", "enum": list(CLASS_RANGE_DEFINITIONS), "default": "raw",
                                            "description": "class range in the BH family: raw (thesis text) or "
                                                           "normalised by the mean class drop (original code)"},
-                    "networks": {"type": "object", "default": {}, "propertyNames": {"$ref": "#/$defs/name"},
-                                 "additionalProperties": {"$ref": "#/$defs/specialization_entry"}},
                 },
-            },
+            ),
         },
     }
 
