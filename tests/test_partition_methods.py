@@ -1,0 +1,107 @@
+"""Partition methods, choosing k and the partition-methods comparison (issue 21)."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from nnstructure.cluster.choose_k import eigengap_k, k_choices, modularity_k, resolve_k
+from nnstructure.cluster.methods import (
+    METHODS,
+    canonical_labels,
+    cluster_size_stats,
+    method_settings,
+    modularity,
+    partition_labels,
+    partition_quality,
+)
+
+
+def planted_graph(sizes, seed=0, p_in=0.6, p_out=0.05, w_out=0.2, isolated=0):
+    """A weighted graph of dense blocks of ``sizes`` with sparse weak edges between them (and isolated nodes)."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat(np.arange(len(sizes)), sizes)
+    n = truth.size
+    same = truth[:, None] == truth[None, :]
+    inside = rng.uniform(0.5, 1.0, (n, n)) * (rng.random((n, n)) < p_in)
+    between = rng.uniform(0.0, w_out, (n, n)) * (rng.random((n, n)) < p_out)
+    a = np.triu(np.where(same, inside, between), 1)
+    a = a + a.T
+    if isolated:
+        a = np.pad(a, ((0, isolated), (0, isolated)))
+        truth = np.concatenate([truth, np.full(isolated, -1)])
+    return sp.csr_matrix(a), truth
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("sizes", [(30, 20, 25, 15), (12, 18, 14, 22, 16, 20)])
+def test_every_method_recovers_a_planted_partition_exactly(method, sizes):
+    adjacency, truth = planted_graph(sizes, seed=len(sizes), isolated=2)
+    labels = partition_labels(adjacency, method, k=len(sizes), seed=0)
+    assert np.array_equal(labels, canonical_labels(truth))
+    assert (labels[-2:] == -1).all()  # zero-degree nodes are left out by every method
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_methods_are_deterministic_given_the_seed(method):
+    adjacency, _ = planted_graph((10, 10, 10), seed=3, p_in=0.3, p_out=0.2, w_out=0.8)  # weak blocks: choices to make
+    first = partition_labels(adjacency, method, k=3, seed=5)
+    assert np.array_equal(first, partition_labels(adjacency, method, k=3, seed=5))
+
+
+def test_canonical_labels_order_by_size_then_first_member():
+    assert canonical_labels([7, 7, 3, -1, 3, 3, 9]).tolist() == [1, 1, 0, -1, 0, 0, 2]
+
+
+def test_quality_of_a_partition_from_any_method():
+    adjacency, truth = planted_graph((10, 10), seed=1)
+    import networkx as nx
+
+    graph = nx.from_scipy_sparse_array(adjacency)
+    expected = nx.community.modularity(graph, [set(np.flatnonzero(truth == c)) for c in range(2)], weight="weight")
+    assert modularity(adjacency, truth) == pytest.approx(expected)
+    q = partition_quality(adjacency, truth)
+    assert q["n_clusters"] == 2 and q["size_min"] == q["size_max"] == 10 and q["largest_fraction"] == 0.5
+    assert 0 < q["ncut"] < 0.3 and q["modularity"] > 0.4
+    sizes = cluster_size_stats([0, 0, 0, 1, 2, -1])
+    assert (sizes["n_clusters"], sizes["n_singletons"], sizes["n_unlabelled"], sizes["size_max"]) == (3, 2, 1, 3)
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="unknown partition method 'kmeans'"):
+        partition_labels(np.eye(3), "kmeans")
+    with pytest.raises(ValueError, match="has no setting n_init"):
+        method_settings("leiden", {"n_init": 3})
+    with pytest.raises(ValueError, match="needs the number of clusters"):
+        partition_labels(planted_graph((5, 5))[0], "spectral")
+    with pytest.raises(ValueError, match="not symmetric"):
+        partition_labels(np.triu(np.ones((4, 4)), 1), "louvain")
+    with pytest.raises(ValueError, match="objective"):
+        partition_labels(planted_graph((5, 5))[0], "leiden", settings={"objective": "surprise"})
+
+
+@pytest.mark.parametrize("sizes", [(20, 25, 30), (15, 20, 12, 18, 25), (12, 14, 16, 18, 20, 22, 24, 26)])
+def test_k_auto_finds_the_number_of_blocks(sizes):
+    adjacency, _ = planted_graph(sizes, seed=len(sizes), isolated=1)
+    k, values = eigengap_k(adjacency, k_max=12)
+    assert k == len(sizes) and values[0] == pytest.approx(0, abs=1e-9)
+    assert resolve_k("auto", adjacency) == len(sizes)
+    assert modularity_k(adjacency) == len(sizes)
+    choices = k_choices(adjacency, fixed_k=12)
+    assert (choices["k_fixed"], choices["k_eigengap"], choices["k_modularity"]) == (12, len(sizes), len(sizes))
+
+
+def test_resolve_k_checks_its_input():
+    adjacency, _ = planted_graph((5, 5))
+    assert resolve_k(7, adjacency) == 7
+    for bad in (1, "many", 2.5):
+        with pytest.raises(ValueError, match="k must be an integer of at least 2 or 'auto'"):
+            resolve_k(bad, adjacency)
+
+
+def test_sparse_and_dense_spectra_agree(monkeypatch):
+    from nnstructure.cluster import choose_k
+
+    adjacency, _ = planted_graph((40, 50, 60), seed=2)
+    dense = choose_k.laplacian_spectrum(adjacency, 6)
+    monkeypatch.setattr(choose_k, "DENSE_MAX_NODES", 10)
+    assert np.allclose(choose_k.laplacian_spectrum(adjacency, 6), dense, atol=1e-8)
