@@ -349,3 +349,56 @@ def test_original_code_first_layer_l1_variant_of_l2():
     assert float(original) == pytest.approx(
         l2 * (float(first.weight.abs().sum()) + sum(float(m.weight.pow(2).sum()) for m in rest)), rel=1e-6
     )
+
+
+def _one_adam_step(model, pruner, seed=0):
+    """One data-loss Adam step as the training loop takes it (masks applied before the step); returns the optimizer."""
+    from nnstructure.train.regularizers import UnmaskedKernels
+
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(32, 1, 4, 4, generator=gen)
+    y = torch.randint(0, 3, (32,), generator=gen)
+    if pruner is not None:
+        pruner.before_step(0)
+    unmasked = UnmaskedKernels(model, pruner)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+    unmasked.record()
+    if pruner is not None:
+        pruner.apply()
+    return unmasked
+
+
+def test_spectral_reads_unmasked_differs_only_on_a_pruned_net():
+    """Pruned: the masked entries hold the last Adam update in TF-MOT's kernel variable, so the regulariser that
+    reads it sees another graph; unpruned: both settings read the same kernels."""
+    spec = model_spec("mlp", [1, 4, 4], 3, widths=[8, 8])
+    pruned = build_model(spec, seed=3)
+    pruner = MagnitudePruner(pruned, PolynomialDecay(0.8, 0.8, 0, 10, 3, 10))
+    unmasked = _one_adam_step(pruned, pruner)
+    for layer, residual, mask in zip(kernel_layers(pruned), unmasked.residuals(), pruner.masks.values()):
+        assert torch.all(layer.weight[~mask] == 0)  # the pruned kernel is exactly sparse
+        assert torch.all(residual[mask] == 0)
+        # Adam's first step moves every entry with a gradient (a dead unit's have none) by lr in size
+        moved = residual[~mask][residual[~mask] != 0].abs()
+        assert len(moved) > 0 and torch.allclose(moved, torch.full_like(moved, 1e-2), rtol=1e-3)
+    masked = float(spectral_penalty(pruned))
+    read_unmasked = float(spectral_penalty(pruned, unmasked=unmasked))
+    assert abs(read_unmasked - masked) > 1e-3
+
+    unpruned = build_model(spec, seed=3)
+    unmasked = _one_adam_step(unpruned, None)
+    assert float(spectral_penalty(unpruned, unmasked=unmasked)) == float(spectral_penalty(unpruned))
+
+
+def test_spectral_reads_unmasked_is_a_recorded_setting_of_spectral_pruning_only():
+    from nnstructure.train.config import applicable_settings
+
+    assert TrainConfig().spectral_reads_unmasked is False  # default: the regulariser reads the pruned kernels
+    assert TrainConfig(spectral_reads_unmasked=True).to_dict()["spectral_reads_unmasked"] is True
+    spectral = {"spectral_reg": 0.1, "prune_epochs": 10}
+    assert applicable_settings(spectral, "mlp")["spectral_reads_unmasked"] is False
+    assert "spectral_reads_unmasked" not in applicable_settings({**spectral, "prune_epochs": 0}, "mlp")
+    assert "spectral_reads_unmasked" not in applicable_settings({"prune_epochs": 10}, "mlp")

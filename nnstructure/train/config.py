@@ -33,7 +33,9 @@ class TrainConfig:
     normalised-Laplacian eigenvalues ``spectral_eigs`` (1-indexed) to the loss
     (``spectral_reduction="sum"``, the thesis text) or times their mean
     (``"mean"``, the original code: ``cluster_lambda / num_cluster_eigs``) and
-    applies Algorithm 2's renormalisation after every step (MLP only).
+    applies Algorithm 2's renormalisation after every step (MLP only);
+    ``spectral_reads_unmasked`` makes it read, while pruning, the kernels as
+    TF-MOT's wrapper holds them (:class:`~nnstructure.train.regularizers.UnmaskedKernels`).
     ``augment`` turns on CIFAR-style augmentation (images only).
     ``l2_first_layer_l1`` copies the original code, whose MLPs penalised the
     first layer with L1 (coefficient ``l2``) when L2 regularisation was chosen;
@@ -71,6 +73,10 @@ class TrainConfig:
                                               applies="spectral_reg")
     spectral_reduction: str = _setting("sum", "spectral regularizer: sum of the eigenvalues (thesis text) or their mean (original code)",
                                        {"type": "string", "enum": ["sum", "mean"]}, applies="spectral_reg")
+    spectral_reads_unmasked: bool = _setting(
+        False, "spectral regularizer while pruning: read the kernels as TF-MOT's pruning wrapper holds them (masked "
+        "entries keep the last optimizer update; the original code's loss read them) instead of the pruned kernels",
+        {"type": "boolean"}, applies="spectral_pruning")
     l2_first_layer_l1: bool = _setting(False, "original code: with L2 chosen, an MLP's first layer gets an L1 penalty "
                                        "(thesis text: L2 everywhere)", {"type": "boolean"}, applies="l2_mlp")
     shuffle: bool = _setting(True, "reshuffle the training set every epoch (off for memorization)", {"type": "boolean"})
@@ -166,6 +172,7 @@ _APPLIES = {
     "pruning": lambda s, arch: s.get("prune_epochs", 0) > 0,
     "clusterable_init": lambda s, arch: bool(s.get("clusterable_init")),
     "spectral_reg": lambda s, arch: s.get("spectral_reg", 0) > 0,
+    "spectral_pruning": lambda s, arch: s.get("spectral_reg", 0) > 0 and s.get("prune_epochs", 0) > 0,
     "l2_mlp": lambda s, arch: arch == "mlp" and s.get("l2", 0) > 0,
     "mlp": lambda s, arch: arch == "mlp",
 }

@@ -36,17 +36,24 @@ def _mlp_linears(model: nn.Module) -> list[nn.Linear]:
     return layers
 
 
-def weight_adjacency(model: nn.Module) -> torch.Tensor:
-    """Dense symmetric adjacency ``|W|`` of an MLP's units (inputs, hidden units and outputs), differentiable."""
+def weight_adjacency(model: nn.Module, residuals: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """Dense symmetric adjacency ``|W|`` of an MLP's units (inputs, hidden units and outputs), differentiable.
+
+    ``residuals`` (one tensor per Linear layer, or None) are added to the kernels before the absolute value:
+    the values a pruned layer's masked-out entries hold in TF-MOT's kernel variable (:class:`UnmaskedKernels`).
+    """
     linears = _mlp_linears(model)
+    if residuals is not None and len(residuals) != len(linears):
+        raise ValueError(f"got {len(residuals)} residual kernels for an MLP with {len(linears)} Linear layers")
     sizes = [linears[0].in_features] + [m.out_features for m in linears]
     n = sum(sizes)
     dtype = torch.float64
     adjacency = torch.zeros(n, n, dtype=dtype, device=linears[0].weight.device)
     start = 0
-    for size_in, layer in zip(sizes[:-1], linears):
+    for i, (size_in, layer) in enumerate(zip(sizes[:-1], linears)):
         mid = start + size_in
-        block = layer.weight.abs().to(dtype).T  # rows: inputs, columns: outputs
+        kernel = layer.weight if residuals is None else layer.weight + residuals[i]
+        block = kernel.abs().to(dtype).T  # rows: inputs, columns: outputs
         adjacency[start:mid, mid:mid + layer.out_features] = block
         start = mid
     return adjacency + adjacency.T
@@ -60,20 +67,73 @@ def normalized_laplacian(adjacency: torch.Tensor) -> torch.Tensor:
     return eye - inv_sqrt[:, None] * adjacency * inv_sqrt[None, :]
 
 
-def laplacian_eigenvalues(model: nn.Module) -> torch.Tensor:
-    """All eigenvalues (ascending) of the normalised Laplacian of an MLP's weight graph, with autograd."""
-    return torch.linalg.eigvalsh(normalized_laplacian(weight_adjacency(model)))
+def laplacian_eigenvalues(model: nn.Module, residuals: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """All eigenvalues (ascending) of the normalised Laplacian of an MLP's weight graph, with autograd
+    (``residuals``: see :func:`weight_adjacency`)."""
+    return torch.linalg.eigvalsh(normalized_laplacian(weight_adjacency(model, residuals)))
 
 
-def spectral_penalty(model: nn.Module, eigs=(2, 3, 4), reduction: str = "sum") -> torch.Tensor:
+def spectral_penalty(model: nn.Module, eigs=(2, 3, 4), reduction: str = "sum",
+                     unmasked: "UnmaskedKernels | None" = None) -> torch.Tensor:
     """Sum (thesis text) or mean (original code) of the 1-indexed eigenvalues ``eigs`` of the
-    MLP's normalised Laplacian (lambda_1 = 0)."""
-    values = laplacian_eigenvalues(model)[[k - 1 for k in eigs]]
+    MLP's normalised Laplacian (lambda_1 = 0).
+
+    ``unmasked`` (training setting ``spectral_reads_unmasked``): the graph is built from the kernels as TF-MOT's
+    pruning wrapper holds them (masked-out entries keep the last optimizer update) instead of the pruned kernels;
+    without pruning the two are the same.
+    """
+    residuals = None if unmasked is None else unmasked.residuals()
+    values = laplacian_eigenvalues(model, residuals)[[k - 1 for k in eigs]]
     if reduction == "sum":
         return values.sum()
     if reduction == "mean":
         return values.mean()
     raise ValueError(f"spectral reduction must be 'sum' or 'mean', got {reduction!r}")
+
+
+class UnmaskedKernels:
+    """The kernels of a pruned MLP as the original code's regulariser read them (``spectral_reads_unmasked``).
+
+    The original code (TensorFlow 1.15, TF-MOT 0.1.1) built its loss from ``l.weights[0]`` of each
+    ``PruneLowMagnitude``-wrapped layer: the wrapped layer's kernel *variable*. TF-MOT does not keep a
+    separate sparse copy: its ``weight_mask_op`` assigns ``kernel * mask`` to that variable as a layer
+    update, which Keras runs after the loss of the step, beside the optimizer's update. The optimizer
+    updates every entry (masked ones get gradients too), so between one step's updates and the next
+    mask assignment the masked-out entries hold the last optimizer update instead of zero. Our
+    :class:`~nnstructure.train.pruning.MagnitudePruner` keeps them exactly zero at all times.
+
+    :meth:`record`, called after the optimizer step and before the pruner zeroes the masked entries,
+    keeps those values; :meth:`residuals` gives them (detached, zero where the mask keeps a weight) for
+    :func:`spectral_penalty`, whose gradient then reaches the masked entries too (Adam's state for them
+    evolves as TF's did; the pruner zeroes them again after the step). Without a pruner, or before any
+    :meth:`record`, the residuals are all zero and the regulariser reads the same graph either way.
+    """
+
+    def __init__(self, model: nn.Module, pruner=None):
+        self.linears = _mlp_linears(model)
+        self.pruner = pruner
+        self._residuals: list[torch.Tensor] = [torch.zeros_like(layer.weight) for layer in self.linears]
+
+    def _masks(self) -> list[torch.Tensor | None]:
+        if self.pruner is None:
+            return [None] * len(self.linears)
+        by_param = {id(param): self.pruner.masks[key] for key, param in self.pruner.params.items()}
+        return [by_param.get(id(layer.weight)) for layer in self.linears]
+
+    @torch.no_grad()
+    def record(self) -> None:
+        """Keep the masked-out entries' current values (call after ``optimizer.step()``, before ``pruner.apply()``)."""
+        for i, (layer, mask) in enumerate(zip(self.linears, self._masks())):
+            self._residuals[i] = (torch.zeros_like(layer.weight) if mask is None
+                                  else layer.weight.detach() * (~mask).to(layer.weight.dtype))
+
+    def residuals(self) -> list[torch.Tensor]:
+        """Per Linear layer, the recorded values of its masked-out entries, zero where the mask keeps a weight
+        (masks changed since :meth:`record` are applied: a weight kept now has residual zero)."""
+        out = []
+        for residual, mask in zip(self._residuals, self._masks()):
+            out.append(residual if mask is None else residual * (~mask).to(residual.dtype))
+        return out
 
 
 @torch.no_grad()
