@@ -4,6 +4,8 @@
 # tables and figures (where this run has each one, or why not:
 # nnstructure.report.index); `snakemake --report` gathers all of it into an HTML report.
 
+from nnstructure.report.ch3_items import item_outputs as ch3_item_outputs
+
 
 rule report_ch3:
     input:
@@ -11,8 +13,15 @@ rule report_ch3:
         shuffles=rules.aggregate_clusterability.output.shuffles,
     output:
         **ch3_report_outputs(),
+        # one file per thesis table and figure, named as in the thesis (table_a_1.md, fig_3_2.png)
+        **{key: report(PATHS.report_file(name, "ch3"), caption=f"../report/{caption}.rst", category="Chapter 3",
+                       labels={"thesis item": item})
+           for key, (name, item, caption) in ch3_item_outputs(config, CLUSTERABILITY_CELLS, shown=True).items()},
+        **{key: PATHS.report_file(name, "ch3")
+           for key, (name, _, _) in ch3_item_outputs(config, CLUSTERABILITY_CELLS, shown=False).items()},
     params:
         note=wc.settings_note(config),
+        preset=config["preset"],
     log:
         PATHS.log("report_ch3", "all"),
     benchmark:

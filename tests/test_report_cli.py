@@ -36,7 +36,8 @@ def test_report_tables_cli(tmp_path, capsys):
     names = {p.name for p in out.iterdir() if p.is_file()}
     assert names == {"scorecard.parquet", "scorecard.md", "scorecard_random_init.parquet"}
     figures = {p.name for p in (out / "figures").iterdir()}
-    assert figures == {"fig_ncut_vs_shuffles.png", "fig_3_7.png", "fig_random_init.png"}  # the dropout networks have both shuffle kinds
+    # the dropout networks have both shuffle kinds (Figure 3.7); the random-init MLPs and CNNs are Figures A.1, A.2
+    assert figures == {"fig_ncut_vs_shuffles.png", "fig_3_7.png", "fig_random_init.png", "fig_a_1.png", "fig_a_2.png"}
     # every cell in one table, and one table per experiment (as the thesis), Parquet plus Markdown
     assert {p.name for p in (out / "tables").iterdir()} == {"mlp-mnist.parquet", "mlp-mnist.md",
                                                            "table_clusterability.parquet", "table_clusterability.md"}

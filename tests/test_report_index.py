@@ -63,7 +63,7 @@ def test_the_index_lists_every_thesis_item_with_counts_at_the_top(tmp_path, defa
 
 def fake_default_run(run: Path) -> list[str]:
     """Some of the files a default-preset run writes, as the chapter reports name them."""
-    files = ["report/ch3/tables/mlp-mnist.md", "report/ch3/figures/fig_ncut_vs_shuffles.png",
+    files = ["report/ch3/tables/table_a_1.md", "report/ch3/figures/fig_3_3.png",
              "report/ch3/figures/fig_3_7.png", "report/ch4/tables/table_4_1.md",
              "report/ch5/figures/fig_5_3_coinrun-reward-3-epochs.png", "report/ch5/figures/fig_5_3_coinrun-adversarial.png",
              "report/ch5_part2/tables/table_5_10.md", "transitions/coinrun-edits/fig_c08.png"]
@@ -77,9 +77,10 @@ def test_on_a_fake_run_the_index_finds_the_files_and_says_why_the_others_are_mis
                                                                                      producers):
     fake_default_run(tmp_path)
     index = ix.thesis_index(default_config, tmp_path, producers).set_index("id")
-    assert index.loc["Table A.1", "files"] == ["report/ch3/tables/mlp-mnist.md"]
-    assert index.loc["Figure 3.3", "files"] == ["report/ch3/figures/fig_ncut_vs_shuffles.png"]
-    assert "pruned points of mlp-mnist" in index.loc["Figure 3.3", "reason"]
+    assert index.loc["Table A.1", "files"] == ["report/ch3/tables/table_a_1.md"]
+    assert index.loc["Figure 3.3", "files"] == ["report/ch3/figures/fig_3_3.png"]
+    assert index.loc["Figure 3.3", "reason"] == "from mlp-mnist (pruned networks)"
+    assert index.loc["Figure 3.2", "status"] == ix.NOT_WRITTEN  # its own file, not the overview scatter
     assert index.loc["Figure 3.7", "files"] == ["report/ch3/figures/fig_3_7.png"]
     assert index.loc["Figure 5.3", "files"] == ["report/ch5/figures/fig_5_3_coinrun-adversarial.png",
                                                  "report/ch5/figures/fig_5_3_coinrun-reward-3-epochs.png"]
@@ -95,7 +96,8 @@ def test_on_a_fake_run_the_index_finds_the_files_and_says_why_the_others_are_mis
     assert index.loc["Figure C.14", "status"] == ix.NOT_MADE
     assert index.loc["Table A.1", "presets"] == ["default", "mnist-a1", "paper"]
     text = ix.index_markdown(index.reset_index(), "default")
-    assert "| Table A.1 | Clusterability of MLPs trained on MNIST | [report/ch3/tables/mlp-mnist.md](../report/ch3/tables/mlp-mnist.md) |" in text
+    assert ("| Table A.1 | Clusterability of MLPs trained on MNIST | [report/ch3/tables/table_a_1.md]"
+            "(../report/ch3/tables/table_a_1.md) (from mlp-mnist) |") in text
     assert "| Table A.2 | Clusterability of MLPs trained on Fashion-MNIST | not produced: left out of this preset" in text
 
 

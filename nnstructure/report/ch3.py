@@ -2,8 +2,15 @@
 
 ``inputs``: ``{"clusterability": <one row per network phase and clustering setting>,
 "shuffles": <one row per shuffled network>}`` (the workflow's aggregated tables;
-``shuffles`` may be absent). Random-init rows (``kind == "random_init"``) feed the
-random-init figure and its scorecard instead of the tables.
+``shuffles`` may be absent; ``run``: one row with the run's ``preset``, optional).
+Random-init rows (``kind == "random_init"``) feed the random-init figures and
+their scorecard instead of the tables.
+
+Besides one table per analysis entry, every thesis table and n-cut figure the
+rows make gets its own file named as in the thesis (``tables/table_3_4.{md,parquet}``,
+``tables/table_a_1.*``, ``figures/fig_3_2.png``, ``figures/fig_a_1.png``;
+:mod:`nnstructure.report.ch3_items` says which rows each holds), with a caption
+that starts with the thesis id and says how our run differs from the thesis's.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nnstructure.report import ch3_items
 from nnstructure.report.figures import figure_3_7_networks, plot_figure_3_7, plot_ncut_vs_shuffles, plot_random_init
 from nnstructure.report.reference import load_random_init_ranges, parse_thesis_reference
 from nnstructure.report.scorecard import random_init_scorecard
@@ -47,14 +55,88 @@ def _rows(inputs: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def build_tables(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """``table_clusterability`` (every cell) and one thesis-style table per experiment (analysis entry)."""
+    """``table_clusterability`` (every cell), one thesis-style table per experiment (analysis entry) and one per
+    thesis table the rows make (``table_3_1`` ... ``table_a_11``)."""
     trained, _ = _rows(inputs)
     summary = summarize_clusterability(trained)
     tables = {"table_clusterability": summary}
     if "experiment" in summary.columns:
         for experiment, group in summary.groupby("experiment", sort=True):
             tables[str(experiment)] = group.reset_index(drop=True)
+    preset = _preset(inputs)
+    for item, rows in ch3_items.rows_items(trained).items():
+        if item.startswith("Table"):
+            tables[ch3_items.item_stem(item)] = summarize_clusterability(rows).assign(
+                thesis_item=item, caption=item_caption(item, rows, preset))
     return tables
+
+
+#: Thesis item ids by file stem (``table_3_4`` -> ``Table 3.4``).
+_ITEM_BY_STEM = {ch3_items.item_stem(item): item for item in ch3_items.ITEMS}
+
+
+def _thesis_title(item: str) -> str:
+    from nnstructure.report.index import load_thesis_items
+
+    titles = load_thesis_items().set_index("id")["title"]
+    return str(titles.get(item, ""))
+
+
+def _values(rows: pd.DataFrame, column: str) -> list:
+    return sorted(rows[column].dropna().unique().tolist()) if column in rows.columns else []
+
+
+def _joined(values) -> str:
+    return "/".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in values)
+
+
+def _thesis_sizes(item: str) -> str:
+    """The thesis's networks per cell and shuffles for the tables an item comes from (its reference rows)."""
+    labels = ch3_items.ITEMS[item].labels
+    if not labels:
+        return "100 networks per architecture"  # Figures A.1-A.3
+    ref = load_reference()
+    ref = ref[ref["table"].astype(str).isin(labels)]
+    if ref.empty:
+        return ""
+    parts = []
+    networks = _values(ref, "n_networks")
+    if networks:
+        parts.append(f"{_joined(networks)} networks per cell")
+    shuffles = [n for n in _values(ref, "n_shuffles") if n > 0]
+    if shuffles:
+        parts.append(f"{_joined(shuffles)} shuffles")
+    return ", ".join(parts)
+
+
+def item_caption(item: str, rows: pd.DataFrame, preset: str | None = None) -> str:
+    """``Table A.1: <thesis title>.`` then what of this run it holds and how the run differs from the thesis's:
+    the entries, networks per cell, training epochs, shuffles and preset."""
+    spec = ch3_items.ITEMS[item]
+    entries = _values(rows, "experiment")
+    ids = [c for c in ("experiment", "condition", "seed") if c in rows.columns]
+    cells = [c for c in ("experiment", "condition", "pruned", "k") if c in rows.columns]
+    per_cell = rows.groupby(cells, dropna=False)["seed"].nunique() if cells and "seed" in rows else pd.Series(dtype=int)
+    ours = [f"{len(rows[ids].drop_duplicates()) if ids else len(rows)} networks"
+            + (f" ({_joined(sorted(per_cell.unique()))} per cell)" if len(per_cell) else "")]
+    epochs, prune = _values(rows, "epochs"), _values(rows, "prune_epochs")
+    if epochs:
+        ours.append(f"{_joined(epochs)} training" + (f" + {_joined(prune)} pruning" if any(prune) else "") + " epochs")
+    shuffles = [n for n in _values(rows, "n_shuffles") if n > 0]
+    if shuffles:
+        ours.append(f"{_joined(shuffles)} shuffles")
+    where = f"preset '{preset}'" if preset else "this run"
+    what = f"; {spec.what}" if spec.what else ""
+    theirs = _thesis_sizes(item)
+    if entries:
+        where += f", entries {', '.join(map(str, entries))}"
+    return (f"{item}: {_thesis_title(item)}. Ours ({where}{what}): "
+            f"{', '.join(ours)}" + (f"; the thesis: {theirs}." if theirs else "."))
+
+
+def _preset(inputs: dict[str, pd.DataFrame]) -> str | None:
+    run = inputs.get("run")
+    return str(run["preset"].iloc[0]) if run is not None and len(run) and "preset" in run else None
 
 
 def experiment_caption(experiment: str, group: pd.DataFrame) -> str:
@@ -87,27 +169,44 @@ def tables_markdown(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
     for name, df in tables.items():
         if name == "table_clusterability":
             out[name] = clusterability_markdown(df)
+        elif name in _ITEM_BY_STEM and "thesis_item" in df.columns:
+            # a thesis table: its caption says what of our run it holds (one value, repeated per row)
+            caption = str(df["caption"].iloc[0]) if len(df) else f"{_ITEM_BY_STEM[name]}: no rows."
+            out[name] = f"# {_ITEM_BY_STEM[name]}\n\n" + to_markdown(df.drop(columns=["thesis_item", "caption"]),
+                                                                      caption=caption)
         else:
             out[name] = f"# {name}\n\n" + experiment_markdown(name, df)
     return out
 
 
 def build_figures(inputs: dict[str, pd.DataFrame], out_dir: str | os.PathLike) -> dict[str, Path]:
-    """n-cut vs shuffles (layer shuffles); Figure 3.7 (``fig_3_7``) when some network has both layer and nonzero
-    shuffles; random init (when present)."""
+    """n-cut vs shuffles of every network (layer shuffles); one n-cut figure per thesis figure the rows make
+    (``fig_3_2`` ...); Figure 3.7 (``fig_3_7``) when some network has both layer and nonzero shuffles; random
+    init (every architecture, and ``fig_a_1`` ... ``fig_a_3`` one each)."""
     out = Path(out_dir)
     trained, random_rows = _rows(inputs)
+    preset = _preset(inputs)
     written = {}
     layer = trained[trained["shuffle"] == "layer"] if "shuffle" in trained.columns else trained
     written["fig_ncut_vs_shuffles"] = out / "fig_ncut_vs_shuffles.png"
     plot_ncut_vs_shuffles(layer, written["fig_ncut_vs_shuffles"])
+    for item, rows in ch3_items.rows_items(trained).items():
+        if item.startswith("Figure"):
+            stem = ch3_items.item_stem(item)
+            written[stem] = out / f"{stem}.png"
+            plot_ncut_vs_shuffles(rows, written[stem], heading=item_caption(item, rows, preset))
     shuffles = inputs.get("shuffles")
     if shuffles is not None and len(shuffles) and len(figure_3_7_networks(shuffles)):
         written["fig_3_7"] = out / "fig_3_7.png"
         plot_figure_3_7(shuffles, trained, written["fig_3_7"])
     if len(random_rows):
+        ranges = load_random_init_ranges()
         written["fig_random_init"] = out / "fig_random_init.png"
-        plot_random_init(random_rows, written["fig_random_init"], load_random_init_ranges())
+        plot_random_init(random_rows, written["fig_random_init"], ranges)
+        for item, rows in ch3_items.rows_items(random_rows).items():
+            stem = ch3_items.item_stem(item)
+            written[stem] = out / f"{stem}.png"
+            plot_random_init(rows, written[stem], ranges, heading=item_caption(item, rows, preset))
     return written
 
 

@@ -32,14 +32,15 @@ import pandas as pd
 from nnstructure.io import read_parquet, write_parquet, write_text
 
 def write_report(rows: pd.DataFrame, out_dir: str | os.PathLike, shuffles: pd.DataFrame | None = None,
-                 random_init: pd.DataFrame | None = None, settings_note: str | None = None) -> dict[str, Path]:
+                 random_init: pd.DataFrame | None = None, settings_note: str | None = None,
+                 preset: str | None = None) -> dict[str, Path]:
     """Write every chapter-3 report artifact for ``rows`` into ``out_dir``; return {name: path} of what was written.
 
     The tables, figures and generic scorecard come from the report engine
     (:mod:`nnstructure.report.engine` with :mod:`nnstructure.report.ch3`); this
     adds the detailed chapter-3 scorecard (``scorecard.md``) and the
     random-initialisation scorecard. ``random_init`` rows (if given) join
-    ``rows`` as ``kind == "random_init"``.
+    ``rows`` as ``kind == "random_init"``. ``preset``: the run's preset, named in the thesis items' captions.
     """
     from nnstructure.report import ch3
     from nnstructure.report.engine import write_chapter_report
@@ -51,6 +52,8 @@ def write_report(rows: pd.DataFrame, out_dir: str | os.PathLike, shuffles: pd.Da
     inputs = {"clusterability": rows}
     if shuffles is not None:
         inputs["shuffles"] = shuffles
+    if preset:
+        inputs["run"] = pd.DataFrame([{"preset": preset}])
     written = write_chapter_report("ch3", inputs, out)
     card, random_card = ch3.detailed_scorecards(inputs)
     if random_card is not None:
@@ -66,7 +69,7 @@ def _report_tables(args: argparse.Namespace) -> int:
     shuffles = read_parquet(args.shuffles) if args.shuffles else None
     random_init = read_parquet(args.random_init) if args.random_init else None
     written = write_report(rows, args.out_dir, shuffles=shuffles, random_init=random_init,
-                           settings_note=args.settings_note)
+                           settings_note=args.settings_note, preset=args.preset)
     for path in written.values():
         print(path)
     return 0
@@ -128,6 +131,7 @@ def register(subparsers) -> None:
     p.add_argument("--shuffles", help="per-shuffle n-cuts (Parquet); with layer and nonzero shuffles of a network, fig_3_7.png")
     p.add_argument("--random-init", help="random-init n-cuts (Parquet: arch, dataset, seed, ncut, k)")
     p.add_argument("--settings-note", help="one sentence on the preset/settings, quoted in the scorecard header")
+    p.add_argument("--preset", help="the run's preset, named in the captions of the thesis tables and figures")
     p.add_argument("--out-dir", required=True, help="folder for the tables, scorecard and figures")
     p.set_defaults(func=_report_tables)
 

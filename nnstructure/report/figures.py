@@ -65,10 +65,17 @@ def _require(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
         raise ValueError(f"{what} lacks column(s) {missing}; see nnstructure.report.tables for the schema")
 
 
-def plot_ncut_vs_shuffles(rows: pd.DataFrame, path: str | os.PathLike) -> None:
+def _wrapped(text: str, width: int = 110) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def plot_ncut_vs_shuffles(rows: pd.DataFrame, path: str | os.PathLike, heading: str | None = None) -> None:
     """Scatter each network's n-cut against its shuffle distribution (thesis Figs 3.2/3.3).
 
     Rows without shuffle statistics are skipped; if none remain the figure says so.
+    ``heading``: a caption drawn above the plot (a thesis figure's id, title and how our run differs).
     """
     _require(rows, ("ncut", "shuffle_mean", "shuffle_std"), "clusterability rows")
     data = rows[rows["shuffle_mean"].notna()].copy()
@@ -112,6 +119,8 @@ def plot_ncut_vs_shuffles(rows: pd.DataFrame, path: str | os.PathLike) -> None:
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     ax.grid(alpha=0.3)
+    if heading:
+        fig.suptitle(_wrapped(heading), fontsize=9, x=0.02, y=0.99, ha="left", va="bottom")
     save_figure(fig, path)
 
 
@@ -188,7 +197,7 @@ def plot_figure_3_7(shuffles: pd.DataFrame, rows: pd.DataFrame, path: str | os.P
 
 def plot_random_init(random_init: pd.DataFrame, path: str | os.PathLike,
                      reference_range: tuple[float, float] | Mapping[str, tuple[float, float]] | pd.DataFrame | None = None,
-                     ) -> None:
+                     heading: str | None = None) -> None:
     """Density of random-initialisation n-cuts per architecture (thesis Figs A.1-A.3).
 
     ``reference_range`` shades the thesis's range: one ``(low, high)`` for every
@@ -215,5 +224,7 @@ def plot_random_init(random_init: pd.DataFrame, path: str | os.PathLike,
         ax.set_xlabel("n-cut")
         ax.set_ylabel("density")
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)  # below the bars
+    if heading:
+        fig.suptitle(_wrapped(heading, 60 * len(archs)), fontsize=8, x=0.02, y=0.99, ha="left", va="bottom")
     fig.tight_layout()
     save_figure(fig, path)

@@ -6,10 +6,10 @@ illustrative diagrams 3.1, 4.1 and 4.2 left out). :data:`PLACES` maps every id t
 a *locator*: a function of a workflow config that returns the :class:`Plan` of
 the item (the files of a run folder ``<results_dir>/<preset>`` that hold it and
 the analysis entries or network sets that make them), or ``None`` when the
-config does not make it. Chapter 3's tables are named after the analysis entries
-whose ``table`` label names the thesis table; its n-cut scatter figures are one
-figure of every network (``fig_ncut_vs_shuffles.png``), so those items point to
-it and say whose points they are.
+config does not make it. Each chapter-3 and appendix-A table and n-cut figure
+has its own file named as in the thesis (``report/ch3/tables/table_a_1.md``,
+``report/ch3/figures/fig_3_2.png``), made from the analysis entries whose
+``table`` label names it (:mod:`nnstructure.report.ch3_items`).
 
 :func:`thesis_index` looks for each item's files in a run folder. An item not
 found gets a reason: the config's entries for it were skipped for missing data
@@ -32,6 +32,7 @@ from typing import Callable
 import pandas as pd
 
 from nnstructure import workflow as wc
+from nnstructure.report import ch3_items
 
 #: Why an item is not in a run folder (the index's counts, in this order).
 PRODUCED = "produced by this run"
@@ -96,66 +97,21 @@ def _entries(config: dict, analysis: str) -> list[tuple[str, dict, str]]:
             for entry in wc.analysis_entries(config, analysis)]
 
 
-def _labelled(config: dict, analysis: str, labels: tuple[str, ...]) -> list[str]:
-    return [entry for entry, spec, _ in _entries(config, analysis) if str(spec.get("table", "")) in labels]
-
-
-def _phases(config: dict, spec: dict, name: str) -> list[str]:
-    return list(spec.get("phases") or wc.network_phases(config, name))
-
-
 def _plan(files, analysis: str, entries, detail: str = "") -> Plan | None:
     return Plan(tuple(files), tuple((analysis, e) for e in entries), detail) if entries else None
 
 
-def ch3_table(label: str, detail: str = "", k: int | None = None, dropout: bool | None = None) -> Locator:
-    """A chapter-3 table: ``report/ch3/tables/<entry>.md`` of each trained entry labelled ``label`` (with
-    clustering ``k`` among its k, and a condition with or without dropout, where given)."""
-
-    def fits(config: dict, entry: str, name: str) -> bool:
-        if wc.network_kind(config, name) == "random_init":
-            return False
-        if k is not None and k not in wc.clustering_settings(config, entry)["k"]:
-            return False
-        if dropout is not None:
-            rates = [wc.network_settings(config, wc.Network(name, c, wc.set_seeds(config, name)[0])).get("dropout") or 0
-                     for c in wc.set_conditions(config, name)]
-            return any((rate > 0) == dropout for rate in rates)
-        return True
+def ch3_item(item: str) -> Locator:
+    """A chapter-3 or appendix-A table or n-cut figure: its own file under ``report/ch3/`` (named as in the
+    thesis: :mod:`nnstructure.report.ch3_items`), made from the entries whose rows it holds."""
 
     def locate(config: dict) -> Plan | None:
-        entries = [e for e in _labelled(config, "clusterability", (label,))
-                   if fits(config, e, wc.entry_set(config, "clusterability", e))]
-        return _plan([f"report/ch3/tables/{e}.md" for e in entries], "clusterability", entries, detail)
-
-    return locate
-
-
-def ch3_scatter(labels: tuple[str, ...], phase: str | None = None) -> Locator:
-    """A chapter-3 n-cut scatter: the points of the entries labelled ``labels`` (of ``phase``) among every
-    network's in ``fig_ncut_vs_shuffles.png`` (layer shuffles)."""
-
-    def locate(config: dict) -> Plan | None:
-        entries = []
-        for entry, spec, name in _entries(config, "clusterability"):
-            s = wc.clustering_settings(config, entry)
-            if (str(spec.get("table", "")) in labels and s["n_shuffles"] > 0 and "layer" in s["shuffle"]
-                    and (phase is None or phase in _phases(config, spec, name))):
-                entries.append(entry)
-        where = f"the {phase} points of " if phase else "the points of "
-        detail = where + ", ".join(entries) + " (one scatter of every network; no separate file per thesis figure yet)"
-        return _plan(["report/ch3/figures/fig_ncut_vs_shuffles.png"], "clusterability", entries, detail)
-
-    return locate
-
-
-def random_init_figure(arch: str) -> Locator:
-    """Figures A.1-A.3: the ``arch`` panel of ``fig_random_init.png`` (random-init entries of that architecture)."""
-
-    def locate(config: dict) -> Plan | None:
-        entries = [e for e, _, name in _entries(config, "clusterability")
-                   if wc.network_kind(config, name) == "random_init" and wc.network_set(config, name)["arch"] == arch]
-        return _plan(["report/ch3/figures/fig_random_init.png"], "clusterability", entries, f"the {arch} panel")
+        entries = ch3_items.config_items(config).get(item)
+        if not entries:
+            return None
+        what = ch3_items.ITEMS[item].what
+        detail = f"from {', '.join(entries)}" + (f" ({what})" if what else "")
+        return _plan([f"report/ch3/{ch3_items.item_files(item)[0]}"], "clusterability", entries, detail)
 
     return locate
 
@@ -301,35 +257,10 @@ def _with_suffix(stem: str) -> str:
 
 #: Where each thesis item is (a locator), or why no step makes it.
 PLACES: dict[str, Locator | NotMade] = {
-    "Table 3.1": ch3_table("3.1"),
-    "Table 3.2": ch3_table("3.2", "the rows without dropout", dropout=False),
-    "Table 3.3": ch3_table("3.2", "the rows with dropout", dropout=True),
-    "Table 3.4": ch3_table("3.4"),
-    "Table 3.5": ch3_table("3.5"),
-    "Table 3.6": ch3_table("3.6"),
-    "Table 3.7": ch3_table("3.7-3.10", "the k = 4 rows", k=4),
-    "Table 3.8": ch3_table("3.7-3.10", "the k = 7 rows", k=7),
-    "Table 3.9": ch3_table("3.7-3.10", "the k = 10 rows", k=10),
-    "Table 3.10": ch3_table("3.7-3.10", "the k = 2 rows", k=2),
-    "Table 3.11": ch3_table("3.11"),
-    "Figure 3.2": ch3_scatter(("A.1", "A.2"), "unpruned"),
-    "Figure 3.3": ch3_scatter(("A.1", "A.2"), "pruned"),
+    **{item: ch3_item(item) for item in ch3_items.ITEMS},
     "Figure 3.4": dataset_previews("halves"),
-    "Figure 3.5": ch3_scatter(("A.3",)),
-    "Figure 3.6": ch3_scatter(("3.1",)),
     "Figure 3.7": figure_3_7,
-    "Figure 3.8": ch3_scatter(("A.4", "A.5"), "unpruned"),
-    "Figure 3.9": ch3_scatter(("A.4", "A.5"), "unpruned"),
-    "Figure 3.10": ch3_scatter(("A.4", "A.5"), "pruned"),
-    "Figure 3.11": ch3_scatter(("A.6",), "unpruned"),
-    "Figure 3.12": ch3_scatter(("A.6",), "pruned"),
-    "Figure 3.13": ch3_scatter(("A.7",)),
     "Figure 3.14": dataset_previews("stack"),
-    "Figure 3.15": ch3_scatter(("A.8",)),
-    "Figure 3.16": ch3_scatter(("3.11",)),
-    "Figure 3.17": ch3_scatter(("A.9",)),
-    "Figure 3.18": ch3_scatter(("A.10",)),
-    "Figure 3.19": ch3_scatter(("A.11",)),
     "Table 4.1": ch4_file("tables/table_4_1.md"),
     "Table 4.2": ch4_file("tables/table_4_2.md"),
     "Table 4.3": ch4_file("tables/table_4_3.md", "lesion", ("4.3",)),
@@ -358,10 +289,6 @@ PLACES: dict[str, Locator | NotMade] = {
     "Figure 5.17": edits_figure("fig_5_17.png"),
     "Figure 5.18": adversarial_figure(),
     "Figure 5.19": ch5_always("ch5_part2/figures/fig_5_19.png"),
-    **{f"Table A.{n}": ch3_table(f"A.{n}") for n in range(1, 12)},
-    "Figure A.1": random_init_figure("mlp"),
-    "Figure A.2": random_init_figure("cnn"),
-    "Figure A.3": random_init_figure("vgg"),
     "Table B.1": ch4_file("tables/table_b_1.md", "lesion"),
     "Table B.2": ch4_file("tables/table_b_2.md", "visualization"),
     "Figure C.1": reward_file(f"ch5/figures/{_with_suffix('fig_c_1')}", "denovo"),
