@@ -7,7 +7,7 @@
    settings, metrics).
 2. **TorchScript files** (``torch.jit.script(model).save(path)`` or
    ``torch.jit.trace``). A *scripted* ``nn.Sequential`` of Linear, Conv2d,
-   BatchNorm1d/2d, ReLU, MaxPool2d, Flatten and Dropout layers is rebuilt as
+   BatchNorm1d/2d, ReLU, MaxPool2d, AdaptiveAvgPool2d, Flatten and Dropout layers is rebuilt as
    the equal eager ``nn.Sequential`` (TorchScript keeps every layer setting),
    so the weight-graph analyses work on it. Anything else (a traced module,
    whose layer settings are not stored, or other layer types) is returned as
@@ -26,17 +26,23 @@
    no grouping; there is no pooling and no dropout; batch norms use eps 1e-5.
    The weight graph uses only the weights (and the batch norms' statistics), so
    it is exact whatever these settings were; a forward pass (``evaluate``) is
-   exact for MLPs and for CNNs that match the assumptions.
+   exact for MLPs and for CNNs that match the assumptions. A state dict laid
+   out exactly as our reward net (3x3 convolutions at positions 0, 2, ..., a
+   linear head at 2k+2 taking the last conv's channels, as
+   ``build_reward_net(...).state_dict()``) is rebuilt as that reward net
+   (padding 1, global average pooling), with its spec.
 4. **Pickled modules** (``torch.save(model, path)``) only with
    ``allow_pickle=True``: unpickling runs code from the file, so it is refused
    by default. The class must be importable here.
 
 Any other file raises :class:`NetworkFormatError` with one line that lists the
-accepted formats. Models are returned on the CPU in eval mode. Command-line
-tools add :func:`add_allow_pickle_option` and call :func:`load_network` (or
-:func:`load_sequential` where a weight graph is needed), then
-:func:`check_network_inputs` with their dataset: one forward pass, whose
-failure says which input shape the network expects and which it was given.
+accepted formats. Models are returned on the CPU in eval mode. Every command
+that takes a network reads it here: command-line tools add
+:func:`add_allow_pickle_option` and call :func:`load_network` (or
+:func:`load_sequential` where a weight graph or a layer-by-layer pass is
+needed), then :func:`check_network_inputs` with their inputs (or
+:func:`load_checked_network`, both at once): one forward pass, whose failure
+says, in one line, which input shape the network expects and which it was given.
 """
 
 from __future__ import annotations
@@ -61,6 +67,11 @@ STATE_DICT_ASSUMPTIONS = (
     "rebuilt from a state dict: ReLU after every weight layer but the last, Flatten before the first Linear (after "
     "the last Conv2d, or first of all in an MLP); convolutions stride 1, no padding; no pooling or dropout; "
     "batch-norm eps 1e-5"
+)
+
+REWARD_LAYOUT_ASSUMPTIONS = (
+    "rebuilt from a state dict laid out as the reward net (thesis 5.3): 3x3 convolutions with stride 1 and padding 1, "
+    "a ReLU after each, global average pooling, a linear head; 64x64 inputs recorded (any size runs)"
 )
 
 _BATCHNORM_KEYS = {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}
@@ -149,8 +160,8 @@ def _from_object(obj, path: Path) -> tuple[nn.Module, dict]:
     state = _unwrap_state_dict(obj)
     if state is None:
         raise _not_a_network(path)
-    model = state_dict_sequential(state, path)
-    return model, {"network_format": "state dict", "assumed": STATE_DICT_ASSUMPTIONS, "path": str(path)}
+    model, rebuilt = sequential_from_state_dict(state, path)
+    return model, {"network_format": "state dict", **rebuilt, "path": str(path)}
 
 
 def _class_name(obj) -> str:
@@ -168,6 +179,54 @@ def _unwrap_state_dict(obj) -> dict[str, torch.Tensor] | None:
         if obj and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
             return obj
     return None
+
+
+def sequential_from_state_dict(state: dict[str, torch.Tensor], path: str | os.PathLike = "<state dict>"
+                               ) -> tuple[nn.Sequential, dict]:
+    """The network of a state dict and what its rebuild assumed: ``(model, {"assumed": ..., ["spec": ...]})``.
+
+    A state dict laid out exactly as our reward net (:func:`reward_layout_spec`)
+    is rebuilt as one (with its spec, so probes can draw a random baseline of
+    it); any other is a plain Linear/Conv2d stack (:func:`state_dict_sequential`).
+    """
+    from nnstructure.models import build_model
+
+    spec = reward_layout_spec(state)
+    if spec is not None:
+        model = build_model(spec, seed=0)
+        _load(model, state, f"{path}: reward-net layout")
+        return model.eval(), {"assumed": REWARD_LAYOUT_ASSUMPTIONS, "spec": spec}
+    return state_dict_sequential(state, path), {"assumed": STATE_DICT_ASSUMPTIONS}
+
+
+def reward_layout_spec(state: dict[str, torch.Tensor]) -> dict | None:
+    """The reward-net spec (:mod:`nnstructure.models.reward`) whose state dict has exactly these keys and
+    shapes, or None: 3x3 convolutions at ``nn.Sequential`` positions 0, 2, ..., 2(k-1) (a ReLU after each),
+    then, after the global average pool and flatten, a Linear at position 2k+2 taking the last conv's channels.
+    A plain stack cannot be read so: a Linear on a flattened conv output needs channels x height x width inputs.
+    """
+    from nnstructure.models import build_model, reward_net_spec
+
+    groups: OrderedDict[str, dict] = OrderedDict()
+    for key, tensor in state.items():
+        prefix, _, param = key.rpartition(".")
+        groups.setdefault(prefix, {})[param] = tensor
+    if not all(p.isdigit() for p in groups) or len(groups) < 2:
+        return None
+    layers = [(int(p), params.get("weight")) for p, params in groups.items()]
+    *convs, (head_pos, head) = layers
+    if head is None or head.dim() != 2 or any(w is None or w.dim() != 4 or tuple(w.shape[2:]) != (3, 3) for _, w in convs):
+        return None
+    if [p for p, _ in convs] != list(range(0, 2 * len(convs), 2)) or head_pos != 2 * len(convs) + 2:
+        return None
+    if head.shape[1] != convs[-1][1].shape[0]:
+        return None
+    spec = reward_net_spec(input_shape=(convs[0][1].shape[1], 64, 64), n_outputs=head.shape[0],
+                           channels=[w.shape[0] for _, w in convs])
+    expected = build_model(spec, seed=0).state_dict()
+    if {k: tuple(v.shape) for k, v in expected.items()} != {k: tuple(v.shape) for k, v in state.items()}:
+        return None
+    return spec
 
 
 def state_dict_sequential(state: dict[str, torch.Tensor], path: str | os.PathLike = "<state dict>") -> nn.Sequential:
@@ -266,7 +325,7 @@ def check_network_inputs(model: nn.Module, inputs, source: str, metadata: dict |
     try:
         with torch.no_grad():
             model(x.to(parameter.device) if parameter is not None else x)
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:
         expected = expected_input_shape(model, metadata)
         raise NetworkInputError(
             f"the network does not run on the inputs of {source}, of shape {list(x.shape[1:])} each: it expects "
@@ -274,6 +333,16 @@ def check_network_inputs(model: nn.Module, inputs, source: str, metadata: dict |
         ) from exc
     finally:
         model.train(training)
+
+
+def load_checked_network(path: str | os.PathLike, inputs, source: str, allow_pickle: bool = False,
+                         sequential: bool = False) -> tuple[nn.Module, dict]:
+    """:func:`load_network` (:func:`load_sequential` if ``sequential``), then :func:`check_network_inputs`
+    on ``inputs`` from ``source``: the network, its metadata, and one-line errors for a file in no accepted
+    format or a network that does not take these inputs."""
+    model, meta = (load_sequential if sequential else load_network)(path, allow_pickle=allow_pickle)
+    check_network_inputs(model, inputs, source, meta)
+    return model, meta
 
 
 def _shape(tensor) -> str:
@@ -339,6 +408,8 @@ def _eager_layer(c) -> nn.Module | None:
         return nn.MaxPool2d(c.kernel_size, stride=c.stride, padding=c.padding, dilation=c.dilation, ceil_mode=c.ceil_mode)
     if kind == "Flatten":
         return nn.Flatten(c.start_dim, c.end_dim)
+    if kind == "AdaptiveAvgPool2d":
+        return nn.AdaptiveAvgPool2d(c.output_size)
     if kind == "Dropout":
         return nn.Dropout(c.p)
     return None
@@ -359,11 +430,11 @@ def load_sequential(path: str | os.PathLike, allow_pickle: bool = False) -> tupl
         # A traced module keeps its weights but not its layer settings: rebuild the
         # weight layers as from a state dict (exact for the weight graph).
         try:
-            rebuilt = state_dict_sequential(model.state_dict(), path)
+            rebuilt, how = sequential_from_state_dict(model.state_dict(), path)
         except NetworkFormatError:
             rebuilt = None
         if rebuilt is not None:
-            return rebuilt, {**meta, "assumed": STATE_DICT_ASSUMPTIONS}
+            return rebuilt, {**meta, **how}
         hint = ("its layers are not a plain Linear/Conv2d stack: save torch.jit.script(model) of an nn.Sequential "
                 "of supported layers instead")
     else:

@@ -235,3 +235,70 @@ def test_evaluate_a_torchscript_file_on_a_given_dataset(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["network_format"] == "torchscript" and result["dataset"] == "toy"
     assert 0 <= result["test_accuracy"] <= 1
+
+
+# --- One loader, one input check, every command -----------------------------------------------
+
+MISMATCH_COMMANDS = {
+    # command: (its arguments after the network file, the input shape it gives, in the message)
+    "evaluate": (["--dataset", "{images}", "--device", "cpu"], "shape [5, 5]"),
+    "specialization": (["--dataset", "{images}", "--proxies", "lesion", "--k", "2", "--device", "cpu"], "shape [5, 5]"),
+    "partition": (["--partitioning", "act-network", "--dataset", "{images}", "--k", "2", "--out", "{tmp}/p.parquet"],
+                  "shape [5, 5]"),
+    "probe": (["--dots-seed", "0", "--dots-n", "4", "--layer", "0", "--target", "mean_distance", "--quiet"],
+              "shape [3, 64, 64]"),
+    "probe-features": (["--dots-seed", "0", "--dots-n", "4", "--out", "{tmp}/feats", "--quiet"], "shape [3, 64, 64]"),
+    "noise-test": (["--n", "2"], "shape [6, 64, 64]"),
+    "predict-transitions": (["{tmp}/no-edits-needed"], "shape [6, 64, 64]"),
+    "visualize-reward": (["--mode", "denovo", "--steps", "1", "--out", "{tmp}/vis"], "shape [6, 64, 64]"),
+}
+
+
+@pytest.mark.parametrize("fmt", ["state dict", "torchscript", "pickle"])
+@pytest.mark.parametrize("command", sorted(MISMATCH_COMMANDS))
+def test_every_command_names_the_shape_a_mismatched_network_expects_in_one_line(command, fmt, tmp_path, capsys):
+    """Every command that takes a network reads every format through the one loader and runs it once on its
+    inputs: a network of other inputs is refused in one line naming both shapes, never with a raw shape error."""
+    from nnstructure.cli import main
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(36, 12), nn.ReLU(), nn.Linear(12, 3)).eval()
+    path, extra = tmp_path / "net.pt", []
+    if fmt == "state dict":
+        torch.save(model.state_dict(), path)
+    elif fmt == "torchscript":
+        torch.jit.script(model).save(str(path))
+    else:
+        torch.save(model, path)
+        extra = ["--allow-pickle"]
+    args, given = MISMATCH_COMMANDS[command]
+    args = [a.format(images=image_data(tmp_path, 5), tmp=tmp_path) for a in args]
+    assert main([command, str(path), *extra, *args]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"{given} each: it expects 36 values each" in err, err
+
+
+def test_a_reward_net_state_dict_is_rebuilt_as_the_reward_net_with_its_spec(tmp_path):
+    """Our reward net's layout (3x3 'same' convolutions, global average pool, linear head) cannot be read as a
+    plain stack; its state dict is recognised and rebuilt exactly, spec included (probes draw baselines from it)."""
+    from nnstructure.models import reward_net_spec
+
+    spec = reward_net_spec([6, 16, 16], width_multiplier=1 / 32)
+    net = build_model(spec, seed=3).eval()
+    torch.save(net.state_dict(), tmp_path / "sd.pt")
+    loaded, meta = load_network(tmp_path / "sd.pt")
+    x = torch.rand(2, 6, 20, 24)
+    assert torch.equal(loaded(x), net(x))
+    assert meta["network_format"] == "state dict" and "padding 1" in meta["assumed"]
+    assert meta["spec"]["arch"] == "reward" and meta["spec"]["channels"] == [3, 8, 12, 12, 8]
+    assert meta["spec"]["n_outputs"] == 15 and meta["spec"]["input_shape"][0] == 6
+    # A plain conv stack whose head takes flattened maps is still a plain stack.
+    plain = nn.Sequential(nn.Conv2d(6, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 14 * 14, 15))
+    torch.save(plain.state_dict(), tmp_path / "plain.pt")
+    loaded, meta = load_network(tmp_path / "plain.pt")
+    assert "spec" not in meta and torch.equal(loaded(x[:, :, :16, :16]), plain.eval()(x[:, :, :16, :16]))
+    # TorchScript of the reward net is rebuilt as the eager nn.Sequential (its pooling layer included).
+    torch.jit.script(net).save(str(tmp_path / "s.pt"))
+    loaded, meta = load_network(tmp_path / "s.pt")
+    assert isinstance(loaded, nn.Sequential) and meta["rebuilt_as_sequential"] and torch.equal(loaded(x), net(x))

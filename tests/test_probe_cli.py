@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from nnstructure.checkpoint import save_checkpoint
 from nnstructure.cli import main
@@ -132,3 +133,45 @@ def test_probing_a_network_of_another_architecture_says_what_probes_take(tmp_pat
                  "--target", "distance", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a 'mlp' network" in err and "reward-net architecture" in err, err
+
+
+def test_probes_read_every_network_format_through_the_one_loader(setup, tmp_path, capsys):
+    """A reward net saved as a state dict or as TorchScript gives the features of the same weights in our checkpoint."""
+    from nnstructure.checkpoint import load_checkpoint
+
+    root, dataset = setup
+    net = load_checkpoint(root / "net.pt").model
+    torch.save(net.state_dict(), tmp_path / "sd.pt")
+    torch.jit.script(net).save(str(tmp_path / "script.pt"))
+    caches = {}
+    for name in ("sd", "script"):
+        assert main(["probe-features", str(tmp_path / f"{name}.pt"), "--dataset", str(dataset), "--layers", "1,3",
+                     "--out", str(tmp_path / name), "--quiet"]) == 0
+        caches[name] = load_feature_cache(tmp_path / name)
+    ours = load_feature_cache(root / "feats")
+    for cache in caches.values():
+        for layer in (1, 3):
+            np.testing.assert_array_equal(cache.layer(layer), ours.layer(layer))
+    assert caches["sd"].metadata["network_format"] == "state dict"
+    assert caches["script"].metadata["network_format"] == "torchscript"
+    # A random baseline needs an architecture spec: a state dict of the reward layout has one.
+    assert main(["probe-features", str(tmp_path / "sd.pt"), "--dataset", str(dataset), "--layers", "1",
+                 "--random-init", "0", "--out", str(tmp_path / "rand"), "--quiet"]) == 0
+    capsys.readouterr()
+
+
+def test_probe_features_without_layers_names_the_inputs_a_network_takes_not_a_missing_layer(setup, tmp_path, capsys):
+    """Layers 3 and 4 of the default 1..4 do not exist in a 3-layer dots net; the real problem, that it takes 3-channel images
+    and not transitions, is what the one-line error says."""
+    root, dataset = setup
+    spec = reward_net_spec([3, 64, 64], n_outputs=1, channels=[4, 4, 4])
+    save_checkpoint(tmp_path / "small-dots.pt", build_model(spec, seed=0), {"spec": spec})
+    assert main(["probe-features", str(tmp_path / "small-dots.pt"), "--dataset", str(dataset),
+                 "--out", str(tmp_path / "f"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "do not exist" not in err, err
+    assert "of shape [6, 16, 16] each: it expects shape [3, 64, 64]" in err, err
+    # With inputs it takes, a layer that is not there is named as such.
+    assert main(["probe-features", str(tmp_path / "small-dots.pt"), "--dots-seed", "0", "--dots-n", "4",
+                 "--out", str(tmp_path / "f"), "--quiet"]) == 1
+    assert "layer(s) [3, 4] do not exist: this network has 3 ReLU layers" in capsys.readouterr().err

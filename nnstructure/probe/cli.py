@@ -82,15 +82,21 @@ def _add_fit(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers) -> None:
+    from nnstructure.network_io import ACCEPTED_FORMATS, add_allow_pickle_option
+
     p = subparsers.add_parser("probe", help="linear probe of one layer of a network for one target (features + fit)")
-    p.add_argument("checkpoint", help="network to probe: a reward net (.pt), a dots net or an adversarially trained net")
+    p.add_argument("checkpoint", help="network to probe: a reward net (.pt), a dots net or an adversarially trained net; "
+                                      f"{ACCEPTED_FORMATS}, whose ReLU modules are the probed layers")
+    add_allow_pickle_option(p)
     _add_source(p)
     _add_fit(p)
     p.add_argument("--cache", default=None, help="keep the layer's feature cache in this folder (default: a temporary one)")
     p.set_defaults(func=_probe)
 
     f = subparsers.add_parser("probe-features", help="cache the space-pooled ReLU layers of a network over a dataset")
-    f.add_argument("checkpoint", help="network whose layers to cache: a reward net (.pt), a dots net or an adversarially trained net")
+    f.add_argument("checkpoint", help="network whose layers to cache: a reward net (.pt), a dots net or an adversarially "
+                                      f"trained net; {ACCEPTED_FORMATS}, whose ReLU modules are the probed layers")
+    add_allow_pickle_option(f)
     _add_source(f)
     f.add_argument("--layers", type=_layers, default=[1, 2, 3, 4], help="comma-separated layers (default 1,2,3,4)")
     f.add_argument("--out", required=True, help="output folder (layer<L>.npy, rows.parquet, features.json)")
@@ -173,7 +179,7 @@ def _probe(args) -> int:
 
     settings = {**_features_settings(args, [args.layer]), **_fit_settings(args)}
     probe(args.checkpoint, args.out, settings, dataset=args.dataset, cache=args.cache, network=args.network,
-          device=args.device, progress=not args.quiet, json_row=args.json)
+          device=args.device, progress=not args.quiet, json_row=args.json, allow_pickle=args.allow_pickle)
     return 0
 
 
@@ -181,7 +187,7 @@ def _features(args) -> int:
     from nnstructure.probe.steps import probe_features
 
     probe_features(args.checkpoint, args.out, _features_settings(args, args.layers), dataset=args.dataset,
-                   network=args.network, device=args.device, progress=not args.quiet)
+                   network=args.network, device=args.device, progress=not args.quiet, allow_pickle=args.allow_pickle)
     return 0
 
 

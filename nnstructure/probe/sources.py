@@ -9,8 +9,11 @@ Two sources, both read once in a fixed order:
   dataset of size 9e4"), the last ``test_fraction`` of them held out; rows keep
   the three same-colour distances and their mean.
 
-The network is a checkpoint's, or (``random_init_seed``) a randomly initialised
-one of the same architecture: the probe baseline in the tables' parentheses.
+The network is read by :func:`nnstructure.network_io.load_network` (our
+checkpoints, TorchScript, state dicts, pickles with ``allow_pickle``) and checked
+against the inputs with one forward pass, or (``random_init_seed``) is a randomly
+initialised one of the same architecture: the probe baseline in the tables'
+parentheses.
 """
 
 from __future__ import annotations
@@ -72,27 +75,53 @@ def dots_batches(seed: int, n: int, batch_size: int = 256, test_fraction: float 
         }
 
 
-def probe_network(checkpoint: str | os.PathLike, random_init_seed: int | None = None):
-    """The model to probe and its metadata: the checkpoint's, or a fresh initialisation of its spec."""
-    from nnstructure.checkpoint import load_checkpoint
-    from nnstructure.models import build_model
+def probe_network(checkpoint: str | os.PathLike, random_init_seed: int | None = None, allow_pickle: bool = False):
+    """The model to probe and its metadata, read by :func:`nnstructure.network_io.load_network` (any format it
+    reads), or a fresh initialisation of the network's spec (``random_init_seed``)."""
+    from torch import nn
 
-    ckpt = load_checkpoint(checkpoint)
-    arch = ckpt.metadata.get("spec", {}).get("arch")
-    if arch != "reward":
+    from nnstructure.models import build_model
+    from nnstructure.models.reward import relu_indices
+    from nnstructure.network_io import NetworkFormatError, load_network
+
+    model, meta = load_network(checkpoint, allow_pickle=allow_pickle)
+    arch = (meta.get("spec") or {}).get("arch")
+    if meta["network_format"] == "nnstructure checkpoint" and arch != "reward":
         raise ValueError(f"{checkpoint} is a {arch!r} network: the probes read the pooled ReLU layers of chapter 5's "
                          "reward-net architecture (a reward, adversarial or dots net, from `nnstructure reward-net`, "
                          "`adversarial-train` or `dots-net`)")
+    if not isinstance(model, nn.Sequential) or not relu_indices(model):
+        raise NetworkFormatError(
+            f"{checkpoint} holds a {type(model).__name__} without nn.ReLU layers of its own: probes read the outputs of "
+            "the ReLU modules of an nn.Sequential; save torch.jit.script(model) of an nn.Sequential, or its state_dict()")
     if random_init_seed is None:
-        return ckpt.model, ckpt.metadata
-    model = build_model(ckpt.metadata["spec"], seed=derive_seed("probe-random-init", int(random_init_seed)))
-    return model.eval(), ckpt.metadata
+        return model, meta
+    if arch != "reward":
+        raise ValueError(f"{checkpoint} ({meta['network_format']}) records no reward-net spec to draw a random network "
+                         "of its architecture from; drop --random-init, or probe an nnstructure checkpoint")
+    model = build_model(meta["spec"], seed=derive_seed("probe-random-init", int(random_init_seed)))
+    return model.eval(), meta
+
+
+def _checked_batches(model, batches, source: str, metadata: dict):
+    """``batches`` after checking, with one forward pass on its first batch, that ``model`` takes these inputs
+    (a one-line error naming the shape it expects and the one ``source`` gives)."""
+    import itertools
+
+    from nnstructure.network_io import check_network_inputs
+
+    batches = iter(batches)
+    first = next(batches, None)
+    if first is None:
+        return iter(())
+    check_network_inputs(model, first[0], source, metadata)
+    return itertools.chain([first], batches)
 
 
 def cache_features(checkpoint: str | os.PathLike, out: str | os.PathLike, layers, dataset: str | os.PathLike | None = None,
                    dots_seed: int | None = None, dots_n: int = 90_000, random_init_seed: int | None = None,
                    network: str | None = None, batch_size: int = 256, device: str | None = None,
-                   progress: bool = True) -> FeatureCache:
+                   progress: bool = True, allow_pickle: bool = False) -> FeatureCache:
     """Run one forward pass of a checkpoint's network (or a random one of its architecture) over a
     transition dataset folder or a fresh dots dataset, and cache the pooled ``layers`` under ``out``."""
     import math
@@ -105,19 +134,21 @@ def cache_features(checkpoint: str | os.PathLike, out: str | os.PathLike, layers
         raise ValueError("give exactly one input source: a transition dataset folder (--dataset) or a dots seed (--dots-seed)")
     from nnstructure.train.precision import network_precision
 
-    model, ckpt_meta = probe_network(checkpoint, random_init_seed)
+    model, ckpt_meta = probe_network(checkpoint, random_init_seed, allow_pickle)
     dev = select_device(device)
     precision = network_precision(ckpt_meta)  # a random initialisation is probed as its trained network
     if dataset is not None:
         from nnstructure.reward.transitions import TransitionDataset
 
         data = TransitionDataset(dataset)
-        feats, cols = pooled_features(model, transition_batches(data, batch_size), layers, dev, progress,
+        batches = _checked_batches(model, transition_batches(data, batch_size), f"transition dataset {dataset}", ckpt_meta)
+        feats, cols = pooled_features(model, batches, layers, dev, progress,
                                       total=math.ceil(data.n() / batch_size), precision=precision)
         rows = transition_rows(data, cols["row"])
         source = {"source": str(Path(dataset)), "source_kind": "transitions"}
     else:
-        feats, cols = pooled_features(model, dots_batches(dots_seed, dots_n, batch_size), layers, dev, progress,
+        batches = _checked_batches(model, dots_batches(dots_seed, dots_n, batch_size), "the dots images", ckpt_meta)
+        feats, cols = pooled_features(model, batches, layers, dev, progress,
                                       total=math.ceil(dots_n / batch_size), precision=precision)
         rows = pd.DataFrame(cols)
         source = {"source": f"dots:seed={dots_seed}:n={dots_n}", "source_kind": "dots", "dots_seed": int(dots_seed),
@@ -125,7 +156,8 @@ def cache_features(checkpoint: str | os.PathLike, out: str | os.PathLike, layers
     meta = {
         "network": network or Path(checkpoint).stem,
         "checkpoint": str(checkpoint),
-        "spec": ckpt_meta["spec"],
+        "spec": ckpt_meta.get("spec"),
+        "network_format": ckpt_meta["network_format"],
         "random_init_seed": None if random_init_seed is None else int(random_init_seed),
         "device": str(dev),
         "precision": precision,

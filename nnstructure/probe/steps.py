@@ -36,11 +36,11 @@ FIT_DEFAULTS: dict[str, Any] = {
 
 
 def probe_features(checkpoint, out, settings: Mapping[str, Any], *, dataset=None, network: str | None = None,
-                   device="auto", progress: bool = True) -> None:
+                   device="auto", progress: bool = True, allow_pickle: bool = False) -> None:
     """Cache the space-pooled ReLU layers of the network ``checkpoint`` over the transition dataset folder
     ``dataset`` (or a fresh dots dataset: setting ``dots_seed``) in the folder ``out``."""
     cache = _cache(checkpoint, out, _features_settings(settings), dataset=dataset, network=network, device=device,
-                   progress=progress)
+                   progress=progress, allow_pickle=allow_pickle)
     print(json.dumps({"out": str(cache.path), "layers": cache.layers, "n_rows": len(cache.rows), "widths": cache.metadata["widths"]}))
 
 
@@ -54,7 +54,7 @@ def probe_fit(features, out, settings: Mapping[str, Any], *, json_row: bool = Fa
 
 
 def probe(checkpoint, out, settings: Mapping[str, Any], *, dataset=None, cache=None, network: str | None = None,
-          device="auto", progress: bool = True, json_row: bool = False) -> None:
+          device="auto", progress: bool = True, json_row: bool = False, allow_pickle: bool = False) -> None:
     """:func:`probe_features` of the probed layer only (in the folder ``cache``, or a temporary one), then
     :func:`probe_fit`; ``settings`` holds the settings of both."""
     import tempfile
@@ -67,11 +67,11 @@ def probe(checkpoint, out, settings: Mapping[str, Any], *, dataset=None, cache=N
         raise ValueError(f"probe: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
     if cache is not None:
         _fit_and_report(_cache(checkpoint, cache, features, dataset=dataset, network=network, device=device,
-                               progress=progress), s, out, json_row)
+                               progress=progress, allow_pickle=allow_pickle), s, out, json_row)
         return
     with tempfile.TemporaryDirectory(prefix="nnstructure-probe-") as tmp:
         _fit_and_report(_cache(checkpoint, tmp, features, dataset=dataset, network=network, device=device,
-                               progress=progress), s, out, json_row)
+                               progress=progress, allow_pickle=allow_pickle), s, out, json_row)
 
 
 def dots_net(out, settings: Mapping[str, Any], *, seed: int, log=None, row=None, network: str | None = None,
@@ -118,14 +118,14 @@ def _fit_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return s
 
 
-def _cache(checkpoint, out, s: Mapping[str, Any], *, dataset, network, device, progress):
+def _cache(checkpoint, out, s: Mapping[str, Any], *, dataset, network, device, progress, allow_pickle=False):
     from nnstructure.probe.sources import cache_features
 
     if dataset is None and s["dots_seed"] is None:
         raise ValueError("give the probe's inputs: --dataset DIR (transition dataset) or --dots-seed SEED (fresh dots images)")
     return cache_features(checkpoint, out, s["layers"], dataset=dataset, dots_seed=s["dots_seed"], dots_n=s["dots_n"],
                           random_init_seed=s["random_init"], network=network, batch_size=s["batch_size"],
-                          device=device, progress=progress)
+                          device=device, progress=progress, allow_pickle=allow_pickle)
 
 
 def _epochs(s: Mapping[str, Any]) -> int:

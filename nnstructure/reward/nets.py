@@ -153,30 +153,32 @@ def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> d
 def load_reward_net(checkpoint: str | os.PathLike, device: str | torch.device | None = None, allow_pickle: bool = False):
     """A transition reward net (:class:`~nnstructure.checkpoint.Checkpoint`) on ``device``, in eval mode.
 
-    Our checkpoints must hold a transition reward net (a ValueError names the
-    file otherwise). Networks made elsewhere are read by
-    :func:`nnstructure.network_io.load_network` (TorchScript, a state dict of a
-    plain stack, or, with ``allow_pickle``, a pickled module): they must map a
-    batch of observation-next-observation pairs, 6 x 64 x 64 in [0, 1], to 15
-    predicted rewards, which is checked with one forward pass.
+    Every format :func:`nnstructure.network_io.load_network` reads is taken (our
+    checkpoints, which must hold a reward net; TorchScript; a state dict of our
+    reward-net layout or of a plain stack; with ``allow_pickle``, a pickled
+    module). The network must map a batch of observation-next-observation pairs,
+    6 x 64 x 64 in [0, 1], to 15 predicted rewards, which is checked with one
+    forward pass (:class:`~nnstructure.network_io.NetworkInputError`, one line,
+    naming the shape it expects and the one it was given).
     """
     from nnstructure.checkpoint import Checkpoint
     from nnstructure.device import select_device
-    from nnstructure.network_io import load_network
+    from nnstructure.network_io import NetworkInputError, check_network_inputs, load_network
 
     device = device if isinstance(device, torch.device) else select_device(device)
     model, metadata = load_network(checkpoint, allow_pickle=allow_pickle)
     model = model.to(device).eval()
-    if metadata["network_format"] == "nnstructure checkpoint":
+    if metadata["network_format"] == "nnstructure checkpoint" and metadata["spec"].get("arch") != "reward":
         spec = metadata["spec"]
-        if spec.get("arch") != "reward" or spec["input_shape"][0] != 6:
-            raise ValueError(f"{checkpoint} is not a transition reward net (arch {spec.get('arch')!r}, input "
-                             f"{spec.get('input_shape')}); pass a checkpoint made by `nnstructure reward-net`")
-        return Checkpoint(model=model, metadata=metadata, path=Path(checkpoint))
+        raise ValueError(f"{checkpoint} is not a transition reward net (arch {spec.get('arch')!r}, input "
+                         f"{spec.get('input_shape')}); pass a checkpoint made by `nnstructure reward-net`")
+    transition = torch.zeros(1, 6, 64, 64)
+    check_network_inputs(model, transition, "procgen transitions (observation and next observation)", metadata)
     with torch.no_grad():
-        out = model(torch.zeros(1, 6, 64, 64, device=device))
-    if tuple(out.shape) != (1, 15):
-        raise ValueError(f"{checkpoint}: a reward net maps (batch, 6, 64, 64) transitions to (batch, 15) predicted "
-                         f"rewards, but this network gives {tuple(out.shape)}")
-    spec = {"arch": "external", "input_shape": [6, 64, 64], "n_outputs": 15}
+        out = model(transition.to(device))
+    if tuple(out.shape) != (1, N_PROCGEN_ACTIONS):
+        raise NetworkInputError(f"{checkpoint}: a reward net maps (batch, 6, 64, 64) transitions to (batch, "
+                                f"{N_PROCGEN_ACTIONS}) predicted rewards, one per action, but this network gives "
+                                f"{tuple(out.shape)}")
+    spec = metadata.get("spec") or {"arch": "external", "input_shape": [6, 64, 64], "n_outputs": N_PROCGEN_ACTIONS}
     return Checkpoint(model=model, metadata={**metadata, "spec": spec}, path=Path(checkpoint))
