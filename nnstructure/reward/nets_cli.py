@@ -7,7 +7,7 @@ import argparse
 
 
 def register(subparsers) -> None:
-    from nnstructure.network_io import add_allow_pickle_option
+    from nnstructure.network_io import ACCEPTED_FORMATS, add_allow_pickle_option
 
     p = subparsers.add_parser("reward-net", help="train a reward net on a transition dataset folder (thesis 5.3)")
     from nnstructure.reward.settings import REWARD_NET_SETTINGS, add_settings_options
@@ -25,7 +25,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=_reward_net)
 
     n = subparsers.add_parser("noise-test", help="rewards a reward net assigns to random-noise transitions (thesis Table 5.1)")
-    n.add_argument("checkpoint", help="reward net checkpoint (.pt from `nnstructure reward-net`)")
+    n.add_argument("checkpoint", help=f"reward net mapping (batch, 6, 64, 64) transitions to 15 rewards (ours: from `nnstructure reward-net`): {ACCEPTED_FORMATS}")
     add_allow_pickle_option(n)
     n.add_argument("--n", type=int, default=100, help="number of random images (default 100, the thesis)")
     n.add_argument("--clip", action=argparse.BooleanOptionalAction, default=True,
@@ -39,7 +39,7 @@ def register(subparsers) -> None:
 
     e = subparsers.add_parser("predict-transitions",
                               help="rewards a reward net assigns to the original and edited transitions (thesis Table 5.2)")
-    e.add_argument("checkpoint", help="reward net checkpoint (.pt from `nnstructure reward-net`)")
+    e.add_argument("checkpoint", help=f"reward net mapping (batch, 6, 64, 64) transitions to 15 rewards (ours: from `nnstructure reward-net`): {ACCEPTED_FORMATS}")
     add_allow_pickle_option(e)
     e.add_argument("edits", help="folder of `nnstructure edit-transitions` (edited_transitions.npz)")
     e.add_argument("--label", default=None, help="network name in the table (default: the checkpoint's file stem)")
@@ -49,7 +49,7 @@ def register(subparsers) -> None:
     e.set_defaults(func=_predict_transitions)
 
     v = subparsers.add_parser("visualize-reward", help="optimise inputs for a reward net's outputs (thesis 5.4)")
-    v.add_argument("checkpoint", help="reward net checkpoint (.pt from `nnstructure reward-net`)")
+    v.add_argument("checkpoint", help=f"reward net mapping (batch, 6, 64, 64) transitions to 15 rewards (ours: from `nnstructure reward-net`): {ACCEPTED_FORMATS}")
     add_allow_pickle_option(v)
     v.add_argument("--mode", choices=("denovo", "from-dataset", "from-edits"), required=True,
                    help="denovo: Fourier-space synthesis per action; from-dataset: rewarded test transitions predicted ~10; "
