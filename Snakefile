@@ -64,6 +64,7 @@ include: "rules/networks.smk"
 include: "rules/transitions.smk"
 include: "rules/clusterability.smk"
 include: "rules/specialization.smk"
+include: "rules/partition_methods.smk"
 include: "rules/reward.smk"
 include: "rules/probes.smk"
 include: "rules/report.smk"
@@ -72,6 +73,7 @@ include: "rules/report.smk"
 rule all:
     input:
         all_targets(),
+        wc.partition_methods_targets(config, RESULTS, list(wc.analysis_cells(config, "partition_methods", report=note))),
     default_target: True
 
 

@@ -105,3 +105,83 @@ def test_sparse_and_dense_spectra_agree(monkeypatch):
     dense = choose_k.laplacian_spectrum(adjacency, 6)
     monkeypatch.setattr(choose_k, "DENSE_MAX_NODES", 10)
     assert np.allclose(choose_k.laplacian_spectrum(adjacency, 6), dense, atol=1e-8)
+
+
+# ---------------------------------------------------------------------------------------------
+# The comparison on a tiny trained MLP
+
+
+def _bars(n_train=240, n_test=120, side=8, seed=0):
+    """Four classes of 8x8 images: a bright bar in one of four places, plus noise."""
+    from nnstructure.data import Dataset
+
+    rng = np.random.default_rng(seed)
+
+    def make(n):
+        y = rng.integers(0, 4, n)
+        x = rng.integers(0, 60, size=(n, 1, side, side))
+        for i, c in enumerate(y):
+            x[i, 0, 1 + 2 * c:3 + 2 * c, 1:side - 1] += 180
+        return np.clip(x, 0, 255).astype(np.uint8), y.astype(np.int64)
+
+    x_train, y_train = make(n_train)
+    x_test, y_test = make(n_test)
+    return Dataset("bars", x_train, y_train, x_test, y_test, n_classes=4)
+
+
+@pytest.fixture(scope="module")
+def tiny_mlp(tmp_path_factory):
+    from nnstructure.data import save_dataset
+    from nnstructure.train import train_network
+
+    tmp = tmp_path_factory.mktemp("methods")
+    data_path = tmp / "bars.npz"
+    save_dataset(_bars(), data_path)
+    ckpt = tmp / "mlp.pt"
+    train_network(_bars(), {"arch": "mlp", "input_shape": [1, 8, 8], "n_outputs": 4, "widths": [16, 16]},
+                  {"epochs": 3, "prune_epochs": 0, "batch_size": 32}, seed=0, out=ckpt, device="cpu", progress=False)
+    return ckpt, data_path
+
+
+SMALL = {"k": 4, "n_shuffles": 3, "n_random": 4, "visualization": {"steps": 3}, "network": "tiny"}
+
+
+def test_the_comparison_step_runs_every_method_on_a_tiny_mlp(tiny_mlp, tmp_path):
+    from nnstructure.cluster.method_comparison import compare_partition_methods, summarise_partition_methods
+    from nnstructure.io import read_parquet
+
+    ckpt, data = tiny_mlp
+    out = tmp_path / "rows.parquet"
+    compare_partition_methods(ckpt, data, out, SMALL, device="cpu")
+    rows = read_parquet(out)
+    assert list(rows["method"]) == list(METHODS)
+    spectral = rows.set_index("method").loc["spectral"]
+    assert spectral["k"] == 4 and spectral["n_clusters"] == 4 and spectral["k_fixed"] == 4
+    for _, row in rows.iterrows():
+        assert row["n_shuffles"] == 3 and len(row["shuffled_ncuts"]) == 3
+        assert row["ncut_p_value"] in (0.25, 0.5, 0.75, 1.0) and row["modularity_p_value"] in (0.25, 0.5, 0.75, 1.0)
+        assert row["seconds"] >= 0 and 2 <= row["k_eigengap"] <= 32 and row["k_modularity"] >= 1
+        if row["n_clusters"] >= 2:  # chapter 4 on its partition: Fisher statistics of both proxies
+            assert row["importance_fisher"] > 0 and row["coherence_fisher"] > 0
+            assert 0 < row["importance_p_value"] <= 1 and row["importance_subclusters"] >= 1
+    # the same seed gives the same table
+    again = tmp_path / "again.parquet"
+    compare_partition_methods(ckpt, data, again, SMALL, device="cpu")
+    assert read_parquet(again)[["ncut", "modularity", "importance_fisher"]].equals(rows[["ncut", "modularity", "importance_fisher"]])
+    table = summarise_partition_methods([out], tmp_path / "table.parquet", tmp_path / "fig.png", tmp_path / "conclusion.md")
+    text = (tmp_path / "conclusion.md").read_text()
+    best = table.groupby("method")["specialisation"].mean().idxmax()
+    assert f"{best} finds the most specialised clusters" in text and table["conclusion"].iloc[0] in text
+    assert (tmp_path / "fig.png").stat().st_size > 1000
+
+
+def test_the_comparison_names_bad_settings(tiny_mlp, tmp_path):
+    from nnstructure.cluster.method_comparison import compare_partition_methods
+
+    ckpt, data = tiny_mlp
+    with pytest.raises(ValueError, match="unknown partition method 'kmeans'"):
+        compare_partition_methods(ckpt, data, tmp_path / "x.parquet", {"methods": ["kmeans"]})
+    with pytest.raises(ValueError, match="has no setting resolution"):
+        compare_partition_methods(ckpt, data, tmp_path / "x.parquet", {"method_settings": {"infomap": {"resolution": 2}}})
+    with pytest.raises(ValueError, match="unknown setting"):
+        compare_partition_methods(ckpt, data, tmp_path / "x.parquet", {"n_shufles": 2})

@@ -9,6 +9,7 @@ files           file checksums (a params value that follows a file's content)
 schema          the config's JSON schema (``python -m nnstructure.workflow.schema config/schema.yaml``)
 clusterability  chapter 3: clustering settings, job params, rows and targets
 specialization  chapter 4: importance and coherence settings, job params and targets
+partition_methods  the partition-methods comparison (issue 21): settings, job params and targets
 reward          chapter 5: transition datasets, chapter-5 networks, tests, probes, aggregation and targets
 run             a run's output folder (``python -m nnstructure.workflow.run SNAKEMAKE_ARGS...``, for the Makefile)
 """
@@ -89,6 +90,15 @@ from nnstructure.workflow.specialization import (
     specialization_settings,
     specialization_stats_params,
     specialization_targets,
+)
+from nnstructure.workflow.partition_methods import (
+    PARTITION_METHODS_KEYS,
+    partition_methods_outputs,
+    partition_methods_params,
+    partition_methods_row_targets,
+    partition_methods_rows,
+    partition_methods_settings,
+    partition_methods_targets,
 )
 from nnstructure.workflow.reward import (
     CH5_REPORTS,
@@ -190,6 +200,13 @@ __all__ = [
     "specialization_image_targets",
     "specialization_stats_params",
     "specialization_targets",
+    "PARTITION_METHODS_KEYS",
+    "partition_methods_settings",
+    "partition_methods_params",
+    "partition_methods_rows",
+    "partition_methods_row_targets",
+    "partition_methods_outputs",
+    "partition_methods_targets",
     "PROBE_LAYERS",
     "CH5_TABLES",
     "CH5_REPORT_INPUTS",

@@ -66,13 +66,14 @@ CONDITION_LABELS = ("reg", "init", "thesis_network")
 #: Names of network sets, conditions and analysis entries (also a Snakemake wildcard constraint).
 NAME_REGEX = r"[A-Za-z0-9_.]+(-[A-Za-z0-9_.]+)*"
 #: Analyses whose ``networks`` entries select network sets.
-ANALYSES = ("clusterability", "specialization", "reward", "probes")
+ANALYSES = ("clusterability", "specialization", "reward", "probes", "partition_methods")
 #: The network kinds each analysis can run on.
 ANALYSIS_KINDS = {
     "clusterability": ("trained", "random_init", "pretrained"),
     "specialization": ("trained", "pretrained"),
     "reward": ("reward", "adversarial"),
     "probes": ("reward", "adversarial", "dots"),
+    "partition_methods": ("trained",),
 }
 #: The settings an entry of each analysis may override (:func:`entry_settings`); the section's other settings
 #: are section-wide (chapter 4's ties, alpha and BH family).
@@ -82,6 +83,8 @@ ENTRY_SETTINGS = {
                        "layer_scope", "kernel_norm", "fold_batchnorm", "visualization"),
     "reward": ("noise_n", "noise_clip", "visualization_modes", "visualization_steps"),
     "probes": ("layers", "targets", "filtered", "random_networks", "epochs", "dots_seed", "dots_n"),
+    "partition_methods": ("methods", "k", "k_max", "method_settings", "n_shuffles", "shuffle", "proxies", "n_random",
+                          "random_pool", "visualization", "kernel_norm", "fold_batchnorm"),
 }
 
 

@@ -239,6 +239,57 @@ def _specialization_properties(with_defaults: bool) -> dict:
     return props
 
 
+def _partition_methods_properties(with_defaults: bool) -> dict:
+    """Settings of the partition-methods comparison (issue 21); ``with_defaults`` for the section."""
+    from nnstructure.cluster.choose_k import DEFAULT_K_MAX
+    from nnstructure.cluster.methods import LEIDEN_OBJECTIVES, METHODS
+    from nnstructure.specialization.choices import PROXIES, RANDOM_POOLS
+
+    resolution = {"type": "number", "exclusiveMinimum": 0,
+                  "description": "modularity resolution (1: plain modularity; higher: more, smaller communities)"}
+    defaults = {"methods": list(METHODS), "k": 16, "k_max": DEFAULT_K_MAX, "method_settings": {}, "n_shuffles": 10,
+                "shuffle": "layer", "proxies": list(PROXIES), "n_random": 19, "random_pool": "all", "visualization": {},
+                "kernel_norm": "l1", "fold_batchnorm": True}
+    props = {
+        "methods": {"type": "array", "items": {"type": "string", "enum": list(METHODS)}, "minItems": 1, "uniqueItems": True,
+                    "description": "partition methods compared: spectral (thesis, k clusters), leiden and louvain "
+                                   "(modularity), infomap (map equation); the last three find their own number"},
+        "k": {"oneOf": [{"type": "integer", "minimum": 2}, {"type": "string", "enum": ["auto"]}],
+              "description": "clusters of the spectral method (thesis: 12 in ch. 3, 16 in ch. 4), or auto (eigengap)"},
+        "k_max": {"type": "integer", "minimum": 2, "description": "largest k the eigengap heuristic considers"},
+        "method_settings": {
+            "type": "object", "additionalProperties": False, "description": "each method's own settings",
+            "properties": {
+                "spectral": {"type": "object", "additionalProperties": False,
+                             "properties": {"n_init": {"$ref": "#/$defs/n_init"}}},
+                "leiden": {"type": "object", "additionalProperties": False, "properties": {
+                    "objective": {"type": "string", "enum": list(LEIDEN_OBJECTIVES),
+                                  "description": "modularity, or the constant Potts model (resolution: a density "
+                                                 "threshold in units of edge weight)"},
+                    "resolution": resolution}},
+                "louvain": {"type": "object", "additionalProperties": False, "properties": {"resolution": resolution}},
+                "infomap": {"type": "object", "additionalProperties": False, "properties": {
+                    "n_trials": {"type": "integer", "minimum": 1, "description": "Infomap restarts (best kept)"}}},
+            },
+        },
+        "n_shuffles": {"type": "integer", "minimum": 0,
+                       "description": "shuffled graphs per network and method, each partitioned by the same method "
+                                      "(0: no comparison with shuffles)"},
+        "shuffle": {"$ref": "#/$defs/shuffle_kind"},
+        "proxies": {"type": "array", "items": {"type": "string", "enum": list(PROXIES)}, "minItems": 1, "uniqueItems": True,
+                    "description": "chapter-4 measures: lesion (importance), visualization (coherence)"},
+        "n_random": {"type": "integer", "minimum": 1, "description": "random subclusters per true subcluster (thesis 19)"},
+        "random_pool": {"type": "string", "enum": list(RANDOM_POOLS)},
+        "visualization": {k: v for k, v in _specialization_properties(False)["visualization"].items()},
+        "kernel_norm": {"$ref": "#/$defs/kernel_norm"},
+        "fold_batchnorm": {"type": "boolean"},
+    }
+    if with_defaults:
+        for key, value in defaults.items():
+            props[key] = {**props[key], "default": value}
+    return props
+
+
 def _transitions_schema() -> dict:
     from nnstructure.reward.settings import TRANSITION_SETTINGS, settings_schema
 
@@ -302,6 +353,9 @@ def workflow_schema() -> dict:
     defs["specialization_entry"] = {**defs["analysis_entry"], "additionalProperties": False,
                                     "properties": {**defs["analysis_entry"]["properties"],
                                                    **_specialization_properties(False)}}
+    defs["partition_methods_entry"] = {**defs["analysis_entry"], "additionalProperties": False,
+                                       "properties": {**defs["analysis_entry"]["properties"],
+                                                      **_partition_methods_properties(False)}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "description": "nnstructure workflow configuration: network sets (what is trained or loaded) and the analyses "
@@ -397,6 +451,12 @@ def workflow_schema() -> dict:
                                            "description": "class range in the BH family: raw (thesis text) or "
                                                           "normalised by the mean class drop (original code)"},
                 },
+            ),
+            "partition_methods": _analysis_section(
+                "beyond the thesis (its section 6): partition methods compared on cluster quality (n-cut and "
+                "modularity against shuffles) and functional specialisation (chapter 4's lesions and visualisations)",
+                "partition_methods_entry",
+                _partition_methods_properties(True),
             ),
         },
     }
