@@ -185,3 +185,43 @@ def test_the_comparison_names_bad_settings(tiny_mlp, tmp_path):
         compare_partition_methods(ckpt, data, tmp_path / "x.parquet", {"method_settings": {"infomap": {"resolution": 2}}})
     with pytest.raises(ValueError, match="unknown setting"):
         compare_partition_methods(ckpt, data, tmp_path / "x.parquet", {"n_shufles": 2})
+
+
+def test_cli_clusterability_and_specialization_take_a_method_and_k_auto(tiny_mlp, tmp_path, capsys):
+    import json
+
+    from nnstructure.cli import main
+    from nnstructure.cluster.method_comparison import method_clusterability
+    from nnstructure.graph.weights import weight_graph
+    from nnstructure.io import read_parquet
+    from nnstructure.specialization.steps import load_network
+
+    ckpt, data = tiny_mlp
+    capsys.readouterr()
+    out = tmp_path / "row.parquet"
+    assert main(["clusterability", str(ckpt), "--method", "leiden", "--resolution", "1.5", "--n-shuffles", "3",
+                 "--seed", "2", "--json", "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    lib = method_clusterability(weight_graph(load_network(ckpt).model), "leiden", 12, 3, "layer", 2, {"resolution": 1.5})
+    assert printed["method"] == "leiden" and printed["k"] is None
+    assert printed["ncut"] == pytest.approx(lib["ncut"]) and printed["modularity_p_value"] == lib["modularity_p_value"]
+    assert read_parquet(out).loc[0, "method_settings"] == '{"objective": "modularity", "resolution": 1.5}'
+    assert main(["clusterability", str(ckpt), "--k", "auto", "--n-shuffles", "2", "--json"]) == 0
+    auto = json.loads(capsys.readouterr().out)
+    graph = weight_graph(load_network(ckpt).model)
+    from nnstructure.cluster.choose_k import eigengap_k
+    from nnstructure.graph.subgraph import drop_isolated_nodes
+
+    assert auto["method"] == "spectral" and auto["k"] == eigengap_k(drop_isolated_nodes(graph)[0].adjacency)[0]
+    assert main(["clusterability", str(ckpt), "--method", "infomap", "--resolution", "2"]) == 1
+    assert "has no setting resolution" in capsys.readouterr().err
+    # chapter 4 with the clusters Louvain finds: every metric's statistics
+    assert main(["specialization", str(ckpt), "--dataset", str(data), "--method", "louvain", "--n-random", "3",
+                 "--vis-steps", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["method"] == "louvain" and report["k"] >= 2
+    assert {"accuracy_drop", "vis_score"} <= set(report["metrics"])
+    assert all(0 <= m["p_value"] <= 1 and m["n_subclusters"] > 0 for m in report["metrics"].values())
+    assert main(["specialization", str(ckpt), "--dataset", str(data), "--k", "auto", "--partitioning", "weight-layer",
+                 "--n-random", "3", "--proxies", "lesion", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["k"] == auto["k"]

@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from nnstructure.cluster.methods import LEIDEN_OBJECTIVES, METHODS
 from nnstructure.cluster.shuffle import SHUFFLE_KINDS
 from nnstructure.graph.kernel_norms import KERNEL_NORMS
 from nnstructure.network_io import ACCEPTED_FORMATS, add_allow_pickle_option, load_sequential
@@ -40,10 +41,47 @@ def add_graph_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-fold-batchnorm", dest="fold_batchnorm", action="store_false", help="ignore BatchNorm scales")
 
 
-def _cluster_options(p: argparse.ArgumentParser, seed_help: str) -> None:
-    p.add_argument("--k", type=int, default=12, help="number of clusters (default 12)")
+def _cluster_options(p: argparse.ArgumentParser, seed_help: str, k_auto: bool = False) -> None:
+    if k_auto:
+        p.add_argument("--k", type=k_or_auto, default=12,
+                       help="number of clusters of the spectral method (default 12), or auto: the eigengap choice")
+    else:
+        p.add_argument("--k", type=int, default=12, help="number of clusters (default 12)")
     add_n_init_option(p)
     p.add_argument("--seed", type=int, default=0, help=seed_help)
+
+
+def k_or_auto(text: str) -> int | str:
+    """``--k``: an integer of at least 2, or ``auto`` (chosen from the graph's eigengap)."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--k must be an integer of at least 2 or 'auto', got {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"--k must be an integer of at least 2 or 'auto', got {value}")
+    return value
+
+
+def add_method_options(p: argparse.ArgumentParser) -> None:
+    """``--method`` and the settings of the methods that take them (issue 21's partition methods)."""
+    p.add_argument("--method", choices=METHODS, default="spectral",
+                   help="partition method: spectral (the thesis's, k clusters; default), leiden or louvain "
+                        "(modularity), infomap (map equation); the last three find their own number of clusters")
+    p.add_argument("--resolution", type=float,
+                   help="leiden and louvain: modularity resolution (default 1; higher: more, smaller communities)")
+    p.add_argument("--objective", choices=LEIDEN_OBJECTIVES, help="leiden: modularity (default) or cpm")
+
+
+def method_options(args) -> dict:
+    """The ``--method``'s settings given on the command line (the spectral method's is ``--n-init``)."""
+    given = {"resolution": args.resolution, "objective": args.objective}
+    if args.method == "spectral":
+        given["n_init"] = args.n_init
+    from nnstructure.cluster.methods import method_settings
+
+    return method_settings(args.method, {key: value for key, value in given.items() if value is not None})
 
 
 def _shuffle_options(p: argparse.ArgumentParser, count_help: str) -> None:
@@ -72,7 +110,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("clusterability", help="n-cut of a network and its relative clusterability against shuffles")
     p.add_argument("checkpoint", help=f"network file ({ACCEPTED_FORMATS}), or a graph .npz from `nnstructure graph`")
     add_allow_pickle_option(p)
-    _cluster_options(p, "seed of the clustering and of the shuffles")
+    _cluster_options(p, "seed of the clustering and of the shuffles", k_auto=True)
+    add_method_options(p)
     _shuffle_options(p, "number of shuffled networks (default 50)")
     add_graph_options(p)
     _jobs_option(p)
@@ -121,6 +160,9 @@ def _clusterability(args) -> int:
     from nnstructure.io import write_parquet
 
     graph = _load_network_graph(args.checkpoint, args.kernel_norm, args.fold_batchnorm, args.allow_pickle)
+    options = method_options(args)
+    if args.method != "spectral" or args.k == "auto":
+        return _clusterability_by_method(args, graph, options)
     res = relative_clusterability(
         graph, k=args.k, n_shuffles=args.n_shuffles, kind=args.kind, n_init=args.n_init, seed=args.seed, n_jobs=args.jobs
     )
@@ -141,6 +183,39 @@ def _clusterability(args) -> int:
             fold_batchnorm=bool(graph.meta.get("fold_batchnorm", args.fold_batchnorm)), kind=graph.meta.get("kind", ""),
         )
         write_parquet(pd.DataFrame([row]), args.out)
+    return 0
+
+
+def _clusterability_by_method(args, graph, options: dict) -> int:
+    """``clusterability --method M`` or ``--k auto``: the method's partition, its n-cut and modularity against
+    the same method on the shuffles (:func:`nnstructure.cluster.method_comparison.method_clusterability`)."""
+    import pandas as pd
+
+    from nnstructure.cluster.method_comparison import method_clusterability
+    from nnstructure.io import write_parquet
+
+    res = method_clusterability(graph, args.method, args.k, args.n_shuffles, args.kind, args.seed, options)
+    keys = ("method", "ncut", "ncut_shuffle_mean", "ncut_p_value", "ncut_z", "modularity", "modularity_shuffle_mean",
+            "modularity_p_value", "modularity_z", "n_clusters", "k", "size_min", "size_max", "n_shuffles", "seconds")
+    row = {key: res[key] for key in keys}
+    if args.json:
+        print(json.dumps(row))
+    else:
+        k_text = f"k={res['k']}" if res["k"] is not None else "its own number of clusters"
+        print(f"{args.method} ({k_text}): {res['n_clusters']} clusters, n-cut {res['ncut']:.4f}, "
+              f"modularity {res['modularity']:.4f}")
+        if res["n_shuffles"]:
+            print(f"{res['n_shuffles']} {args.kind} shuffles, same method: n-cut {res['ncut_shuffle_mean']:.4f} "
+                  f"(p = {res['ncut_p_value']:.4f}, z = {res['ncut_z']:.2f}); modularity {res['modularity_shuffle_mean']:.4f} "
+                  f"(p = {res['modularity_p_value']:.4f}, z = {res['modularity_z']:.2f})")
+    if args.out:
+        row.update(checkpoint=str(args.checkpoint), shuffle=args.kind, seed=args.seed, k_setting=str(args.k),
+                   method_settings=json.dumps(options, sort_keys=True),
+                   kernel_norm=graph.meta.get("kernel_norm", args.kernel_norm),
+                   fold_batchnorm=bool(graph.meta.get("fold_batchnorm", args.fold_batchnorm)), kind=graph.meta.get("kind", ""))
+        frame = pd.DataFrame([row])
+        frame["k"] = frame["k"].astype("Int64")
+        write_parquet(frame, args.out)
     return 0
 
 

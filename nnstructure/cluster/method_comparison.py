@@ -168,6 +168,106 @@ def method_specialization(model, graph, labels, dataset, proxies: Sequence[str] 
     return summary, per_network
 
 
+def partition_by_method(model, partitioning: str, method: str, k=16, seed: int = 0, settings=None, inputs=None,
+                        kernel_norm: str = "l1", fold_batchnorm: bool = True, layer_scope: str = "adjacent",
+                        k_max: int = 32, device=None):
+    """Chapter 4's ``partitioning`` of ``model`` with its network-wide clusters found by ``method``.
+
+    The graph is the partitioning's (weights, or activations on ``inputs``); ``method`` partitions it
+    network-wide (``k``: the fixed-k methods' k or ``"auto"``, the eigengap choice). A layer-wise partitioning
+    then clusters every hidden layer as chapter 4 does, with as many clusters as the method's partition has in
+    that layer (:func:`nnstructure.specialization.partition.partition_network`). Returns the
+    :class:`~nnstructure.specialization.partition.Partition`, its summary recording the method.
+    """
+    from nnstructure.graph.activations import activation_graph
+    from nnstructure.graph.weights import weight_graph
+    from nnstructure.specialization.partition import check_partitioning, partition_network
+
+    graph_kind, _ = check_partitioning(partitioning)
+    if graph_kind == "act":
+        if inputs is None:
+            raise ValueError(f"partitioning {partitioning!r} needs inputs (a validation split of the training data)")
+        graph = activation_graph(model, inputs, device=device)
+    else:
+        graph = weight_graph(model, kernel_norm=kernel_norm, fold_batchnorm=fold_batchnorm)
+    quality = method_clusterability(graph, method, k, 0, "layer", seed, settings, k_max)
+    labels = quality["labels"]
+    n_clusters = int(quality["n_clusters"])
+    if n_clusters < 2:
+        raise ValueError(f"{method} puts every node of the {graph_kind} graph in one cluster, so there are no "
+                         "subclusters to test; choose another method or setting (e.g. a higher resolution)")
+    n_init = (settings or {}).get("n_init", 25)
+    part = partition_network(model, partitioning, n_clusters, seed=seed, n_init=n_init, kernel_norm=kernel_norm,
+                             fold_batchnorm=fold_batchnorm, layer_scope=layer_scope, network_labels=labels,
+                             graph=graph)
+    part.summary.update(method=method, method_settings=method_settings(method, settings), k_setting=str(k),
+                        modularity=quality["modularity"])
+    return part
+
+
+def specialization_by_method(checkpoint, dataset, settings: Mapping[str, Any], method: str,
+                             method_options: Mapping[str, Any] | None = None, *, results=None, out=None, data_dir=None,
+                             allow_pickle: bool = False, device: str | None = None) -> pd.DataFrame:
+    """``nnstructure specialization --method M`` (or ``--k auto``): chapter 4 on one network with its clusters
+    found by ``method``. ``settings`` are :func:`nnstructure.specialization.steps.specialization`'s (``k`` may be
+    ``"auto"``); returns the combined statistics (also written to ``out``; the results table to ``results``)."""
+    from nnstructure.io import write_parquet
+    from nnstructure.specialization.choices import PROXIES
+    from nnstructure.specialization.partition import check_partitioning, validation_inputs
+    from nnstructure.specialization.statistics import specialization_statistics
+    from nnstructure.specialization.steps import (
+        SPECIALIZATION_DEFAULTS,
+        load_network,
+        network_dataset,
+        network_label,
+        visualization_settings,
+    )
+    from nnstructure.specialization.evaluate import evaluate_partition
+
+    s = step_settings("specialization", settings, SPECIALIZATION_DEFAULTS)
+    proxies = list(s["proxies"])
+    unknown = [p for p in proxies if p not in PROXIES]
+    if not proxies or unknown:
+        raise ValueError(f"proxies must be some of {', '.join(PROXIES)}; got {proxies}")
+    ck = load_network(checkpoint, allow_pickle)
+    ds = network_dataset(ck, dataset, data_dir)
+    seed = as_int(s["seed"])
+    inputs = None
+    if check_partitioning(s["partitioning"])[0] == "act":
+        inputs = validation_inputs(ds.x_train, as_int(s["validation_size"]), seed)
+    options = dict(method_options or {})
+    if method == "spectral":
+        options.setdefault("n_init", s["n_init"] if s["n_init"] == "auto" else as_int(s["n_init"]))
+    k = s["k"] if s["k"] == "auto" else as_int(s["k"])
+    part = partition_by_method(ck.model, s["partitioning"], method, k, seed, options, inputs, s["kernel_norm"],
+                               bool(s["fold_batchnorm"]), s["layer_scope"], device=device)
+    meta = ck.metadata
+    spec = meta.get("spec", {})
+    identity = {"condition": s["condition"] or f"{spec.get('arch', 'net')}-{meta.get('dataset', 'data')}:{method}",
+                "network_label": network_label(meta), "arch": spec.get("arch", ""), "dataset": meta.get("dataset", ""),
+                "replicate": str(s["replicate"] if s["replicate"] is not None else meta.get("seed", 0)),
+                "checkpoint": str(checkpoint), "partitioning": s["partitioning"], "k": int(part.summary["k"])}
+    vis = s["visualization"] or {}
+    frames = [evaluate_partition(ck.model, part.frame(), proxy, ds, n_random=as_int(s["n_random"]), seed=seed,
+                                 random_pool=s["random_pool"],
+                                 vis_settings=visualization_settings(vis) if proxy == "visualization" else None,
+                                 identity=identity, device=device, vis_max_batch=as_int(vis.get("max_batch")),
+                                 progress=True)[0]
+              for proxy in proxies]
+    frame = pd.concat(frames, ignore_index=True)
+    frame["method"] = method
+    if results:
+        write_parquet(frame, results)
+    combined, _, _ = specialization_statistics(frame, ties=s["ties"], alpha=float(s["alpha"]),
+                                               family_class_range=s["family_class_range"])
+    combined["method"] = method
+    if out:
+        write_parquet(combined, out)
+    print(f"{method}: {part.summary['k']} clusters ({s['partitioning']}), modularity {part.summary['modularity']:.3f}",
+          file=sys.stderr)
+    return combined
+
+
 # ---------------------------------------------------------------------------------------------
 # The workflow's steps
 

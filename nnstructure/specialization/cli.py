@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from nnstructure.cluster.cli import add_graph_options, add_n_init_option
+from nnstructure.cluster.cli import add_graph_options, add_method_options, add_n_init_option, k_or_auto
 from nnstructure.cluster.layerwise import LAYER_SCOPES
 from nnstructure.specialization.choices import (
     DEFAULT_VALIDATION_SIZE,
@@ -42,8 +42,13 @@ def _data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="auto (default: CUDA when available), cpu or cuda")
 
 
-def _partition_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--k", type=int, default=16, help="number of network-wide clusters (thesis: 16; ImageNet 32)")
+def _partition_options(p: argparse.ArgumentParser, k_auto: bool = False) -> None:
+    if k_auto:  # `specialization`: the spectral method's k, or chosen from the graph
+        p.add_argument("--k", type=k_or_auto, default=16,
+                       help="number of network-wide clusters of the spectral method (thesis: 16; ImageNet 32), "
+                            "or auto: the eigengap choice on the partitioning's graph")
+    else:
+        p.add_argument("--k", type=int, default=16, help="number of network-wide clusters (thesis: 16; ImageNet 32)")
     add_n_init_option(p)
     p.add_argument("--validation-size", type=_positive, default=DEFAULT_VALIDATION_SIZE,
                    help="training inputs the activation graph is computed on (default 5000, as the original code)")
@@ -124,7 +129,8 @@ def register(subparsers) -> None:
     add_allow_pickle_option(p)
     p.add_argument("--proxies", default="lesion,visualization", help="comma-separated: lesion, visualization")
     p.add_argument("--seed", type=int, default=0, help="seed of the clustering, the random subclusters and the visualisations")
-    _partition_options(p)
+    _partition_options(p, k_auto=True)
+    add_method_options(p)
     _proxy_options(p)
     _stats_options(p)
     _data_options(p)
@@ -187,8 +193,16 @@ def _specialization(args) -> int:
     if not proxies or unknown:
         raise ValueError(f"--proxies must list some of {', '.join(PROXIES)}; got {args.proxies!r}")
     settings = {**_partition_settings(args), "proxies": proxies, **_proxy_settings(args), **_stats_settings(args)}
-    combined = specialization(args.checkpoint, args.dataset, settings, results=args.results, out=args.out,
-                              data_dir=args.data_dir, allow_pickle=args.allow_pickle, device=args.device)
+    if args.method != "spectral" or args.k == "auto" or args.resolution is not None or args.objective is not None:
+        from nnstructure.cluster.cli import method_options
+        from nnstructure.cluster.method_comparison import specialization_by_method
+
+        combined = specialization_by_method(args.checkpoint, args.dataset, settings, args.method, method_options(args),
+                                            results=args.results, out=args.out, data_dir=args.data_dir,
+                                            allow_pickle=args.allow_pickle, device=args.device)
+    else:
+        combined = specialization(args.checkpoint, args.dataset, settings, results=args.results, out=args.out,
+                                  data_dir=args.data_dir, allow_pickle=args.allow_pickle, device=args.device)
     summary = {
         row["metric"]: {
             "fisher": row["fisher"], "p_value": row["p_value"], "effect": row["effect"], "effect_se": row["effect_se"],
@@ -197,10 +211,10 @@ def _specialization(args) -> int:
         for _, row in combined.iterrows()
     }
     if args.json:
-        print(json.dumps({"partitioning": args.partitioning, "k": args.k, "n_random": args.n_random, "ties": args.ties,
-                          "metrics": summary}, default=float))
+        print(json.dumps({"partitioning": args.partitioning, "method": args.method, "k": int(combined["k"].iloc[0]),
+                          "n_random": args.n_random, "ties": args.ties, "metrics": summary}, default=float))
     else:
-        print(f"{args.partitioning}, k={args.k}, {args.n_random} random subclusters each:")
+        print(f"{args.partitioning} by {args.method}, k={int(combined['k'].iloc[0])}, {args.n_random} random subclusters each:")
         for metric, s in summary.items():
             print(f"  {METRICS[metric].title:<26} Fisher {s['fisher']:.2f} (p = {s['p_value']:.2g}), "
                   f"effect {s['effect']:.3f} +- {s['effect_se']:.3f}, {s['n_subclusters']} subclusters")
