@@ -35,7 +35,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
 
+from nnstructure.cluster.bipartite import (
+    adjacency_biadjacency,
+    bipartite_eigenvectors,
+    bipartite_sides,
+    block_biadjacency,
+)
 from nnstructure.cluster.kmeans import kmeans_fast
+from nnstructure.graph.blocks import BlockGraph
 
 # Below this many nodes a dense eigendecomposition is both exact and fast.
 DENSE_EIGH_MAX_NODES = 400
@@ -84,8 +91,20 @@ def spectral_embedding(adjacency, k: int, random_state: np.random.RandomState) -
         raise ValueError("spectral_embedding needs every node to have positive degree; drop zero-degree nodes first")
     if k > n:
         raise ValueError(f"cannot embed {n} nodes into {k} clusters; lower k")
-    norm_adj = normalized_adjacency(a, deg)
     v0 = random_state.uniform(-1, 1, n)  # drawn even when unused, to keep the stream as sklearn's
+    vectors = None
+    sides = bipartite_sides(a)
+    if sides is not None:
+        vectors = bipartite_eigenvectors(adjacency_biadjacency(a, sides, deg), k, v0)
+    if vectors is None:
+        vectors = _top_eigenvectors(a, deg, k, v0)
+    return _finish_embedding(vectors, deg)
+
+
+def _top_eigenvectors(a: sp.csr_matrix, deg: np.ndarray, k: int, v0: np.ndarray) -> np.ndarray:
+    """The general path: top ``k`` eigenvectors of ``D^-1/2 A D^-1/2`` (columns, descending eigenvalue)."""
+    n = a.shape[0]
+    norm_adj = normalized_adjacency(a, deg)
     vectors = None
     if n > DENSE_EIGH_MAX_NODES and k < n - 1:
         try:
@@ -97,7 +116,7 @@ def spectral_embedding(adjacency, k: int, random_state: np.random.RandomState) -
         import scipy.linalg
 
         _, vectors = scipy.linalg.eigh(norm_adj.toarray(), subset_by_index=[n - k, n - 1])
-    return _finish_embedding(vectors[:, ::-1], deg)
+    return vectors[:, ::-1]
 
 
 def _finish_embedding(vectors: np.ndarray, deg: np.ndarray) -> np.ndarray:
@@ -112,9 +131,29 @@ def _finish_embedding(vectors: np.ndarray, deg: np.ndarray) -> np.ndarray:
 def spectral_clustering(adjacency, k: int, n_init: int | str = 25, seed: int = 0) -> np.ndarray:
     """Cluster labels ``0..k-1`` of every node, ``-1`` for zero-degree nodes.
 
-    ``adjacency`` is any symmetric non-negative matrix (dense or sparse);
-    ``n_init="auto"`` picks 25 or 100 starts from the non-isolated node count.
+    ``adjacency`` is any symmetric non-negative matrix (dense or sparse), or a
+    :class:`BlockGraph`, whose blocks are used directly when its layers are
+    bipartite (same labels, no sparse adjacency built); ``n_init="auto"`` picks
+    25 or 100 starts from the non-isolated node count.
     """
+    if isinstance(adjacency, BlockGraph):
+        built = block_biadjacency(adjacency)
+        if built is None:
+            return spectral_clustering(adjacency.adjacency, k, n_init, seed)
+        biadjacency, keep = built
+        n = biadjacency.n
+        n_init = resolve_n_init(n_init, n)
+        if k > n:
+            raise ValueError(f"cannot embed {n} nodes into {k} clusters; lower k")
+        rs = np.random.RandomState(seed)
+        v0 = rs.uniform(-1, 1, n)  # the stream as in spectral_embedding
+        vectors = bipartite_eigenvectors(biadjacency, k, v0)
+        if vectors is None:
+            a = as_csr(adjacency.adjacency)[keep][:, keep]
+            vectors = _top_eigenvectors(a, biadjacency.degrees, k, v0)
+        labels = np.full(keep.size, -1, dtype=np.int64)
+        labels[keep] = kmeans_labels(_finish_embedding(vectors, biadjacency.degrees), k, n_init, rs)
+        return labels
     a = as_csr(adjacency)
     keep = degrees(a) > 0
     sub = a if keep.all() else a[keep][:, keep]
