@@ -61,6 +61,9 @@ rule report_ch4:
 rule report_ch5:
     input:
         **{name: PATHS.table(name) for name in wc.CH5_REPORT_INPUTS["ch5"]},
+        # Figures 5.1, 5.2 (from the datasets' shards) and the edited transitions' figures under their thesis names
+        transition_paths=[PATHS.transitions_table(name, "transitions") for name in wc.used_transition_datasets(config)],
+        edits_paths=[PATHS.edits_dir(name) for name in wc.edited_transition_datasets(config)],
     output:
         **chapter_report_outputs("ch5", "Chapter 5"),
     params:

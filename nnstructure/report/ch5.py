@@ -20,6 +20,8 @@ tables and figures that need it are then skipped):
   (``mode``, ``network``, ``item``, ``action``, ``step``, ``predicted_reward``).
 * ``visualization_controls``: its ``controls.parquet`` (de novo mode).
 * ``visualization_images``: ``network``, ``mode``, ``path`` (the run's ``images.npz``).
+* ``transition_paths``, ``edits_paths``: ``path`` of each transition dataset's ``transitions.parquet`` and of
+  each edited-transitions folder (Figures 5.1, 5.2, 5.16, 5.17, C.8-C.13: :mod:`nnstructure.report.ch5_items`).
 
 Which thesis network a network of ours stands for (``thesis_network``:
 ``coinrun-15``, ``coinrun-40``, ``heist``) comes from the ``reward_nets`` row, or
@@ -363,9 +365,12 @@ def noise_caption(noise: pd.DataFrame) -> str:
 
 def build_figures(inputs: dict[str, pd.DataFrame], out_dir: str | os.PathLike) -> dict[str, Path]:
     """Figure 5.15 (noise images), noise-prediction histograms, the networks' test-loss curves,
-    de novo visualisations (Figure 5.3, C.1, C.2) and the optimisation snapshots (Figures 5.4-5.14)."""
+    de novo visualisations (Figure 5.3, C.1, C.2), the optimisation snapshots (Figures 5.4-5.14, one file each
+    and one overview per run), and from the data: Figures 5.1, 5.2, 5.16, 5.17, C.8-C.13."""
+    from nnstructure.report.ch5_items import build_item_figures
+
     out_dir = Path(out_dir)
-    figures: dict[str, Path] = {}
+    figures: dict[str, Path] = build_item_figures(inputs, out_dir)
     noise = _present(inputs, "noise")
     clip = bool(noise["clip"].iloc[0]) if noise is not None else True
     figures["fig_5_15"] = plot_noise_examples(out_dir / "fig_5_15.png", clip=clip)
@@ -473,7 +478,29 @@ def plot_visualization_images(images: pd.DataFrame, out_dir: Path, inputs: dict 
             titles = [f"step {int(s)}: predicted {rewards[k, 0]:.4g}" for k, s in enumerate(steps)]
             figures[name + suffix] = plot_transitions(obs[:, 0], nxt[:, 0], titles, out_dir / f"{name}{suffix}.png", columns=2,
                                                       suptitle=f"{named}: {mode}, one transition through the optimisation")
+            for figure, step in SNAPSHOT_FIGURES[mode].items():
+                at = np.flatnonzero(steps == step)
+                if len(at):
+                    k = int(at[0])
+                    stem = "fig_" + figure.split()[1].replace(".", "_") + suffix
+                    figures[stem] = plot_transitions(
+                        obs[k:k + 1, 0], nxt[k:k + 1, 0], [f"step {step}: predicted reward {rewards[k, 0]:.4g}"],
+                        out_dir / f"{stem}.png", columns=1,
+                        suptitle=f"{figure} ({SNAPSHOT_THESIS[figure]}). Ours: {named}, {mode}, "
+                                 f"after {step} of {int(steps[-1])} steps")
     return figures
+
+
+#: The thesis figure of each optimisation snapshot: from a dataset transition (5.4-5.8, after 8-128 steps) and
+#: from a translated transition (5.9 before optimisation, 5.10-5.14 after 8-128 steps).
+SNAPSHOT_FIGURES = {"from-dataset": {f"Figure 5.{n}": 2 ** (n - 1) for n in range(4, 9)},
+                    "from-edits": {"Figure 5.9": 0, **{f"Figure 5.{n}": 2 ** (n - 7) for n in range(10, 15)}}}
+#: What the thesis's snapshot figures show (their predicted rewards).
+SNAPSHOT_THESIS = {"Figure 5.4": "thesis: predicted reward 50", "Figure 5.5": "thesis: 96", "Figure 5.6": "thesis: 158",
+                   "Figure 5.7": "thesis: 229", "Figure 5.8": "thesis: 1,401",
+                   "Figure 5.9": "translated transition, thesis: predicted reward 9.8", "Figure 5.10": "thesis: 25",
+                   "Figure 5.11": "thesis: 46", "Figure 5.12": "thesis: 125", "Figure 5.13": "thesis: 130",
+                   "Figure 5.14": "thesis: 1,217"}
 
 
 # --- scorecard ------------------------------------------------------------------------------

@@ -79,10 +79,19 @@ def _report_tables(args: argparse.Namespace) -> int:
 REPORT_CHAPTERS: tuple[str, ...] = ("ch4", "ch5", "ch5_part2")
 
 
+#: Chapter inputs named ``*<PATH_INPUTS>`` are files or folders the chapter module reads itself (Figures 5.1,
+#: 5.2, the edited transitions' figures): given as a table of their ``path``, not read as tables.
+PATH_INPUTS = "_paths"
+
+
 def read_chapter_inputs(files: dict[str, list[str | os.PathLike]]) -> dict[str, pd.DataFrame]:
-    """A chapter's input tables by name: each name's Parquet files concatenated (none: an empty table)."""
+    """A chapter's input tables by name: each name's Parquet files concatenated (none: an empty table); a name
+    ending in ``_paths`` gets the table of its files' ``path``."""
     inputs = {}
     for name, paths in files.items():
+        if name.endswith(PATH_INPUTS):
+            inputs[name] = pd.DataFrame({"path": [str(path) for path in paths]})
+            continue
         frames = [read_parquet(path) for path in paths]
         inputs[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return inputs

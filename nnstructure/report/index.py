@@ -196,13 +196,26 @@ def reward_file(pattern: str, mode: str | None = None, edits: bool = False, step
     return locate
 
 
-def edits_figure(file: str) -> Locator:
-    """Figures 5.16, 5.17, C.8-C.13: drawn with the edited transitions of each dataset a reward net is tested on."""
+def edits_figure(item: str) -> Locator:
+    """Figures 5.16, 5.17, C.8-C.13: drawn with the edited transitions of each dataset a reward net is tested on,
+    under their thesis names in the chapter-5 report (suffixed with the dataset when there are several)."""
 
     def locate(config: dict) -> Plan | None:
         entries = [e for e, _, name in _entries(config, "reward") if wc.has_edits(config, wc.set_dataset(config, name))]
-        names = sorted({wc.set_dataset(config, wc.entry_set(config, "reward", e)) for e in entries})
-        return _plan([f"transitions/{name}-edits/{file}" for name in names], "reward", entries)
+        return _plan([f"report/ch5/figures/{_with_suffix(ch3_items.item_stem(item))}"], "reward", entries)
+
+    return locate
+
+
+def dataset_figure(file: str, game: str | None = None) -> Locator:
+    """Figures 5.1 (from a CoinRun transition dataset's shards: ``game``) and 5.2 (a Heist frame the game renders,
+    with any transition dataset): made by the chapter-5 report from the transition datasets the networks use."""
+
+    def locate(config: dict) -> Plan | None:
+        names = [n for n in wc.used_transition_datasets(config)
+                 if game is None or wc.transition_dataset(config, n)["game"] == game]
+        sets = [n for n in _ch5_sets(config, ("reward", "adversarial")) if wc.set_dataset(config, n) in names]
+        return _plan([f"report/ch5/figures/{file}"], "networks", sets)
 
     return locate
 
@@ -272,21 +285,21 @@ PLACES: dict[str, Locator | NotMade] = {
     "Table 5.1": reward_file("ch5/tables/table_5_1.md"),
     "Table 5.2": reward_file("ch5/tables/table_5_2.md", edits=True),
     **{f"Table 5.{n}": probe_table(f"5.{n}") for n in range(3, 11)},
-    "Figure 5.1": NotMade("an illustration (example CoinRun transitions); no step draws it"),
-    "Figure 5.2": NotMade("an illustration (a Heist observation); no step draws it"),
+    "Figure 5.1": dataset_figure("fig_5_1.png", "coinrun"),
+    "Figure 5.2": dataset_figure("fig_5_2.png"),
     "Figure 5.3": reward_file(f"ch5/figures/{_with_suffix('fig_5_3')}", "denovo"),
-    **{f"Figure 5.{n}": reward_file(f"ch5/figures/{_with_suffix('fig_5_4_to_5_8')}", "from-dataset", step=2 ** (n - 1),
+    **{f"Figure 5.{n}": reward_file(f"ch5/figures/{_with_suffix(f'fig_5_{n}')}", "from-dataset", step=2 ** (n - 1),
                                     detail=f"the snapshot after {2 ** (n - 1)} steps of one transition's optimisation")
        for n in range(4, 9)},
-    "Figure 5.9": reward_file(f"ch5/figures/{_with_suffix('fig_5_9_to_5_14')}", "from-edits", step=0,
+    "Figure 5.9": reward_file(f"ch5/figures/{_with_suffix('fig_5_9')}", "from-edits", step=0,
                               detail="the translated transition before optimisation"),
-    **{f"Figure 5.{n}": reward_file(f"ch5/figures/{_with_suffix('fig_5_9_to_5_14')}", "from-edits", step=2 ** (n - 7),
+    **{f"Figure 5.{n}": reward_file(f"ch5/figures/{_with_suffix(f'fig_5_{n}')}", "from-edits", step=2 ** (n - 7),
                                     detail=f"the snapshot after {2 ** (n - 7)} steps of the translated transition's "
                                            "optimisation")
        for n in range(10, 15)},
     "Figure 5.15": ch5_always("ch5/figures/fig_5_15.png"),
-    "Figure 5.16": edits_figure("fig_5_16.png"),
-    "Figure 5.17": edits_figure("fig_5_17.png"),
+    "Figure 5.16": edits_figure("Figure 5.16"),
+    "Figure 5.17": edits_figure("Figure 5.17"),
     "Figure 5.18": adversarial_figure(),
     "Figure 5.19": ch5_always("ch5_part2/figures/fig_5_19.png"),
     "Table B.1": ch4_file("tables/table_b_1.md", "lesion"),
@@ -294,7 +307,7 @@ PLACES: dict[str, Locator | NotMade] = {
     "Figure C.1": reward_file(f"ch5/figures/{_with_suffix('fig_c_1')}", "denovo"),
     "Figure C.2": reward_file(f"ch5/figures/{_with_suffix('fig_c_2')}", "denovo"),
     **{f"Figure C.{n}": adversarial_figure(n + 2) for n in range(3, 8)},
-    **{f"Figure C.{n}": edits_figure(f"fig_c{n:02d}.png") for n in range(8, 14)},
+    **{f"Figure C.{n}": edits_figure(f"Figure C.{n}") for n in range(8, 14)},
     **{f"Figure C.{n}": NotMade("hand-edited CoinRun images (GIMP) shown but used in no table; this workflow edits "
                                 "the game state, for Table 5.2's translated and rearranged transitions only")
        for n in range(14, 22)},
