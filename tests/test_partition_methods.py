@@ -225,3 +225,65 @@ def test_cli_clusterability_and_specialization_take_a_method_and_k_auto(tiny_mlp
     assert main(["specialization", str(ckpt), "--dataset", str(data), "--k", "auto", "--partitioning", "weight-layer",
                  "--n-random", "3", "--proxies", "lesion", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["k"] == auto["k"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The workflow's glue
+
+
+def _config(**section):
+    from pathlib import Path
+
+    from snakemake.utils import validate
+
+    from nnstructure.config_check import check_config
+
+    schema = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"
+    cfg = {
+        "networks": {
+            "mlp-lines": {"arch": "mlp", "dataset": "lines", "seeds": [0, 1], "train": {"prune_epochs": 1}},
+            "cnn-lines": {"arch": "cnn", "dataset": "lines", "seeds": [0], "train": {"prune_epochs": 0}},
+            "mlp-init": {"kind": "random_init", "arch": "mlp", "dataset": "lines", "seeds": [0]},
+        },
+        "partition_methods": {"networks": {"mlp-lines": {"phases": ["unpruned"]}, "cnn-lines": {"n_shuffles": 2}},
+                              **section},
+    }
+    check_config(cfg, schema)
+    validate(cfg, str(schema))  # fills the defaults
+    return cfg
+
+
+def test_workflow_params_hold_what_changes_a_network_comparison():
+    import nnstructure.workflow as wc
+
+    cfg = _config(method_settings={"leiden": {"resolution": 2.0}, "infomap": {"n_trials": 3}}, methods=["spectral", "leiden"])
+    cells = list(wc.analysis_cells(cfg, "partition_methods"))
+    assert [(c.entry, c.seed, c.phase) for c in cells] == [("mlp-lines", 0, "unpruned"), ("mlp-lines", 1, "unpruned"),
+                                                           ("cnn-lines", 0, "unpruned")]
+    mlp, _, cnn = (wc.partition_methods_params(cfg, c) for c in cells)
+    assert mlp["methods"] == ["spectral", "leiden"] and mlp["k"] == 16 and mlp["n_shuffles"] == 10
+    assert mlp["method_settings"] == {"leiden": {"resolution": 2.0}}  # infomap is not run: its setting is no param
+    assert "kernel_norm" not in mlp and cnn["kernel_norm"] == "l1" and cnn["n_shuffles"] == 2  # entry override
+    assert mlp["seed"] != wc.partition_methods_params(cfg, cells[1])["seed"]
+    assert wc.partition_methods_params(_config(proxies=["lesion"]), cells[0]).get("visualization") is None
+    from nnstructure.cluster.method_comparison import comparison_settings
+
+    assert comparison_settings(mlp)["methods"] == ["spectral", "leiden"]  # the step takes the params as they are
+    rows = wc.partition_methods_row_targets(cfg, "res/p")
+    assert rows[0] == "res/p/partition_methods/mlp-lines/none/seed0/unpruned.parquet" and len(rows) == 3
+    assert wc.partition_methods_targets(cfg, "res/p", cells) == list(wc.partition_methods_outputs("res/p").values())
+    assert wc.partition_methods_targets(cfg, "res/p", []) == []
+
+
+def test_workflow_config_errors_name_the_key():
+    from nnstructure.config_check import ConfigError
+    import nnstructure.workflow as wc
+
+    with pytest.raises(ConfigError, match="partition_methods"):
+        _config(methods=["kmeans"])
+    with pytest.raises(ConfigError, match="partition_methods"):
+        _config(method_settings={"louvain": {"n_trials": 2}})
+    cfg = _config()
+    cfg["partition_methods"]["networks"]["mlp-init"] = {}
+    with pytest.raises(wc.WorkflowConfigError, match="partition_methods analyses networks of kind trained"):
+        list(wc.analysis_cells(cfg, "partition_methods"))

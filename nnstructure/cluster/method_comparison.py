@@ -433,12 +433,14 @@ def plot_quality_vs_specialisation(table: pd.DataFrame, out) -> None:
     panels = [(name, f"{name}_fisher") for name, _ in PROXY_METRICS.values() if f"{name}_fisher" in table]
     x_col = "ncut_z" if table["ncut_z"].notna().any() else "ncut"
     fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(5.2 * max(1, len(panels)), 4.2), squeeze=False)
-    markers = dict(zip(table["network"].unique(), "osD^v<>px*"))
+    # one style per method, unfilled and of decreasing size, so methods that found the same partition stay visible
     colours = dict(zip(METHODS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    styles = {m: (marker, 140 - 30 * i) for i, (m, marker) in enumerate(zip(METHODS, "osD^"))}
     for ax, (name, col) in zip(axes[0], panels or [("specialisation", "specialisation")]):
-        for (method, network), group in table.groupby(["method", "network"], sort=False):
-            ax.scatter(group[x_col], group[col], color=colours.get(method), marker=markers.get(network, "o"),
-                       label=f"{method}, {network}" if len(markers) > 1 else method, s=50)
+        for method, group in table.groupby("method", sort=False):
+            marker, size = styles.get(method, ("o", 50))
+            ax.scatter(group[x_col], group[col], facecolors="none", edgecolors=colours.get(method), marker=marker,
+                       s=size, linewidths=1.5, label=f"{method} ({group['network'].nunique()} network(s))")
         ax.axhline(float(table["null_fisher"].iloc[0]), color="grey", lw=0.8, ls="--", label="null Fisher statistic")
         ax.set_xlabel("n-cut z-score against the method's own shuffles" if x_col == "ncut_z" else "n-cut")
         ax.set_ylabel(f"{name} (Fisher statistic; higher = more specialised)")
