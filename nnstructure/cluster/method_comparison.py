@@ -402,10 +402,22 @@ def summarise_partition_methods(rows: Sequence, table_out, figure_out, conclusio
     write_parquet(table, table_out)
     plot_quality_vs_specialisation(table, figure_out)
     lines = ["# Partition methods: cluster quality against functional specialisation", "", conclusion, "",
-             _markdown_table(table), ""]
+             _markdown_table(table), "", k_choice_line(table), ""]
     write_text("\n".join(lines), Path(conclusion_out))
     print(conclusion, file=sys.stderr)
     return table
+
+
+def k_choice_line(table: pd.DataFrame) -> str:
+    """The data-driven k of the networks beside the fixed k (the thesis's: 12 in chapter 3, 16 in chapter 4)."""
+    per_network = table.drop_duplicates("network")
+    gap = ", ".join(str(int(v)) for v in per_network["k_eigengap"])
+    mod = ", ".join(str(int(v)) for v in per_network["k_modularity"])
+    fixed = per_network["k_fixed"].dropna().unique()
+    fixed_text = f"k = {int(fixed[0])} here" if len(fixed) == 1 else "k: auto here"
+    return (f"Choosing k: the eigengap heuristic gives k = {gap} and the modularity-optimal partition has {mod} "
+            f"communities on the {len(per_network)} network(s), in the order of the table; the thesis fixes k = 12 "
+            f"(chapter 3) and 16 (chapter 4), {fixed_text}.")
 
 
 def _markdown_table(table: pd.DataFrame) -> str:
