@@ -125,3 +125,74 @@ def test_markdown(card):
     assert "| A.1 " in text and "8.350" in text and "-3.8" in text
     assert "nonzero shuffle" in text.split("## Cells of ours without a thesis row")[1]
     assert "10.20 - 10.40" in text
+
+
+# --- coverage: compared / within / outside / not run, per chapter ----------------------------------------------
+
+
+def _card_rows(rows):
+    columns = ["chapter", "table", "cell", "metric", "ours", "theirs", "diff", "agrees", "criterion", "note"]
+    card = pd.DataFrame([dict(zip(columns, r)) for r in rows], columns=columns)
+    card["agrees"] = card["agrees"].astype("boolean")
+    return card
+
+
+def test_coverage_counts_a_small_constructed_scorecard():
+    from nnstructure.report.scorecard import coverage, coverage_line
+
+    numbers = pd.DataFrame([
+        (3, "A.1", "ncut", 8.35, "left out"), (3, "A.1", "shuffle_mean", 9.247, "left out"),
+        (3, "A.6", "ncut", 7.0, "GPU"), (3, "A.7", "test_accuracy", 0.682, "no data here"),
+        (3, "A.1", "mean random-init n-cut", math.nan, "left out"),
+        (4, "4.1", "fisher", 2.13, "left out"), (4, "4.1", "fisher", 0.91, "left out"),
+        (4, "4.2", "effect", 1.105, "left out"), (4, "4.1", "fisher", 1.5, "GPU"),
+        (5, "5.3-text", "episodes_rewarded_frac", 0.5, "left out"),
+    ], columns=["chapter", "table", "metric", "value", "reason"])
+    card = _card_rows([
+        (3, "A.1", "mlp mnist", "ncut", 8.2, 8.35, -0.15, False, "", ""),
+        (3, "A.1", "mlp mnist", "shuffle_mean", 9.2, 9.247, -0.047, True, "", ""),
+        (3, "", "cnn lines", "ncut", 9.0, math.nan, math.nan, None, "", ""),  # no thesis row: neither judged nor covering
+        (3, "A.1", "mlp random init", "mean random-init n-cut", 10.3, math.nan, math.nan, True, "", ""),
+        (4, "4.1", "MLP W/N acc. drop", "fisher", 2.2, 2.13, 0.07, True, "", ""),
+        (4, "4.1", "MLP W/N class range [raw]", "fisher", 2.3, 0.91, 1.39, False, "", ""),
+        (4, "4.1", "MLP W/N class range [normalized]", "fisher", 0.8, 0.91, -0.11, True, "", ""),
+        (4, "4.1", "MLP W/N p", "p_value", 0.01, 0.02, -0.01, None, "", ""),  # shown without a criterion
+        (5, "5.3", "coinrun: rewarded episodes", "episodes_rewarded_frac", 0.52, 0.5, 0.02, True, "", ""),
+    ])
+    cov = coverage(card, numbers).set_index("chapter")
+    assert cov.loc[3, ["thesis_numbers", "compared", "within", "outside", "not_run"]].tolist() == [5, 3, 2, 1, 2]
+    assert cov.loc[3, ["not_run_GPU", "not_run_no data here", "not_run_left out"]].tolist() == [1, 1, 0]
+    # both class-range definitions are judged, but cover the thesis's one number once; 4.2's effect is not run
+    assert cov.loc[4, ["thesis_numbers", "compared", "within", "outside", "not_run"]].tolist() == [4, 3, 2, 1, 2]
+    assert cov.loc[4, ["not_run_GPU", "not_run_left out"]].tolist() == [1, 1]
+    # chapter 5's card says "5.3" for the thesis's "5.3-text": matched on metric and value
+    assert cov.loc[5, ["compared", "within", "not_run"]].tolist() == [1, 1, 0]
+    assert coverage_line(cov.reset_index().iloc[0]) == (
+        "Chapter 3: 3 compared, 2 within, 1 outside; 2 of the thesis's 5 numbers not run "
+        "(1 GPU, 1 no data here, 0 left out).")
+
+
+def test_thesis_numbers_and_their_reasons():
+    from nnstructure.report.scorecard import coverage, thesis_numbers
+
+    numbers = thesis_numbers()
+    c3 = numbers[numbers.chapter == 3]
+    assert set(c3[c3.table == "A.6"].reason) == {"GPU"} and set(c3[c3.table == "A.7"].reason) == {"no data here"}
+    assert set(c3[c3.table == "A.1"].reason) == {"left out"}
+    a1 = load_thesis_reference().query("table == 'A.1'")
+    # A.1 prints n-cut, its s.d., unpruned n-cut, shuffle mean and s.d., beat-all counts and accuracies per row
+    assert len(c3[(c3.table == "A.1") & (c3.metric == "ncut")]) == len(a1)
+    assert len(c3[(c3.table == "A.1") & (c3.metric == "frac_beat_all")]) == len(a1)
+    ch4 = numbers[numbers.chapter == 4]
+    assert len(ch4) < 800  # B.1 and B.2 repeat Table 4.1's and 4.2's numbers: counted once
+    assert set(ch4[ch4.table.isin(["4.3", "4.4", "4.5", "4.6"])].reason) == {"GPU"}
+    assert (ch4.reason == "no data here").sum() > 0  # the ImageNet rows of 4.1, 4.2
+    # on the fixture scorecard, every judged comparison of chapter 3 is counted, and what it covers is not 'not run'
+    from nnstructure.report import ch3
+
+    card = ch3.scorecard({"clusterability": clusterability_rows()}, load_thesis_reference())
+    cov = coverage(card, numbers).set_index("chapter")
+    judged = card["agrees"].notna()
+    assert cov.loc[3, "compared"] == judged.sum() and cov.loc[3, "within"] == card["agrees"].fillna(False).sum()
+    # here every comparison with a thesis value is another thesis number (A.1's beat-all share 1.000 twice: two rows)
+    assert cov.loc[3, "not_run"] == len(c3) - card["theirs"].notna().sum() == len(c3) - 22

@@ -8,6 +8,9 @@ Public API (signatures are stable; the workflow calls them):
 * ``random_init_scorecard(random_init, ranges=None) -> DataFrame``: our
   random-initialisation n-cuts against the thesis's Figure A.1-A.3 ranges.
 * ``scorecard_markdown(card, random_init_card=None, settings_note=None) -> str``.
+* ``coverage(card, numbers=None) -> DataFrame``: per chapter of a combined (generic) scorecard, the
+  comparisons made, within and outside their criterion, and the thesis's numbers not run, with the reason
+  (GPU, no data here, left out); ``coverage_line``, ``coverage_notes`` and ``coverage_markdown`` render it.
 
 Matching.  A summary cell matches a thesis row when ``arch, dataset, reg,
 pruned, init, k, epochs_variant`` are equal (:data:`MATCH_KEYS`).  The shuffle
@@ -356,3 +359,157 @@ def _table_order(label: str) -> tuple[int, int]:
         return (2, 0)
     prefix, _, number = label.partition(".")
     return (0 if prefix == "3" else 1, int(number) if number.isdigit() else 0)
+
+
+# --------------------------------------------------------------------------- Coverage
+
+#: Why a thesis number has no comparison in a run (the coverage line's order).
+NOT_RUN_GPU = "GPU"
+NOT_RUN_DATA = "no data here"
+NOT_RUN_LEFT_OUT = "left out"
+NOT_RUN_REASONS: tuple[str, ...] = (NOT_RUN_GPU, NOT_RUN_DATA, NOT_RUN_LEFT_OUT)
+#: The metric name of the random-initialisation rows of chapter 3's generic card (one per thesis figure range).
+RANDOM_INIT_METRIC = "mean random-init n-cut"
+COVERAGE_COLUMNS: tuple[str, ...] = ("chapter", "thesis_numbers", "compared", "within", "outside", "not_run",
+                                     *(f"not_run_{reason}" for reason in NOT_RUN_REASONS))
+
+
+def _not_run_reason(chapter: int, table: str, row: pd.Series) -> str:
+    """Why a thesis number is not compared when no run made it: its network needs a GPU at the thesis's scale
+    (VGG-16 on CIFAR-10, the items of :data:`~nnstructure.report.index.GPU_ITEMS`), ImageNet (no data here), or
+    this preset left it out."""
+    from nnstructure.report.index import DATA_ITEMS, GPU_ITEMS
+
+    if f"Table {table}" in GPU_ITEMS or str(row.get("arch", "")) == "vgg" or "CIFAR-10" in str(row.get("network", "")):
+        return NOT_RUN_GPU
+    if (DATA_ITEMS.get(f"Table {table}") or str(row.get("dataset", "")) == "imagenet"
+            or str(row.get("network", "")).endswith("ImageNet")):  # chapter 4's ImageNet rows need its images
+        return NOT_RUN_DATA
+    return NOT_RUN_LEFT_OUT
+
+
+def thesis_numbers(references: dict[int, list[pd.DataFrame]] | None = None,
+                   random_init_ranges: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every number of the thesis a scorecard can compare, one row each: ``chapter, table, metric, value, reason``.
+
+    ``references``: chapter -> its reference tables (default: every report chapter's, through
+    :func:`nnstructure.report.engine.chapter_reference`). Chapter 3's rows become the metrics :func:`scorecard`
+    compares (``frac_beat_all`` from ``n_beat_all / n_networks``, A.7's top-1 as ``test_accuracy``); other
+    chapters' rows are one number each (``quantity`` where the table has one, else ``metric``), a number repeated
+    in another table (B.1 repeating 4.1) counted once. ``random_init_ranges`` (default: Figures A.1-A.3) add one
+    number per figure. ``reason`` is why the number would be missing from a run (:func:`_not_run_reason`).
+    """
+    if references is None:
+        from nnstructure.report.engine import CHAPTER_MODULES, chapter_reference, load_chapter
+
+        references = {}
+        for name in CHAPTER_MODULES:
+            module = load_chapter(name)
+            references.setdefault(int(module.CHAPTER), []).append(chapter_reference(module))
+    records = []
+    for chapter, frames in references.items():
+        for ref in frames:
+            if int(chapter) == 3:
+                for _, row in ref.iterrows():
+                    for metric, value in _metric_values(row, thesis=True).items():
+                        if not math.isnan(value):
+                            records.append({"chapter": 3, "table": str(row["table"]), "metric": metric, "value": value,
+                                            "reason": _not_run_reason(3, str(row["table"]), row)})
+                continue
+            metric_column = "quantity" if "quantity" in ref.columns else "metric"
+            identity = [c for c in ref.columns if c not in ("table", "note")]
+            for _, row in ref.drop_duplicates(identity).iterrows():
+                value = pd.to_numeric(row["value"], errors="coerce")
+                if pd.isna(value):
+                    continue
+                records.append({"chapter": int(chapter), "table": str(row["table"]), "metric": str(row[metric_column]),
+                                "value": float(value), "reason": _not_run_reason(int(chapter), str(row["table"]), row)})
+    ranges = load_random_init_ranges() if random_init_ranges is None else random_init_ranges
+    for _, row in ranges.iterrows():
+        records.append({"chapter": 3, "table": str(row["figure"]), "metric": RANDOM_INIT_METRIC, "value": math.nan,
+                        "reason": _not_run_reason(3, "", row)})
+    return pd.DataFrame.from_records(records, columns=["chapter", "table", "metric", "value", "reason"])
+
+
+def _value_key(value) -> object:
+    return round(float(value), 9) if value is not None and not pd.isna(value) else None
+
+
+def coverage(card: pd.DataFrame, numbers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per chapter, how much of the thesis a combined scorecard covers (one row each, :data:`COVERAGE_COLUMNS`).
+
+    * ``compared``: comparisons with a verdict (``agrees`` not empty); ``within`` agree by their criterion
+      (n-cuts within 2 thesis shuffle s.d., effect measures within 2 combined standard errors, the other
+      criteria of each chapter's scorecard), ``outside`` do not.
+    * ``not_run``: thesis numbers (:func:`thesis_numbers`) that no row of the card compares with, split by
+      reason (``not_run_GPU``, ``not_run_no data here``, ``not_run_left out``).
+
+    A thesis number counts as compared when a card row of its chapter has its metric and value, matched first
+    within its table and then anywhere in the chapter (chapter 5's scorecards label "5.3-text" as "5.3"); a
+    random-initialisation range when the card has that figure's row. Several comparisons of one number (both
+    class-range definitions against the thesis's one) cover it once.
+    """
+    numbers = thesis_numbers() if numbers is None else numbers
+    card = card.copy()
+    card["agrees"] = card["agrees"].astype("boolean")
+    rows = []
+    for chapter in sorted(set(numbers["chapter"].astype(int)) | set(card["chapter"].astype(int))):
+        mine = card[card["chapter"].astype(int) == chapter]
+        judged = mine[mine["agrees"].notna()]
+        theirs = numbers[numbers["chapter"].astype(int) == chapter]
+        # the comparisons available to cover thesis numbers: (table, metric, value) -> count, and (metric, value)
+        available: dict[tuple, int] = {}
+        for _, r in mine.iterrows():
+            value = _value_key(r["theirs"])
+            key = (str(r["table"]), str(r["metric"]), value if str(r["metric"]) != RANDOM_INIT_METRIC else None)
+            if value is None and str(r["metric"]) != RANDOM_INIT_METRIC:
+                continue
+            available[key] = available.get(key, 0) + 1
+        uncovered = []
+        for _, r in theirs.iterrows():
+            key = (str(r["table"]), str(r["metric"]), _value_key(r["value"]))
+            if available.get(key, 0) > 0:
+                available[key] -= 1
+            else:
+                uncovered.append(r)
+        still = []
+        for r in uncovered:  # second pass: the same metric and value under another table label
+            match = next((k for k, n in available.items() if n > 0 and k[1] == str(r["metric"])
+                          and k[2] is not None and k[2] == _value_key(r["value"])), None)
+            if match is None:
+                still.append(r)
+            else:
+                available[match] -= 1
+        reasons = pd.Series([r["reason"] for r in still], dtype=str)
+        rows.append({
+            "chapter": chapter, "thesis_numbers": len(theirs), "compared": len(judged),
+            "within": int(judged["agrees"].astype(bool).sum()), "outside": int((~judged["agrees"].astype(bool)).sum()),
+            "not_run": len(still), **{f"not_run_{reason}": int((reasons == reason).sum()) for reason in NOT_RUN_REASONS},
+        })
+    return pd.DataFrame(rows, columns=list(COVERAGE_COLUMNS))
+
+
+def coverage_line(row: pd.Series | dict) -> str:
+    """One chapter's coverage as a sentence, e.g. ``Chapter 3: 52 compared, 40 within, 12 outside; 700 of the
+    thesis's 760 numbers not run (120 GPU, 30 no data here, 550 left out).``"""
+    reasons = ", ".join(f"{int(row[f'not_run_{reason}'])} {reason}" for reason in NOT_RUN_REASONS)
+    return (f"Chapter {int(row['chapter'])}: {int(row['compared'])} compared, {int(row['within'])} within, "
+            f"{int(row['outside'])} outside; {int(row['not_run'])} of the thesis's {int(row['thesis_numbers'])} "
+            f"numbers not run ({reasons}).")
+
+
+def coverage_markdown(cov: pd.DataFrame) -> str:
+    """The coverage lines as a Markdown section (for the combined scorecard), with what the counts mean."""
+    lines = ["## Coverage", "",
+             "Compared: our comparisons with a verdict; within: those that agree by their criterion (n-cuts within "
+             "2 thesis shuffle s.d., effect measures within 2 combined standard errors, the other criteria as listed "
+             "below); not run: numbers of the thesis that no comparison of this run covers, and why (needs a GPU at "
+             "the thesis's scale, needs data not here, left out of this preset).", ""]
+    lines += [f"- {coverage_line(row)}" for _, row in cov.iterrows()]
+    return "\n".join(lines) + "\n"
+
+
+def coverage_notes(card: pd.DataFrame, numbers: pd.DataFrame | None = None) -> dict[int, str]:
+    """{chapter: its coverage line}: the ``notes`` of :func:`nnstructure.report.engine.combined_scorecard_markdown`,
+    which prints each under its chapter's heading."""
+    return {int(row["chapter"]): coverage_line(row) for _, row in coverage(card, numbers).iterrows()}
