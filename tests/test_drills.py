@@ -8,6 +8,14 @@
    unlocks and reruns incomplete jobs): the run finishes with identical results.
 3. Two runs of the same config give identical bytes for every artifact (the
    uninterrupted reference is compared with both drills).
+4. kill -9 of Snakemake and a running chapter-4 lesion job: the rerun lesions the
+   same subclusters against the same random ones, and every artifact is identical.
+5. kill -9 of Snakemake and a reward net's training (chapter 5; a few hundred
+   CoinRun transitions): training resumes from its last finished epoch and every
+   artifact, the transition dataset included, is identical.
+
+Each drill is kept small (tiny networks and datasets, few subclusters) so that its
+uninterrupted reference, the killed run and the rerun take about a minute together.
 """
 
 import contextlib
@@ -45,34 +53,35 @@ def _env():
     return env
 
 
-def _snakemake_cmd(work: Path, *extra: str, target: bool = True) -> list[str]:
+def _snakemake_cmd(work: Path, *extra: str, target: str | None = TARGET) -> list[str]:
     # the target comes first: after --configfile it would be read as a second config file
-    return [sys.executable, "-m", "snakemake", *([TARGET] if target else []), "-s", str(ROOT / "Snakefile"),
+    return [sys.executable, "-m", "snakemake", *([target] if target else []), "-s", str(ROOT / "Snakefile"),
             "--cores", "2", "--directory", str(work), "--configfile", str(work / "config.yaml"), *extra]
 
 
-def _run(work: Path, *extra: str, target: bool = True) -> subprocess.CompletedProcess:
+def _run(work: Path, *extra: str, target: str | None = TARGET) -> subprocess.CompletedProcess:
     proc = subprocess.run(_snakemake_cmd(work, *extra, target=target), env=_env(), capture_output=True, text=True,
                           timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
 
-def _workdir(tmp_path_factory, name: str) -> Path:
+def _workdir(tmp_path_factory, name: str, config: dict = CONFIG) -> Path:
     work = tmp_path_factory.mktemp(name)
-    (work / "config.yaml").write_text(yaml.safe_dump(CONFIG))
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
     return work
 
 
-def _start_and_kill_during_training(work: Path, whole_group: bool) -> None:
-    """Start the run; once training has finished an epoch, kill -9 Snakemake (and, if asked, its jobs)."""
-    proc = subprocess.Popen(_snakemake_cmd(work), env=_env(), stdout=subprocess.DEVNULL,
+def _start_and_kill_when(work: Path, started: str, whole_group: bool, target: str = TARGET) -> None:
+    """Start the run; once the file ``started`` exists (a job is under way), kill -9 Snakemake (and, if asked,
+    its jobs)."""
+    proc = subprocess.Popen(_snakemake_cmd(work, target=target), env=_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 600
     try:
-        while not (work / PARTIAL).exists():
-            assert proc.poll() is None, "the run ended before training wrote its first resume state"
-            assert time.monotonic() < deadline, "training never wrote a resume state"
+        while not (work / started).exists():
+            assert proc.poll() is None, f"the run ended before {started} was written"
+            assert time.monotonic() < deadline, f"{started} was never written"
             time.sleep(0.05)
     finally:
         with contextlib.suppress(ProcessLookupError):  # (already gone if an assertion above fired)
@@ -83,13 +92,18 @@ def _start_and_kill_during_training(work: Path, whole_group: bool) -> None:
         proc.wait()
 
 
-def _recover_and_rerun(work: Path) -> subprocess.CompletedProcess:
+def _start_and_kill_during_training(work: Path, whole_group: bool) -> None:
+    """Start the run; once training has finished an epoch, kill -9 Snakemake (and, if asked, its jobs)."""
+    _start_and_kill_when(work, PARTIAL, whole_group)
+
+
+def _recover_and_rerun(work: Path, target: str = TARGET) -> subprocess.CompletedProcess:
     """What `make run` does after a crash: stop leftover jobs, unlock, rerun incomplete jobs."""
     recovery = subprocess.run([sys.executable, "-m", "nnstructure.recovery", str(work)], capture_output=True, text=True,
                               env=_env(), timeout=120)
     assert recovery.returncode == 0, f"no stale lock found: {recovery.stderr}"
-    _run(work, "--unlock", target=False)
-    return _run(work, "--rerun-incomplete")
+    _run(work, "--unlock", target=None)
+    return _run(work, "--rerun-incomplete", target=target)
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +131,63 @@ def test_killed_snakemake_recovers_like_make_run_and_matches(uninterrupted, tmp_
     _start_and_kill_during_training(work, whole_group=False)  # the training job is now an orphan
     _recover_and_rerun(work)
     compare_runs(uninterrupted, work / "results" / PRESET)
+
+
+# --- Chapter 4: kill -9 during the lesions ------------------------------------------------------
+
+CH4 = "drill-ch4"
+CH4_CONFIG = {
+    "preset": CH4,
+    "device": "cpu",
+    "datasets": {"lines": {"n_train": 1000, "n_test": 1000}},
+    "train": {"epochs": 2, "prune_epochs": 0, "batch_size": 64, "widths": [64, 64]},
+    "networks": {"mlp-lines": {"arch": "mlp", "dataset": "lines", "seeds": [0], "conditions": {"none": {}}}},
+    "specialization": {"k": 4, "n_random": 9, "partitionings": ["weight-network"], "proxies": ["lesion"],
+                       "networks": {"mlp-lines": {"phases": ["unpruned"]}}},
+}
+CH4_TARGET = f"results/{CH4}/tables/specialization.parquet"
+CH4_CELL = "mlp-lines/none/seed0/unpruned-weight-network-k4"
+LESION_LOG = f"results/{CH4}/logs/lesion/{CH4_CELL}.log"  # written from the lesion job's start
+
+
+@pytest.mark.slow
+def test_killed_node_during_lesions_reruns_them_to_identical_results(tmp_path_factory):
+    reference = _workdir(tmp_path_factory, "ch4-uninterrupted", CH4_CONFIG)
+    _run(reference, target=CH4_TARGET)
+    work = _workdir(tmp_path_factory, "ch4-killed", CH4_CONFIG)
+    _start_and_kill_when(work, LESION_LOG, whole_group=True, target=CH4_TARGET)
+    lesions = list((work / "results" / CH4 / "specialization").rglob("*-lesion.parquet"))
+    assert not lesions, f"the lesion job had finished before the kill: {lesions}"
+    _recover_and_rerun(work, target=CH4_TARGET)
+    counts = compare_runs(reference / "results" / CH4, work / "results" / CH4)
+    assert counts["bytes"] > 0
+    assert list((work / "results" / CH4 / "specialization").rglob("*-lesion.parquet"))
+
+
+# --- Chapter 5: kill -9 during a reward net's training -------------------------------------------
+
+CH5 = "drill-ch5"
+CH5_CONFIG = {
+    "preset": CH5,
+    "device": "cpu",
+    "transitions": {"coinrun": {"game": "coinrun", "episodes_per_shard": 6, "shards": 1, "test_fraction": 0.2}},
+    "networks": {"coinrun-reward": {"kind": "reward", "transitions": "coinrun", "seeds": [0],
+                                    "conditions": {"short": {"epochs": 4}},
+                                    "train": {"width_multiplier": 0.03125, "batch_size": 32}}},
+}
+CH5_NET = f"results/{CH5}/networks/coinrun-reward/short/seed0"
+CH5_TARGET = f"{CH5_NET}/reward-row.parquet"
+
+
+@pytest.mark.slow
+def test_killed_node_during_reward_net_training_resumes_to_identical_results(tmp_path_factory):
+    reference = _workdir(tmp_path_factory, "ch5-uninterrupted", CH5_CONFIG)
+    _run(reference, target=CH5_TARGET)
+    work = _workdir(tmp_path_factory, "ch5-killed", CH5_CONFIG)
+    _start_and_kill_when(work, f"{CH5_NET}/reward.pt.partial", whole_group=True, target=CH5_TARGET)
+    assert not (work / CH5_NET / "reward.pt").exists(), "training had finished before the kill"
+    _recover_and_rerun(work, target=CH5_TARGET)
+    log = (work / "results" / CH5 / "logs" / "reward_net" / "coinrun-reward" / "short" / "seed0.log").read_text()
+    assert "resuming from" in log and "of 4" in log, log[-2000:]
+    counts = compare_runs(reference / "results" / CH5, work / "results" / CH5)
+    assert counts["bytes"] > 0
