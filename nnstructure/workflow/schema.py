@@ -239,14 +239,35 @@ def _specialization_properties(with_defaults: bool) -> dict:
     return props
 
 
-def _partition_methods_properties(with_defaults: bool) -> dict:
-    """Settings of the partition-methods comparison (issue 21); ``with_defaults`` for the section."""
-    from nnstructure.cluster.choose_k import DEFAULT_K_MAX
-    from nnstructure.cluster.methods import LEIDEN_OBJECTIVES, METHODS
-    from nnstructure.specialization.choices import PROXIES, RANDOM_POOLS
+def _method_settings_schema() -> dict:
+    """Each partition method's own settings (:data:`nnstructure.cluster.methods.METHOD_DEFAULTS`)."""
+    from nnstructure.cluster.methods import LEIDEN_OBJECTIVES
 
     resolution = {"type": "number", "exclusiveMinimum": 0,
                   "description": "modularity resolution (1: plain modularity; higher: more, smaller communities)"}
+    return {
+        "type": "object", "additionalProperties": False, "description": "each method's own settings",
+        "properties": {
+            "spectral": {"type": "object", "additionalProperties": False,
+                         "properties": {"n_init": {"$ref": "#/$defs/n_init"}}},
+            "leiden": {"type": "object", "additionalProperties": False, "properties": {
+                "objective": {"type": "string", "enum": list(LEIDEN_OBJECTIVES),
+                              "description": "modularity, or the constant Potts model (resolution: a density "
+                                             "threshold in units of edge weight)"},
+                "resolution": resolution}},
+            "louvain": {"type": "object", "additionalProperties": False, "properties": {"resolution": resolution}},
+            "infomap": {"type": "object", "additionalProperties": False, "properties": {
+                "n_trials": {"type": "integer", "minimum": 1, "description": "Infomap restarts (best kept)"}}},
+        },
+    }
+
+
+def _partition_methods_properties(with_defaults: bool) -> dict:
+    """Settings of the partition-methods comparison (issue 21); ``with_defaults`` for the section."""
+    from nnstructure.cluster.choose_k import DEFAULT_K_MAX
+    from nnstructure.cluster.methods import METHODS
+    from nnstructure.specialization.choices import PROXIES, RANDOM_POOLS
+
     defaults = {"methods": list(METHODS), "k": 16, "k_max": DEFAULT_K_MAX, "method_settings": {}, "n_shuffles": 10,
                 "shuffle": "layer", "proxies": list(PROXIES), "n_random": 19, "random_pool": "all", "visualization": {},
                 "kernel_norm": "l1", "fold_batchnorm": True}
@@ -257,21 +278,7 @@ def _partition_methods_properties(with_defaults: bool) -> dict:
         "k": {"oneOf": [{"type": "integer", "minimum": 2}, {"type": "string", "enum": ["auto"]}],
               "description": "clusters of the spectral method (thesis: 12 in ch. 3, 16 in ch. 4), or auto (eigengap)"},
         "k_max": {"type": "integer", "minimum": 2, "description": "largest k the eigengap heuristic considers"},
-        "method_settings": {
-            "type": "object", "additionalProperties": False, "description": "each method's own settings",
-            "properties": {
-                "spectral": {"type": "object", "additionalProperties": False,
-                             "properties": {"n_init": {"$ref": "#/$defs/n_init"}}},
-                "leiden": {"type": "object", "additionalProperties": False, "properties": {
-                    "objective": {"type": "string", "enum": list(LEIDEN_OBJECTIVES),
-                                  "description": "modularity, or the constant Potts model (resolution: a density "
-                                                 "threshold in units of edge weight)"},
-                    "resolution": resolution}},
-                "louvain": {"type": "object", "additionalProperties": False, "properties": {"resolution": resolution}},
-                "infomap": {"type": "object", "additionalProperties": False, "properties": {
-                    "n_trials": {"type": "integer", "minimum": 1, "description": "Infomap restarts (best kept)"}}},
-            },
-        },
+        "method_settings": _method_settings_schema(),
         "n_shuffles": {"type": "integer", "minimum": 0,
                        "description": "shuffled graphs per network and method, each partitioned by the same method "
                                       "(0: no comparison with shuffles)"},
