@@ -5,6 +5,51 @@
 # nnstructure.report.index); `snakemake --report` gathers all of it into an HTML report.
 
 from nnstructure.report.ch3_items import item_outputs as ch3_item_outputs
+from nnstructure.report.appendix_edits import FOLDER_SUFFIX as APPENDIX_EDITS
+
+
+rule appendix_edits:
+    input:
+        transitions=PATHS.transitions_table("{transitions}", "transitions"),
+        edits=PATHS.edits_dir("{transitions}"),
+    output:
+        # Figures C.14-C.21's edits of Table 5.2's transitions, in the edit step's format
+        edits=directory(PATHS.transitions_dir("{transitions}") + APPENDIX_EDITS),
+    log:
+        PATHS.log("appendix_edits", "{transitions}"),
+    benchmark:
+        PATHS.benchmark("appendix_edits", "{transitions}")
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/report_appendix_edits.py"
+
+
+rule predict_appendix_edits:
+    input:
+        network=lambda w: cell_network("reward", w),
+        edits=lambda w: PATHS.transitions_dir(wc.set_dataset(config, analysis_cell("reward", w).network.network_set))
+        + APPENDIX_EDITS,
+    output:
+        table=PATHS.reward_test("{entry}", "{condition}", "{seed}", "{phase}", "edits", "appendix-c"),
+    params:
+        # the network's name in the chapter-5 tables, and the dataset the edits come from
+        label=lambda w: wc.network_label(config, analysis_cell("reward", w).network),
+        transitions=lambda w: wc.set_dataset(config, analysis_cell("reward", w).network.network_set),
+    log:
+        PATHS.log("predict_appendix_edits", "{entry}", "{condition}", "seed{seed}", "{phase}"),
+    benchmark:
+        PATHS.benchmark("predict_appendix_edits", "{entry}", "{condition}", "seed{seed}", "{phase}")
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/report_appendix_predictions.py"
 
 
 rule report_ch3:
@@ -64,6 +109,12 @@ rule report_ch5:
         # Figures 5.1, 5.2 (from the datasets' shards) and the edited transitions' figures under their thesis names
         transition_paths=[PATHS.transitions_table(name, "transitions") for name in wc.used_transition_datasets(config)],
         edits_paths=[PATHS.edits_dir(name) for name in wc.edited_transition_datasets(config)],
+        # Figures C.14-C.21: the edits and every reward net's predictions on its dataset's edits
+        appendix_edits_paths=[PATHS.transitions_dir(name) + APPENDIX_EDITS
+                              for name in wc.edited_transition_datasets(config)],
+        appendix_predictions=[PATHS.reward_test(cell.entry, cell.network.condition, cell.network.seed, cell.phase,
+                                                "edits", "appendix-c") for cell in wc.analysis_cells(config, "reward")
+                              if wc.has_edits(config, wc.set_dataset(config, cell.network.network_set))],
     output:
         **chapter_report_outputs("ch5", "Chapter 5"),
     params:

@@ -314,10 +314,34 @@ def build_tables(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         tables["reward_nets"] = reward_net_table(inputs)
     if _present(inputs, "visualizations") is not None or _present(inputs, "visualization_controls") is not None:
         tables["reward_visualization"] = visualization_table(inputs)
+    appendix = appendix_edits_tables(inputs)
+    if len(appendix):
+        tables["table_appendix_c_edits"] = appendix
     lines = findings(inputs)
     if len(lines):
         tables["findings"] = lines
     return tables
+
+
+def appendix_edits_tables(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Our predicted rewards on Figures C.14-C.21's edits (a table the thesis does not have), every dataset's."""
+    from nnstructure.report.appendix_edits import FOLDER_SUFFIX, appendix_edits_table, made_edits
+
+    predictions = _present(inputs, "appendix_predictions")
+    folders = inputs.get("appendix_edits_paths")
+    if predictions is None or folders is None or not len(folders):
+        return pd.DataFrame()
+    frames = []
+    for folder in folders["path"]:
+        dataset = Path(folder).name.removesuffix(FOLDER_SUFFIX)
+        mine = predictions[predictions["transitions"] == dataset]
+        frames.append(appendix_edits_table(mine, made_edits(folder)).assign(dataset=dataset))
+    table = pd.concat(frames, ignore_index=True)
+    return pd.DataFrame({
+        "Figure": table["figure"], "Edit": table["edit"], "Dataset": table["dataset"], "Network": table["network"],
+        "Transitions edited": table["edited_transitions"], "Game reward": table["game_reward"].map(lambda v: f"{v:.3g}"),
+        "Predicted reward": [_fmt_mean_sd(m, sd) for m, sd in zip(table["predicted_mean"], table["predicted_sd"])],
+    })
 
 
 _CAPTIONS = {
@@ -329,6 +353,11 @@ _CAPTIONS = {
     "reward_nets": "Section 5.3: reward nets (test loss = MSE of the taken action's output on the test split)",
     "reward_visualization": ("Section 5.4: predicted rewards of inputs optimised for predicted reward (de novo in Fourier "
                              "space; from dataset or edited transitions in pixel space) and the controls"),
+    "table_appendix_c_edits": ("Figures C.14-C.21 (new numbers: the thesis shows these edits without predictions, as "
+                               "ones that did not appear to fool its nets): our nets' predicted rewards, mean ± s.d. "
+                               "over the edited transitions (Table 5.2's transitions, edited in the game state or, "
+                               "for the background repaints, in the pixels), and the game's mean reward for the "
+                               "edited state and action"),
 }
 
 

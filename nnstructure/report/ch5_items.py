@@ -7,11 +7,15 @@
   rendered by the game (:func:`plot_heist_observation`; no Heist dataset is needed);
 * Figures 5.16, 5.17 and C.8-C.13: the edited transitions' figures, which the
   edit step draws beside its data (``<dataset>-edits/fig_5_16.png``,
-  ``fig_c08.png``), copied under the thesis's names (``fig_5_16.png``, ``fig_c_8.png``).
+  ``fig_c08.png``), copied under the thesis's names (``fig_5_16.png``, ``fig_c_8.png``);
+* Figures C.14-C.21: the appendix's further edits of the same transitions with
+  our nets' predictions (:mod:`nnstructure.report.appendix_edits`).
 
 The chapter-5 report (:mod:`nnstructure.report.ch5`) calls :func:`build_item_figures`
-with its path inputs: ``transition_paths`` (each dataset's ``transitions.parquet``)
-and ``edits_paths`` (each edited-transitions folder), tables with a ``path`` column.
+with its path inputs: ``transition_paths`` (each dataset's ``transitions.parquet``),
+``edits_paths`` (each edited-transitions folder) and ``appendix_edits_paths`` (each
+folder of Figures C.14-C.21's edits), tables with a ``path`` column, and the
+``appendix_predictions`` table.
 """
 
 from __future__ import annotations
@@ -129,4 +133,22 @@ def build_item_figures(inputs: dict, out_dir: str | os.PathLike) -> dict[str, Pa
         mode = str(next(iter(firsts.values())).get("distribution_mode", "hard"))
         written["fig_5_2"] = plot_heist_observation(out / "fig_5_2.png", mode)
     written.update(copy_edit_figures(_paths(inputs, "edits_paths"), out))
+    written.update(appendix_edit_figures(inputs, out))
+    return written
+
+
+def appendix_edit_figures(inputs: dict, out: Path) -> dict[str, Path]:
+    """Figures C.14-C.21 of each dataset's appendix edits (``appendix_edits_paths``), titled with the
+    predictions (``appendix_predictions``) of a network that learnt from that dataset."""
+    from nnstructure.report.appendix_edits import FOLDER_SUFFIX, plot_appendix_edits
+
+    folders = _paths(inputs, "appendix_edits_paths")
+    predictions = inputs.get("appendix_predictions")
+    written: dict[str, Path] = {}
+    for folder in folders:
+        dataset = folder.name.removesuffix(FOLDER_SUFFIX)
+        mine = None
+        if predictions is not None and len(predictions):
+            mine = predictions[predictions["transitions"] == dataset]
+        written.update(plot_appendix_edits(folder, mine, out, "" if len(folders) == 1 else f"_{dataset}"))
     return written

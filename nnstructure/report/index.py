@@ -197,8 +197,10 @@ def reward_file(pattern: str, mode: str | None = None, edits: bool = False, step
 
 
 def edits_figure(item: str) -> Locator:
-    """Figures 5.16, 5.17, C.8-C.13: drawn with the edited transitions of each dataset a reward net is tested on,
-    under their thesis names in the chapter-5 report (suffixed with the dataset when there are several)."""
+    """Figures 5.16, 5.17, C.8-C.13 (Table 5.2's edited transitions) and C.14-C.21 (the appendix's further edits
+    of them, :mod:`nnstructure.report.appendix_edits`): drawn for each dataset with edited transitions that a
+    reward net is tested on, under their thesis names in the chapter-5 report (suffixed with the dataset when
+    there are several)."""
 
     def locate(config: dict) -> Plan | None:
         entries = [e for e, _, name in _entries(config, "reward") if wc.has_edits(config, wc.set_dataset(config, name))]
@@ -308,9 +310,7 @@ PLACES: dict[str, Locator | NotMade] = {
     "Figure C.2": reward_file(f"ch5/figures/{_with_suffix('fig_c_2')}", "denovo"),
     **{f"Figure C.{n}": adversarial_figure(n + 2) for n in range(3, 8)},
     **{f"Figure C.{n}": edits_figure(f"Figure C.{n}") for n in range(8, 14)},
-    **{f"Figure C.{n}": NotMade("hand-edited CoinRun images (GIMP) shown but used in no table; this workflow edits "
-                                "the game state, for Table 5.2's translated and rearranged transitions only")
-       for n in range(14, 22)},
+    **{f"Figure C.{n}": edits_figure(f"Figure C.{n}") for n in range(14, 22)},
 }
 
 
