@@ -15,11 +15,13 @@ def cluster_graph(graph: BlockGraph, k: int, n_init: int | str = 25, seed: int =
     clustered nodes; ``n_init`` is resolved when given as ``"auto"``).
     """
     from nnstructure.cluster.ncut import ncut
+    from nnstructure.cluster.parallel import single_threaded
     from nnstructure.cluster.spectral import resolve_n_init, spectral_clustering
 
-    adj = graph.adjacency
-    labels = spectral_clustering(adj, k, n_init, seed)
+    with single_threaded():
+        labels = spectral_clustering(graph, k, n_init, seed)
+        cut = ncut(graph, labels)
     n_nodes = int((labels >= 0).sum())
-    summary = {"ncut": ncut(adj, labels), "n_nodes": n_nodes, "k": int(k),
+    summary = {"ncut": cut, "n_nodes": n_nodes, "k": int(k),
                "n_init": resolve_n_init(n_init, n_nodes), "seed": int(seed)}
     return labels, summary

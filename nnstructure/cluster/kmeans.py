@@ -29,7 +29,6 @@ def kmeans_fast(X: np.ndarray, k: int, n_init: int, random_state: np.random.Rand
     """Labels of ``sklearn.cluster.k_means(X, k, n_init=n_init, random_state=random_state)``."""
     try:
         from sklearn.cluster._kmeans import _is_same_clustering, _kmeans_single_lloyd
-        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
     except ImportError:  # private API moved: the public (slower) route gives the same labels
         from sklearn.cluster import k_means
 
@@ -42,7 +41,7 @@ def kmeans_fast(X: np.ndarray, k: int, n_init: int, random_state: np.random.Rand
     trials = 2 + int(np.log(k))
     draws = random_state.random_sample(n_init * (1 + (k - 1) * trials)).reshape(n_init, -1)
     weights = np.ones(n)
-    n_threads = _openmp_effective_n_threads()
+    n_threads = 1  # one clustering per process; parallelism is across graphs (nnstructure.cluster.parallel)
     group = max(1, BATCH_ELEMENTS // max(1, n * trials))  # starts seeded at once
     best_labels, best_inertia = None, None
     for first in range(0, n_init, group):

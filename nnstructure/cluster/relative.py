@@ -8,8 +8,12 @@ population standard deviation of the shuffled n-cuts.
 
 Shuffle ``i`` draws its permutation and its clustering seed from
 ``SeedSequence([seed, i])``, so results do not depend on ``n_jobs`` or on the
-order the shuffles run in. With a CUDA device the shuffles' eigenproblems are
-solved in batches by ``torch.linalg.eigh`` (k-means stays scikit-learn's on CPU).
+order the shuffles run in. On the CPU each shuffle is clustered straight from
+its shuffled weight blocks, single-threaded, and ``n_jobs`` spreads the shuffles
+over that many processes (:mod:`nnstructure.cluster.parallel`: one kind of
+parallelism, never threads inside processes). With a CUDA device the shuffles'
+eigenproblems are solved in batches by ``torch.linalg.eigh`` (k-means stays
+scikit-learn's on CPU).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from nnstructure.cluster.ncut import ncut
+from nnstructure.cluster.parallel import process_map, single_threaded
 from nnstructure.cluster.shuffle import SHUFFLE_KINDS, shuffle_layer_weights
 from nnstructure.cluster.spectral import kmeans_labels, resolve_n_init, spectral_clustering, spectral_embeddings_dense
 from nnstructure.device import device_preference, select_device
@@ -62,16 +67,16 @@ def shuffled_adjacency(graph: BlockGraph, kind: str, seed: int, index: int) -> t
     return shuffled.adjacency, cluster_seed
 
 
-def _shuffle_chunk(graph: BlockGraph, k: int, kind: str, n_init, seed: int, indices: Sequence[int]) -> list[dict]:
-    from threadpoolctl import threadpool_limits
-
+def _shuffle_rows(graph: BlockGraph, k: int, kind: str, n_init, seed: int, indices: Sequence[int]) -> list[dict]:
+    """The rows of shuffles ``indices``, clustered from the shuffled blocks (zero-degree nodes left out)."""
     rows = []
-    with threadpool_limits(1):
-        for i in indices:
-            adj, cluster_seed = shuffled_adjacency(graph, kind, seed, i)
-            used = resolve_n_init(n_init, adj.shape[0])
-            labels = spectral_clustering(adj, k, used, cluster_seed)
-            rows.append({"index": int(i), "ncut": ncut(adj, labels), "n_nodes": int(adj.shape[0]), "n_init": used})
+    for i in indices:
+        rng, cluster_seed = _shuffle_seeds(seed, i)
+        shuffled = shuffle_layer_weights(graph, kind, rng)
+        labels = spectral_clustering(shuffled, k, n_init, cluster_seed)
+        n_nodes = int((labels >= 0).sum())
+        rows.append({"index": int(i), "ncut": ncut(shuffled, labels), "n_nodes": n_nodes,
+                     "n_init": resolve_n_init(n_init, n_nodes)})
     return rows
 
 
@@ -128,14 +133,9 @@ def shuffle_table(
         used = str(device)
     else:
         n_jobs = _resolve_jobs(n_jobs, n_shuffles)
-        if n_jobs == 1:
-            rows = _shuffle_chunk(graph, k, kind, n_init, seed, indices)
-        else:
-            from joblib import Parallel, delayed
-
-            chunks = [indices[j::n_jobs] for j in range(n_jobs)]
-            parts = Parallel(n_jobs=n_jobs)(delayed(_shuffle_chunk)(graph, k, kind, n_init, seed, c) for c in chunks)
-            rows = sorted((r for part in parts for r in part), key=lambda r: r["index"])
+        chunks = [indices[j::n_jobs] for j in range(n_jobs)]
+        parts = process_map(lambda chunk: _shuffle_rows(graph, k, kind, n_init, seed, chunk), chunks, n_jobs)
+        rows = sorted((r for part in parts for r in part), key=lambda r: r["index"])
     table = pd.DataFrame(rows, columns=["index", "ncut", "n_nodes", "n_init"])
     table["device"] = used
     return table
@@ -183,9 +183,9 @@ def relative_clusterability(
         full = weight_graph(graph_or_model, kernel_norm=kernel_norm, fold_batchnorm=fold_batchnorm)
     graph, keep = drop_isolated_nodes(full)
     used = resolve_n_init(n_init, graph.n_nodes)
-    adj = graph.adjacency
-    sub_labels = spectral_clustering(adj, k, used, seed)
-    observed = ncut(adj, sub_labels)
+    with single_threaded():
+        sub_labels = spectral_clustering(graph, k, used, seed)
+        observed = ncut(graph, sub_labels)
     labels = np.full(full.n_nodes, -1, dtype=np.int64)
     labels[keep] = sub_labels
     shuffled = shuffled_ncuts(graph, k, n_shuffles, kind, n_init, seed, n_jobs, device)
