@@ -121,6 +121,75 @@ def test_batched_lesions_equal_naive_through_batchnorm():
         )
 
 
+def _edge_case_keep(size, rng):
+    """Lesions of mixed sizes in one call: none silenced, one unit, several, all but one, all."""
+    keep = _random_keep(9, size, rng, max_lesion=max(1, size - 1))
+    edge = np.ones((4, size), dtype=bool)
+    edge[1, rng.integers(size)] = False
+    edge[2, 1:] = False
+    edge[3] = False
+    return np.concatenate([keep, edge])
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_lesions_from_cached_unit_outputs_equal_naive(trained, arch):
+    # one forward pass gives every layer's units; lesions of every layer and size from it match the naive path
+    from nnstructure.specialization.lesion import class_correct, unit_outputs
+
+    rng = np.random.default_rng(2)
+    if arch == "mlp":
+        model, ds, _, _ = trained
+    else:
+        ds = _image_dataset(n_test=40)
+        model = build_model({"arch": "cnn", "input_shape": [1, 8, 8], "n_outputs": 4}, seed=2)
+    layers = unit_layers(model)
+    outputs = unit_outputs(model, layers, ds.x_test)
+    with torch.no_grad():
+        x = torch.as_tensor(ds.x_test).float() / 255
+        assert torch.equal(outputs[layers[0].name], model[:layers[0].mask_index](x))
+    for layer in layers:
+        keep = _edge_case_keep(layer.size, rng)
+        naive = lesion_class_correct_naive(model, layer, keep, ds.x_test, ds.y_test, 4)
+        cached = lesion_class_correct(model, layer, keep, ds.x_test, ds.y_test, 4, outputs=outputs[layer.name],
+                                      max_batch_elements=700)
+        np.testing.assert_array_equal(cached, naive)
+        np.testing.assert_array_equal(cached[9], class_correct(model, ds.x_test, ds.y_test, 4))  # silences nothing
+    assert unit_outputs(model, layers, ds.x_test, max_elements=10) is None  # too large to keep: None
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 1e9])
+def test_low_rank_update_and_exact_recompute_each_equal_naive(trained, monkeypatch, tolerance):
+    # tolerance 0: every decision from z - h_S W_S^T; huge: every pair recomputed by the masked forward pass
+    import nnstructure.specialization.lesion as lesion
+
+    model, ds, _, _ = trained
+    monkeypatch.setattr(lesion, "MARGIN_TOLERANCE", tolerance)
+    rng = np.random.default_rng(3)
+    for layer in unit_layers(model):
+        keep = _edge_case_keep(layer.size, rng)
+        np.testing.assert_array_equal(
+            lesion_class_correct(model, layer, keep, ds.x_test, ds.y_test, 4, max_batch_elements=300),
+            lesion_class_correct_naive(model, layer, keep, ds.x_test, ds.y_test, 4),
+        )
+
+
+def test_lesioned_pre_activations_are_the_masked_ones():
+    # the low-rank update of a Linear (through Flatten, several columns per channel) and a Conv2d consumer
+    from nnstructure.specialization.lesion import _consume, _consumer, _lesioned_pre_activations
+
+    torch.manual_seed(4)
+    h = torch.relu(torch.randn(5, 6, 3, 3))
+    units = torch.tensor([[0, 4], [2, 3], [5, 1]])
+    for suffix in ([nn.Flatten(), nn.Linear(54, 7)], [nn.Conv2d(6, 4, 3, padding=1, stride=2)]):
+        consumer = _consumer(suffix)
+        got = _lesioned_pre_activations(consumer, h, _consume(consumer, h), units).view(3, 5, -1)
+        for g in range(3):
+            masked = h.clone()
+            masked[:, units[g]] = 0
+            torch.testing.assert_close(got[g], _consume(consumer, masked).flatten(1), rtol=1e-5, atol=1e-5)
+    assert _consumer([nn.Conv2d(6, 4, 3, padding=1, padding_mode="reflect")]) is None  # masked fallback
+
+
 def _planted_model():
     """4 inputs (one-hot class) -> 12 hidden units -> 4 logits. Units 0, 1 alone carry class 0; classes 1-3
     are carried by three units each, each of which alone suffices."""

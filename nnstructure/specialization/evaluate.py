@@ -17,7 +17,9 @@
   ``seed``, ``lesion_method`` or the ``vis_*`` settings.
 
 Lesions are evaluated layer by layer, all lesions of a layer together
-(:func:`nnstructure.specialization.lesion.lesion_class_correct`);
+(:func:`nnstructure.specialization.lesion.lesion_class_correct`), on every
+layer's units computed in one forward pass of the test set
+(:func:`~nnstructure.specialization.lesion.unit_outputs`);
 visualisations likewise, all true and random subclusters of a layer as one
 batch of images. With ``images=True`` the visualisation also returns an
 *images table*: the true image and the first ``n_saved_random`` random ones
@@ -35,7 +37,7 @@ from torch import nn
 from nnstructure.graph.activations import UnitLayer, unit_layers
 from nnstructure.seeding import derive_seed
 from nnstructure.specialization.choices import PROXIES, RANDOM_POOLS
-from nnstructure.specialization.lesion import class_correct, lesion_class_correct, lesion_metrics
+from nnstructure.specialization.lesion import class_correct, lesion_class_correct, lesion_metrics, unit_outputs
 from nnstructure.specialization.subclusters import (
     Subcluster,
     layer_labels,
@@ -129,8 +131,11 @@ def evaluate_partition(
         class_counts = np.bincount(dataset.y_test, minlength=n_classes)[:n_classes]
         base = class_correct(model, dataset.x_test, dataset.y_test, n_classes, device=device)
         base_accuracy = float(base.sum() / class_counts.sum())
+        # every layer's units on the test set from one forward pass (None when too large: then per layer)
+        outputs = unit_outputs(model, [layer_of[name] for name in by_layer], dataset.x_test, device)
         for name in tqdm(by_layer, desc="lesions", disable=not progress, leave=False):
-            rows += _lesion_layer(model, layer_of[name], by_layer[name], dataset, n_classes, class_counts, base, device)
+            rows += _lesion_layer(model, layer_of[name], by_layer[name], dataset, n_classes, class_counts, base, device,
+                                  None if outputs is None else outputs[name])
         for row in rows:
             row.update(base_accuracy=base_accuracy, n_test=int(class_counts.sum()), lesion_method=LESION_METHOD)
     else:
@@ -168,7 +173,7 @@ def _columns(identity: dict, proxy: str, vis_settings: VisualizationSettings | N
     return base + metrics + ["random_pool", "n_random", "seed"]
 
 
-def _lesion_layer(model, layer: UnitLayer, items, dataset, n_classes, class_counts, base, device) -> list[dict]:
+def _lesion_layer(model, layer: UnitLayer, items, dataset, n_classes, class_counts, base, device, outputs=None) -> list[dict]:
     keep = np.ones((sum(len(s) for _, s in items), layer.size), dtype=bool)
     meta = []
     i = 0
@@ -178,7 +183,8 @@ def _lesion_layer(model, layer: UnitLayer, items, dataset, n_classes, class_coun
             keep[i, units] = False
             meta.append(row)
             i += 1
-    counts = lesion_class_correct(model, layer, keep, dataset.x_test, dataset.y_test, n_classes, device=device)
+    counts = lesion_class_correct(model, layer, keep, dataset.x_test, dataset.y_test, n_classes, device=device,
+                                  outputs=outputs)
     metrics = lesion_metrics(base, counts, class_counts)
     for j, row in enumerate(meta):
         row.update(

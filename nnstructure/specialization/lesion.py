@@ -40,9 +40,9 @@ ROW_BLOCK = 10_000
 MAX_BLOCK_ELEMENTS = 1 << 26
 
 
-def _run(modules, h: torch.Tensor) -> torch.Tensor:
-    """``modules`` applied in order; ReLUs act in place on intermediate tensors (never on ``h``)."""
-    start = h
+def _run(modules, h: torch.Tensor, owned: bool = False) -> torch.Tensor:
+    """``modules`` applied in order; ReLUs act in place on intermediate tensors (on ``h`` only if ``owned``)."""
+    start = None if owned else h
     for m in modules:
         h = torch.relu_(h) if type(m) is nn.ReLU and h is not start else m(h)
     return h
@@ -69,23 +69,64 @@ def class_correct(model: nn.Module, x, y, n_classes: int, device="cpu", batch_si
 
 
 @torch.no_grad()
+def unit_outputs(model: nn.Sequential, layers: list[UnitLayer], x, device="cpu", row_block: int = ROW_BLOCK,
+                 max_elements: int = MAX_BLOCK_ELEMENTS) -> dict[str, torch.Tensor] | None:
+    """Each layer's units where the next layer reads them (input of child ``mask_index``), for all of ``x``.
+
+    One forward pass of the network prefix shared by every layer, so a network's
+    lesions of all layers compute their common prefix once. ``None`` when the
+    outputs would exceed ``max_elements`` in all (then each layer recomputes its
+    prefix block by block).
+    """
+    device = torch.device(device)
+    model = model.to(device).eval()
+    children = list(model.children())
+    wanted = sorted({layer.mask_index for layer in layers})
+    if not wanted or len(x) == 0:
+        return None
+    h = _run(children[:wanted[0]], network_inputs(x[:1], device))
+    per_input, probe = 0, h
+    for a, b in zip(wanted, wanted[1:] + [None]):
+        per_input += int(np.prod(probe.shape[1:]))
+        if b is not None:
+            probe = _run(children[a:b], probe)
+    if per_input * len(x) > max_elements:
+        return None
+    blocks: dict[int, list[torch.Tensor]] = {i: [] for i in wanted}
+    for start in range(0, len(x), row_block):
+        h = _run(children[:wanted[0]], network_inputs(x[start:start + row_block], device))
+        for a, b in zip(wanted, wanted[1:] + [None]):
+            blocks[a].append(h)
+            if b is not None:
+                h = _run(children[a:b], h)
+    by_index = {i: torch.cat(parts) for i, parts in blocks.items()}
+    return {layer.name: by_index[layer.mask_index] for layer in layers}
+
+
+@torch.no_grad()
 def lesion_class_correct(
     model: nn.Sequential, layer: UnitLayer, keep_masks, x, y, n_classes: int, device="cpu",
-    row_block: int = ROW_BLOCK, max_batch_elements: int = MAX_BATCH_ELEMENTS,
+    row_block: int = ROW_BLOCK, max_batch_elements: int = MAX_BATCH_ELEMENTS, outputs: torch.Tensor | None = None,
 ) -> np.ndarray:
     """Correct test inputs per class after each lesion: ``(n_lesions, n_classes)`` int64.
 
     ``keep_masks[m, u]`` is False for the units of ``layer`` silenced by lesion
     ``m``. ``x, y`` are the test inputs (``uint8`` images are scaled) and labels.
+    ``outputs`` (optional) are the layer's units where they are read, for all of
+    ``x`` (:func:`unit_outputs`); without them the prefix runs here.
 
-    When the units feed a dense layer (directly or through Flatten) that
-    layer's lesioned pre-activations are computed as the intact ones minus the
-    silenced units' contribution (``z - h[:, S] W[:, S]^T``), which costs
-    ``|S|`` instead of all columns. That sum is rounded differently from the
-    masked forward pass, so every (input, lesion) whose top-two logits are
-    closer than :data:`MARGIN_TOLERANCE` (relative to the largest logit) is
-    recomputed by the masked forward pass: the counts are those of
-    :func:`lesion_class_correct_naive`.
+    Nothing upstream of the lesioned layer changes, so the prefix runs once. When
+    the units are read by a Linear (directly or through Flatten) or a Conv2d,
+    that layer's lesioned pre-activations are the intact ones minus the silenced
+    units' contribution (``z - h_S W_S^T``, or a convolution of the silenced
+    channels only), computed for all lesions of one size at once (a batched
+    matrix product, or a grouped convolution); only the rest of the network runs
+    on every (input, lesion) pair. That sum is rounded differently from the
+    masked forward pass, so every pair whose label's logit is within
+    :data:`MARGIN_TOLERANCE` (relative) of the best other logit is recomputed by
+    the masked forward pass: the counts are those of :func:`lesion_class_correct_naive`.
+    Other consumers (none among our architectures) take the masked forward pass
+    of the whole suffix on the inputs a lesion affects.
     """
     device = torch.device(device)
     model = model.to(device).eval()
@@ -93,34 +134,43 @@ def lesion_class_correct(
     prefix, suffix = children[:layer.mask_index], children[layer.mask_index:]
     keep = _as_keep(keep_masks, layer.size, device)
     n_masks = keep.shape[0]
-    lesioned = (~keep).float()
-    lesioned_units = [torch.nonzero(~keep[m]).flatten() for m in range(n_masks)]
-    dense = _dense_consumer(suffix)
+    consumer = _consumer(suffix)
+    groups = _size_groups(keep)
     y_all = torch.as_tensor(np.asarray(y), device=device).long()
+    if outputs is not None and outputs.shape[0] != len(y_all):
+        raise ValueError(f"outputs cover {outputs.shape[0]} inputs but there are {len(y_all)} labels")
     counts = torch.zeros((n_masks, n_classes), dtype=torch.int64, device=device)
-    per_input = int(np.prod(_run(prefix, network_inputs(x[:1], device)).shape[1:]))
-    row_block = max(1, min(row_block, MAX_BLOCK_ELEMENTS // per_input))
+    first = outputs[:1] if outputs is not None else _run(prefix, network_inputs(x[:1], device))
+    row_block = max(1, min(row_block, MAX_BLOCK_ELEMENTS // int(np.prod(first.shape[1:]))))
     for start in range(0, len(y_all), row_block):
         yb = y_all[start:start + row_block]
-        h = _run(prefix, network_inputs(x[start:start + row_block], device))
+        if outputs is not None:
+            h = outputs[start:start + row_block].to(device)
+        else:
+            h = _run(prefix, network_inputs(x[start:start + row_block], device))
         if h.ndim < 2 or h.shape[1] != layer.size:
             raise ValueError(f"layer {layer.name!r}: expected {layer.size} units where they are read, got shape {tuple(h.shape)}")
-        base_ok = _run(suffix, h).argmax(dim=1) == yb
-        counts += torch.bincount(yb[base_ok], minlength=n_classes)[:n_classes]
-        active = (h != 0).flatten(2).any(dim=2) if h.ndim > 2 else (h != 0)
-        # affected[r, m]: input r has a non-zero unit among those lesion m silences; all others are unchanged
-        affected = (active.float() @ lesioned.T) > 0
-        if dense is not None:
-            ok, rows, masks = _lesioned_ok_low_rank(h, yb, affected, lesioned_units, keep, suffix, dense, max_batch_elements)
-        else:
-            rows, masks = _pairs(affected)
+        if consumer is None:
+            base_ok = _run(suffix, h).argmax(dim=1) == yb
+            rows, masks = _pairs(_affected(h, keep))
             ok = _lesioned_ok_masked(h, yb, rows, masks, keep, suffix, max_batch_elements)
+        else:
+            z = _consume(consumer, h)
+            base_ok = _run(consumer.rest, z).argmax(dim=1) == yb
+            ok, rows, masks = _lesioned_ok_low_rank(h, z, yb, groups, keep, suffix, consumer, max_batch_elements)
+        counts += torch.bincount(yb[base_ok], minlength=n_classes)[:n_classes]
         counts.index_put_((masks, yb[rows]), ok.long() - base_ok[rows].long(), accumulate=True)
     return counts.cpu().numpy()
 
 
-# Top-two logit gaps below this fraction of (1 + the largest |logit|) are recomputed exactly.
+# Gaps between the label's logit and the best other one below this fraction of (1 + |both|) are recomputed exactly.
 MARGIN_TOLERANCE = 1e-3
+
+
+def _affected(h: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """``affected[r, m]``: input r has a non-zero unit among those lesion m silences (all others are unchanged)."""
+    active = (h != 0).flatten(2).any(dim=2) if h.ndim > 2 else (h != 0)
+    return (active.float() @ (~keep).float().T) > 0
 
 
 def _pairs(affected: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,13 +179,60 @@ def _pairs(affected: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return rows, masks
 
 
-def _dense_consumer(suffix: list[nn.Module]) -> tuple[int, nn.Linear] | None:
-    """``(index in suffix, Linear)`` when the units are read by a Linear (possibly through Flatten)."""
-    if suffix and isinstance(suffix[0], nn.Linear):
-        return 0, suffix[0]
-    if len(suffix) > 1 and isinstance(suffix[0], nn.Flatten) and isinstance(suffix[1], nn.Linear):
-        return 1, suffix[1]
+def _size_groups(keep: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Lesions grouped by their number of silenced units: ``(lesion indices, silenced units (G, s))`` per size."""
+    sizes = (~keep).sum(dim=1)
+    out = []
+    for s in torch.unique(sizes).tolist():
+        if s == 0:
+            continue  # silences nothing: the intact network's counts
+        members = torch.nonzero(sizes == s).flatten()
+        units = torch.nonzero(~keep[members])[:, 1].view(len(members), s)
+        out.append((members, units))
+    return out
+
+
+class _Consumer:
+    """The layer reading the units: ``kind`` ``"linear"`` (``spatial`` Flatten columns per unit) or ``"conv"``."""
+
+    def __init__(self, kind: str, module: nn.Module, rest: list[nn.Module], flatten: bool):
+        self.kind, self.module, self.rest, self.flatten = kind, module, rest, flatten
+
+
+def _consumer(suffix: list[nn.Module]) -> _Consumer | None:
+    """The Linear (possibly through Flatten) or Conv2d that reads the units, if it takes the low-rank update."""
+    if suffix and type(suffix[0]) is nn.Linear:
+        return _Consumer("linear", suffix[0], suffix[1:], False)
+    if len(suffix) > 1 and type(suffix[0]) is nn.Flatten and suffix[0].start_dim == 1 and type(suffix[1]) is nn.Linear:
+        return _Consumer("linear", suffix[1], suffix[2:], True)
+    if suffix and type(suffix[0]) is nn.Conv2d and suffix[0].groups == 1 and suffix[0].padding_mode == "zeros":
+        return _Consumer("conv", suffix[0], suffix[1:], False)
     return None
+
+
+def _consume(consumer: _Consumer, h: torch.Tensor) -> torch.Tensor:
+    return consumer.module(h.flatten(1) if consumer.flatten else h)
+
+
+def _lesioned_pre_activations(consumer: _Consumer, h: torch.Tensor, z: torch.Tensor, units: torch.Tensor) -> torch.Tensor:
+    """``(G * R, ...)``, lesion-major: the consumer's output on ``h`` (``z``) minus what the silenced ``units`` add.
+
+    ``units`` ``(G, s)`` are G lesions of s units each; only their s columns
+    (or input channels) of the consumer's weight are used.
+    """
+    g, s = units.shape
+    w = consumer.module.weight
+    if consumer.kind == "linear":
+        spatial = int(np.prod(h.shape[2:])) if h.ndim > 2 else 1
+        cols = (units[..., None] * spatial + torch.arange(spatial, device=h.device)).view(g, s * spatial)
+        hs = h.flatten(1)[:, cols].transpose(0, 1)  # (G, R, s * spatial)
+        out = torch.baddbmm(z.unsqueeze(0).expand(g, *z.shape), hs, w[:, cols].permute(1, 2, 0), alpha=-1)
+        return out.flatten(0, 1)
+    conv = consumer.module
+    weight = w[:, units].transpose(0, 1).reshape(g * w.shape[0], s, *w.shape[2:])
+    part = nn.functional.conv2d(h[:, units.flatten()], weight, None, conv.stride, conv.padding, conv.dilation, groups=g)
+    part = part.view(h.shape[0], g, *z.shape[1:]).transpose(0, 1)
+    return torch.sub(z.unsqueeze(0), part).flatten(0, 1)
 
 
 def _lesioned_ok_masked(h, yb, rows, masks, keep, suffix, max_batch_elements) -> torch.Tensor:
@@ -150,49 +247,48 @@ def _lesioned_ok_masked(h, yb, rows, masks, keep, suffix, max_batch_elements) ->
     return ok
 
 
-def _lesioned_ok_low_rank(h, yb, affected, lesioned_units, keep, suffix, dense, max_batch_elements):
-    """Correctness on every affected (row, mask) pair via ``z - h_S W_S^T``, near-ties recomputed exactly.
+def _correct_and_near_ties(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(argmax == y, near tie)``; the near ties (the label's logit within :data:`MARGIN_TOLERANCE` of the
+    best other one) are the pairs whose decision rounding could change. ``logits`` is overwritten."""
+    target = logits.gather(1, y[:, None]).squeeze(1)
+    if logits.shape[1] == 1:
+        return torch.ones_like(target, dtype=torch.bool), torch.zeros_like(target, dtype=torch.bool)
+    logits.scatter_(1, y[:, None], float("-inf"))
+    other = logits.amax(dim=1)
+    gap = target - other
+    return gap > 0, gap.abs() < MARGIN_TOLERANCE * (1.0 + target.abs() + other.abs())
 
-    Each lesion runs over the inputs in blocks of about ``max_batch_elements``
-    activations, so the intermediate tensors stay in the CPU caches.
+
+def _lesioned_ok_low_rank(h, z, yb, groups, keep, suffix, consumer: _Consumer, max_batch_elements):
+    """Correctness on every (row, lesion) pair: ``z`` minus the silenced units' part, then the rest of the network.
+
+    Lesions of one size run together, in chunks of about ``max_batch_elements``
+    consumer outputs (lesions x rows), which keeps the intermediate tensors in
+    the CPU caches; near ties are recomputed by the masked forward pass.
+    Returns ``(ok, rows, lesions)`` of all pairs.
     """
-    index, linear = dense
-    rest = suffix[index + 1:]
-    flat = h.flatten(1)
-    spatial = flat.shape[1] // h.shape[1]
-    z = linear(flat)
-    w = linear.weight
     n = h.shape[0]
-    chunk = max(1, max_batch_elements // max(z.shape[1], flat.shape[1]))
-    offsets = torch.arange(spatial, device=h.device)[None, :]
+    per_pair = int(np.prod(z.shape[1:]))
+    rows_per_chunk = max(1, min(n, max_batch_elements // per_pair))
+    lesions_per_chunk = max(1, max_batch_elements // (per_pair * rows_per_chunk))
     all_rows = torch.arange(n, device=h.device)
-    rows_out, masks_out, ok_out = [], [], []
-    for m, units in enumerate(lesioned_units):
-        hit = affected[:, m]
-        n_hit = int(hit.sum())
-        if n_hit == 0:
-            continue
-        cols = (units[:, None] * spatial + offsets).flatten() if spatial > 1 else units
-        w_cols = w[:, cols].T.contiguous()
-        # most inputs affected: update every row (where h[:, S] = 0 the update is exactly 0); else only the affected
-        rows = all_rows if 2 * n_hit > n else torch.nonzero(hit).flatten()
-        ok = torch.empty(rows.numel(), dtype=torch.bool, device=h.device)
-        for s in range(0, rows.numel(), chunk):
-            r = rows[s:s + chunk]
-            block = slice(int(r[0]), int(r[-1]) + 1) if rows is all_rows else r
-            logits = _run(rest, z[block] - flat[block][:, cols] @ w_cols)
-            ok_chunk = logits.argmax(dim=1) == yb[r]
-            if logits.shape[1] > 1:
-                top2 = logits.topk(2, dim=1).values
-                close = (top2[:, 0] - top2[:, 1]) < MARGIN_TOLERANCE * (1.0 + logits.abs().max(dim=1).values)
+    ok_out, rows_out, masks_out = [], [], []
+    for members, units in groups:
+        for g0 in range(0, len(members), lesions_per_chunk):
+            m_chunk, u_chunk = members[g0:g0 + lesions_per_chunk], units[g0:g0 + lesions_per_chunk]
+            for r0 in range(0, n, rows_per_chunk):
+                block = slice(r0, r0 + rows_per_chunk)
+                r = all_rows[block]
+                zl = _lesioned_pre_activations(consumer, h[block], z[block], u_chunk)
+                rr = r.repeat(len(m_chunk))
+                ok, close = _correct_and_near_ties(_run(consumer.rest, zl, owned=True), yb[rr])
                 if close.any():
-                    rc = r[close]
-                    ok_chunk[close] = _lesioned_ok_masked(h, yb, rc, torch.full_like(rc, m), keep, suffix, max_batch_elements)
-            ok[s:s + chunk] = ok_chunk
-        rows_out.append(rows)
-        masks_out.append(torch.full_like(rows, m))
-        ok_out.append(ok)
-    if not rows_out:
+                    mm = m_chunk.repeat_interleave(len(r))
+                    ok[close] = _lesioned_ok_masked(h, yb, rr[close], mm[close], keep, suffix, max_batch_elements)
+                ok_out.append(ok)
+                rows_out.append(rr)
+                masks_out.append(m_chunk.repeat_interleave(len(r)))
+    if not ok_out:
         empty = torch.zeros(0, dtype=torch.long, device=h.device)
         return torch.zeros(0, dtype=torch.bool, device=h.device), empty, empty
     return torch.cat(ok_out), torch.cat(rows_out), torch.cat(masks_out)
