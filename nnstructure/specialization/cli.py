@@ -152,7 +152,8 @@ def _proxy_settings(args) -> dict:
 def _partition_settings(args) -> dict:
     from nnstructure.specialization.steps import PARTITION_DEFAULTS
 
-    return {"partitioning": args.partitioning, **{name: getattr(args, name) for name in PARTITION_DEFAULTS}}
+    # the settings this command has options for (a step setting without one keeps its default)
+    return {"partitioning": args.partitioning, **{name: getattr(args, name) for name in PARTITION_DEFAULTS if hasattr(args, name)}}
 
 
 def _partition(args) -> int:
