@@ -19,6 +19,7 @@ scikit-learn's on CPU).
 from __future__ import annotations
 
 import os
+import sys
 from typing import Sequence
 
 import numpy as np
@@ -213,11 +214,18 @@ def _resolve_device(device):
     """The torch device to use, or ``None`` for the CPU (then torch is not even imported)."""
     if device is None or isinstance(device, str):
         device = device_preference(device)  # None: $NNSTRUCTURE_DEVICE, else auto
-        if device == "cpu":
-            return None
+        if device == "cpu" or (device == "auto" and "torch" not in sys.modules and not _cuda_driver_present()):
+            return None  # importing torch only to find no GPU costs a CPU-second per shuffles job
     import torch
 
     if isinstance(device, str):
         device = select_device(device)
     device = torch.device(device)
     return None if device.type == "cpu" else device
+
+
+def _cuda_driver_present() -> bool:
+    """Whether CUDA could be available: always off Linux; on Linux, whether an NVIDIA (or WSL GPU) driver is loaded."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.path.exists(p) for p in ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/dxg"))
