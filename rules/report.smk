@@ -4,6 +4,7 @@
 # tables and figures (where this run has each one, or why not:
 # nnstructure.report.index); `snakemake --report` gathers all of it into an HTML report.
 
+from nnstructure.report.ch3_items import config_dataset_figures as ch3_dataset_figures
 from nnstructure.report.ch3_items import item_outputs as ch3_item_outputs
 from nnstructure.report.appendix_edits import FOLDER_SUFFIX as APPENDIX_EDITS
 
@@ -56,6 +57,9 @@ rule report_ch3:
     input:
         rows=rules.aggregate_clusterability.output.rows,
         shuffles=rules.aggregate_clusterability.output.shuffles,
+        # Figures 3.4 and 3.14: samples of the 'halves' and 'stack' datasets the networks learnt from
+        datasets=[PATHS.dataset(name) for names in ch3_dataset_figures(config, CLUSTERABILITY_CELLS).values()
+                  for name in names],
     output:
         **ch3_report_outputs(),
         # one file per thesis table and figure, named as in the thesis (table_a_1.md, fig_3_2.png)

@@ -72,11 +72,18 @@ def capture_figures(monkeypatch) -> dict:
     Figure objects. Modules that imported ``save_figure`` by name get the
     recording one too.
     """
+    import importlib
+    import pkgutil
     import sys
     from pathlib import Path
 
+    import nnstructure.report
     from nnstructure import io
 
+    # every report module imported now, so none binds the recording function for good by being imported while
+    # it is in place (a module first imported inside a test that captures)
+    for info in pkgutil.iter_modules(nnstructure.report.__path__):
+        importlib.import_module(f"nnstructure.report.{info.name}")
     real = io.save_figure
     drawn = {}
 

@@ -104,3 +104,42 @@ def test_the_report_writes_each_item_under_its_thesis_name_with_a_caption(tmp_pa
     assert not (tmp_path / "figures" / "fig_a_3.png").exists()
     for stem in ("fig_3_2", "fig_3_3", "fig_a_1", "fig_a_2"):
         assert (tmp_path / "figures" / f"{stem}.png").stat().st_size > 0
+
+
+def test_dataset_figures_are_the_halves_and_stack_datasets_the_entries_learnt_from():
+    config = ix.load_preset(ROOT / "config/paper.yaml", ROOT / ix.SCHEMA)
+    figures = ch3_items.config_dataset_figures(config)
+    assert figures == {"Figure 3.4": ["fashion-halves-diff", "fashion-halves-same", "mnist-halves-diff",
+                                      "mnist-halves-same"],
+                       "Figure 3.14": ["fashion-stack-diff", "fashion-stack-same", "mnist-stack-diff",
+                                       "mnist-stack-same"]}
+    files = [f"datasets/{name}.npz" for names in figures.values() for name in names] + ["datasets/mnist.npz"]
+    assert {item: [Path(f).stem for f in paths] for item, paths in ch3_items.paths_dataset_figures(files).items()} == figures
+    default = ix.load_preset(ROOT / "config.yaml", ROOT / ix.SCHEMA)
+    assert ch3_items.config_dataset_figures(default) == {}
+
+
+def test_figure_3_4_draws_class_3_samples_one_row_per_dataset(tmp_path, monkeypatch, fixture_rows):
+    import numpy as np
+
+    from nnstructure.data.dataset import Dataset, save_dataset
+
+    rng = np.random.default_rng(0)
+    files = []
+    for name in ("mnist-halves-same", "mnist-halves-diff"):
+        y = np.arange(40) % 10
+        x = np.zeros((40, 1, 6, 6), np.uint8)
+        x[:, 0, 0, 0] = y * 20  # the class, readable from the first pixel
+        x[:, 0, 1:, 1:] = rng.integers(0, 255, (40, 5, 5))
+        save_dataset(Dataset(name, x, y, x[:4], y[:4], "classification", 10, {}), tmp_path / f"{name}.npz")
+        files.append(tmp_path / f"{name}.npz")
+    drawn = capture_figures(monkeypatch)
+    write_report(fixture_rows, tmp_path / "report", preset="paper", datasets=files)
+    fig = drawn["fig_3_4"]
+    rows = [ax for ax in fig.axes if ax.get_images()]
+    assert len(rows) == 2 * 4  # 4 samples of class 3 in each dataset
+    assert all(round(ax.get_images()[0].get_array()[0, 0, 0] * 255) == 60 for ax in rows)
+    assert [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")] == ["mnist-halves-diff",
+                                                                                          "mnist-halves-same"]
+    assert fig._suptitle.get_text().startswith("Figure 3.4: Samples from ‘halves’ datasets, all of class 3. Ours")
+    assert not (tmp_path / "report" / "figures" / "fig_3_14.png").exists()

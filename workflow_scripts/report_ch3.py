@@ -14,7 +14,8 @@ with log_to(sm.log[0]):
     rows = read_parquet(sm.input.rows)
     shuffles = read_parquet(sm.input.shuffles)
     written = write_report(rows, Path(sm.output.scorecard).parent, shuffles=shuffles if len(shuffles) else None,
-                           settings_note=sm.params.note, preset=sm.params.preset)
+                           settings_note=sm.params.note, preset=sm.params.preset,
+                           datasets=list(sm.input.datasets))
     missing = [name for name, path in sm.output.items() if not Path(path).exists()]
     if missing:
         raise RuntimeError(f"the report step did not write {missing}; the results table may be empty")

@@ -2,7 +2,8 @@
 
 ``inputs``: ``{"clusterability": <one row per network phase and clustering setting>,
 "shuffles": <one row per shuffled network>}`` (the workflow's aggregated tables;
-``shuffles`` may be absent; ``run``: one row with the run's ``preset``, optional).
+``shuffles`` may be absent; ``run``: one row with the run's ``preset``, optional; ``dataset_paths``: the
+``path`` of each dataset file the networks learnt from, for Figures 3.4 and 3.14, optional).
 Random-init rows (``kind == "random_init"``) feed the random-init figures and
 their scorecard instead of the tables.
 
@@ -22,7 +23,13 @@ from pathlib import Path
 import pandas as pd
 
 from nnstructure.report import ch3_items
-from nnstructure.report.figures import figure_3_7_networks, plot_figure_3_7, plot_ncut_vs_shuffles, plot_random_init
+from nnstructure.report.figures import (
+    figure_3_7_networks,
+    plot_dataset_samples,
+    plot_figure_3_7,
+    plot_ncut_vs_shuffles,
+    plot_random_init,
+)
 from nnstructure.report.reference import load_random_init_ranges, parse_thesis_reference
 from nnstructure.report.scorecard import random_init_scorecard
 from nnstructure.report.scorecard import scorecard as detailed_scorecard
@@ -181,7 +188,7 @@ def tables_markdown(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
 
 def build_figures(inputs: dict[str, pd.DataFrame], out_dir: str | os.PathLike) -> dict[str, Path]:
     """n-cut vs shuffles of every network (layer shuffles); one n-cut figure per thesis figure the rows make
-    (``fig_3_2`` ...); Figure 3.7 (``fig_3_7``) when some network has both layer and nonzero shuffles; random
+    (``fig_3_2`` ...); Figures 3.4 and 3.14 from the dataset files; Figure 3.7 (``fig_3_7``) when some network has both layer and nonzero shuffles; random
     init (every architecture, and ``fig_a_1`` ... ``fig_a_3`` one each)."""
     out = Path(out_dir)
     trained, random_rows = _rows(inputs)
@@ -195,6 +202,15 @@ def build_figures(inputs: dict[str, pd.DataFrame], out_dir: str | os.PathLike) -
             stem = ch3_items.item_stem(item)
             written[stem] = out / f"{stem}.png"
             plot_ncut_vs_shuffles(rows, written[stem], heading=item_caption(item, rows, preset))
+    datasets = inputs.get("dataset_paths")
+    if datasets is not None and len(datasets):
+        for item, files in ch3_items.paths_dataset_figures(datasets["path"]).items():
+            stem = ch3_items.item_stem(item)
+            written[stem] = out / f"{stem}.png"
+            names = ", ".join(Path(f).stem for f in files)
+            plot_dataset_samples(files, written[stem], ch3_items.SAMPLE_CLASS,
+                                 heading=f"{item}: {_thesis_title(item)}. Ours"
+                                         + (f" (preset '{preset}')" if preset else "") + f": {names}")
     shuffles = inputs.get("shuffles")
     if shuffles is not None and len(shuffles) and len(figure_3_7_networks(shuffles)):
         written["fig_3_7"] = out / "fig_3_7.png"

@@ -10,7 +10,9 @@ and 3.3), narrowed where the thesis splits one experiment over several items:
 * by dropout (Table 3.2 has the networks without it, 3.3 those with it);
 * by regulariser (Figure 3.9 is Figure 3.8's networks without regularisation or with dropout).
 
-Figures A.1-A.3 are the random-init networks of one architecture each.
+Figures A.1-A.3 are the random-init networks of one architecture each; Figures 3.4
+and 3.14 are samples of class 3 of the 'halves' and 'stack' datasets the
+entries' networks learnt from (:data:`DATASET_FIGURES`).
 
 The same selection is made twice: on the analysis cells of a workflow config
 (:func:`config_items`: which items a run makes and from which entries, so the
@@ -21,6 +23,7 @@ rows (:func:`item_rows`: what each file holds). A test checks that they agree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
@@ -102,6 +105,11 @@ ITEMS: dict[str, Ch3Item] = {
 }
 
 
+#: Figures of samples of the datasets whose names hold the kind (``mnist-halves-same``), all of this class.
+DATASET_FIGURES: dict[str, str] = {"Figure 3.4": "halves", "Figure 3.14": "stack"}
+SAMPLE_CLASS = 3
+
+
 def item_stem(item: str) -> str:
     """The file name (without suffix) of a thesis item: ``Table 3.1`` -> ``table_3_1``, ``Figure C.14`` ->
     ``fig_c_14``."""
@@ -123,12 +131,18 @@ def item_outputs(config: dict, cells: Iterable[wc.AnalysisCell], shown: bool) ->
     name -> (path in the chapter's report folder, thesis id, caption file stem in ``report/``). ``shown``: the
     files the HTML report shows (Markdown tables, figures), else the others (the tables' Parquet)."""
     out = {}
-    for item in config_items(config, cells):
+    cells = list(cells)
+    items = [*config_items(config, cells), *config_dataset_figures(config, cells)]
+    for item in items:
         for name in item_files(item):
             if name.endswith(".parquet") == shown:
                 continue
-            caption = "table" if name.endswith(".md") else (
-                "fig_random_init" if ITEMS[item].random_init_arch else "fig_ncut_vs_shuffles")
+            if name.endswith(".md"):
+                caption = "table"
+            elif item in DATASET_FIGURES:
+                caption = "fig_dataset_samples"
+            else:
+                caption = "fig_random_init" if ITEMS[item].random_init_arch else "fig_ncut_vs_shuffles"
             out["item_" + name.rsplit("/", 1)[-1].replace(".", "_")] = (name, item, caption)
     return out
 
@@ -194,6 +208,30 @@ def config_items(config: dict, cells: Iterable[wc.AnalysisCell] | None = None) -
                 entries.append(cell.entry)
         if entries:
             out[item_id] = entries
+    return out
+
+
+def config_dataset_figures(config: dict, cells: Iterable[wc.AnalysisCell] | None = None) -> dict[str, list[str]]:
+    """Figures 3.4 and 3.14 that ``cells`` make (default: every planned cell): the datasets of the trained
+    networks whose dataset names hold the figure's kind, sorted."""
+    cells = planned_cells(config) if cells is None else list(cells)
+    out = {}
+    for item, kind in DATASET_FIGURES.items():
+        names = sorted({wc.set_dataset(config, c.network.network_set) for c in cells
+                        if wc.network_kind(config, c.network.network_set) == "trained"
+                        and f"-{kind}-" in wc.set_dataset(config, c.network.network_set)})
+        if names:
+            out[item] = names
+    return out
+
+
+def paths_dataset_figures(paths: Iterable[str]) -> dict[str, list[str]]:
+    """Figures 3.4 and 3.14 of the dataset files ``paths`` (``<name>.npz``): the paths of each, sorted."""
+    out = {}
+    for item, kind in DATASET_FIGURES.items():
+        mine = sorted(str(p) for p in paths if f"-{kind}-" in Path(p).stem)
+        if mine:
+            out[item] = mine
     return out
 
 

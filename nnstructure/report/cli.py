@@ -33,14 +33,15 @@ from nnstructure.io import read_parquet, write_parquet, write_text
 
 def write_report(rows: pd.DataFrame, out_dir: str | os.PathLike, shuffles: pd.DataFrame | None = None,
                  random_init: pd.DataFrame | None = None, settings_note: str | None = None,
-                 preset: str | None = None) -> dict[str, Path]:
+                 preset: str | None = None, datasets: list[str | os.PathLike] | None = None) -> dict[str, Path]:
     """Write every chapter-3 report artifact for ``rows`` into ``out_dir``; return {name: path} of what was written.
 
     The tables, figures and generic scorecard come from the report engine
     (:mod:`nnstructure.report.engine` with :mod:`nnstructure.report.ch3`); this
     adds the detailed chapter-3 scorecard (``scorecard.md``) and the
     random-initialisation scorecard. ``random_init`` rows (if given) join
-    ``rows`` as ``kind == "random_init"``. ``preset``: the run's preset, named in the thesis items' captions.
+    ``rows`` as ``kind == "random_init"``. ``preset``: the run's preset, named in the thesis items' captions;
+    ``datasets``: dataset files (``<name>.npz``) the networks learnt from, for Figures 3.4 and 3.14.
     """
     from nnstructure.report import ch3
     from nnstructure.report.engine import write_chapter_report
@@ -54,6 +55,8 @@ def write_report(rows: pd.DataFrame, out_dir: str | os.PathLike, shuffles: pd.Da
         inputs["shuffles"] = shuffles
     if preset:
         inputs["run"] = pd.DataFrame([{"preset": preset}])
+    if datasets:
+        inputs["dataset_paths"] = pd.DataFrame({"path": [str(d) for d in datasets]})
     written = write_chapter_report("ch3", inputs, out)
     card, random_card = ch3.detailed_scorecards(inputs)
     if random_card is not None:
@@ -69,7 +72,7 @@ def _report_tables(args: argparse.Namespace) -> int:
     shuffles = read_parquet(args.shuffles) if args.shuffles else None
     random_init = read_parquet(args.random_init) if args.random_init else None
     written = write_report(rows, args.out_dir, shuffles=shuffles, random_init=random_init,
-                           settings_note=args.settings_note, preset=args.preset)
+                           settings_note=args.settings_note, preset=args.preset, datasets=args.datasets)
     for path in written.values():
         print(path)
     return 0
@@ -141,6 +144,9 @@ def register(subparsers) -> None:
     p.add_argument("--random-init", help="random-init n-cuts (Parquet: arch, dataset, seed, ncut, k)")
     p.add_argument("--settings-note", help="one sentence on the preset/settings, quoted in the scorecard header")
     p.add_argument("--preset", help="the run's preset, named in the captions of the thesis tables and figures")
+    p.add_argument("--datasets", nargs="+", metavar="NPZ",
+                   help="dataset files the networks learnt from (nnstructure dataset's <name>.npz); those of "
+                        "'halves' and 'stack' datasets give Figures 3.4 and 3.14")
     p.add_argument("--out-dir", required=True, help="folder for the tables, scorecard and figures")
     p.set_defaults(func=_report_tables)
 

@@ -228,3 +228,28 @@ def plot_random_init(random_init: pd.DataFrame, path: str | os.PathLike,
         fig.suptitle(_wrapped(heading, 60 * len(archs)), fontsize=8, x=0.02, y=0.99, ha="left", va="bottom")
     fig.tight_layout()
     save_figure(fig, path)
+
+
+def plot_dataset_samples(datasets: list[str | os.PathLike], path: str | os.PathLike, label: int = 3, n: int = 8,
+                         heading: str | None = None, seed: int = 0) -> None:
+    """Thesis Figures 3.4 and 3.14: ``n`` training samples of class ``label`` from each dataset file (one row per
+    dataset, named by it); two-channel images show channel 0 in blue and channel 1 in green, as the thesis."""
+    from nnstructure.data.dataset import load_dataset
+    from nnstructure.data.preview import to_rgb
+
+    rng = np.random.default_rng(seed)
+    fig = Figure(figsize=(1.1 * n, 1.3 * len(datasets) + 0.6))
+    axes = fig.subplots(len(datasets), n, squeeze=False)
+    for row, file in zip(axes, datasets):
+        ds = load_dataset(file)
+        members = np.flatnonzero(ds.y_train == label)
+        if not len(members):
+            raise ValueError(f"dataset {ds.name} has no training sample of class {label}")
+        for ax, i in zip(row, rng.choice(members, size=min(n, len(members)), replace=False)):
+            ax.imshow(to_rgb(ds.x_train[i]), interpolation="nearest")
+        for ax in row:
+            ax.set_axis_off()
+        row[0].set_title(ds.name, fontsize=8, loc="left")
+    if heading:
+        fig.suptitle(_wrapped(heading, 16 * n), fontsize=8, x=0.02, y=0.99, ha="left", va="bottom")
+    save_figure(fig, path)

@@ -124,14 +124,17 @@ def figure_3_7(config: dict) -> Plan | None:
     return _plan(["report/ch3/figures/fig_3_7.png"], "clusterability", entries)
 
 
-def dataset_previews(kind: str) -> Locator:
-    """Figures 3.4 and 3.14: the previews of the ``halves`` or ``stack`` datasets trained on."""
+def dataset_samples(item: str) -> Locator:
+    """Figures 3.4 and 3.14: samples of the 'halves' or 'stack' datasets the clusterability entries' networks
+    learnt from (``report/ch3/figures/fig_3_4.png``)."""
 
     def locate(config: dict) -> Plan | None:
-        sets = [n for n in wc.enabled_network_sets(config) if wc.network_kind(config, n) == "trained"
-                and f"-{kind}-" in wc.set_dataset(config, n)]
-        names = sorted({wc.set_dataset(config, n) for n in sets})
-        return _plan([f"datasets/{name}.png" for name in names], "networks", sets)
+        names = ch3_items.config_dataset_figures(config).get(item)
+        if not names:
+            return None
+        sets = sorted({c.network.network_set for c in ch3_items.planned_cells(config)
+                       if wc.set_dataset(config, c.network.network_set) in names})
+        return _plan([f"report/ch3/{ch3_items.item_files(item)[0]}"], "networks", sets, f"datasets {', '.join(names)}")
 
     return locate
 
@@ -273,9 +276,9 @@ def _with_suffix(stem: str) -> str:
 #: Where each thesis item is (a locator), or why no step makes it.
 PLACES: dict[str, Locator | NotMade] = {
     **{item: ch3_item(item) for item in ch3_items.ITEMS},
-    "Figure 3.4": dataset_previews("halves"),
+    "Figure 3.4": dataset_samples("Figure 3.4"),
     "Figure 3.7": figure_3_7,
-    "Figure 3.14": dataset_previews("stack"),
+    "Figure 3.14": dataset_samples("Figure 3.14"),
     "Table 4.1": ch4_file("tables/table_4_1.md"),
     "Table 4.2": ch4_file("tables/table_4_2.md"),
     "Table 4.3": ch4_file("tables/table_4_3.md", "lesion", ("4.3",)),
