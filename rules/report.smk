@@ -158,9 +158,8 @@ rule report_ch5_part2:
 
 rule scorecard:
     input:
+        # the chapter reports: every file the index points to is one of theirs
         cards=chapter_scorecards(),
-        # the files outside the chapter reports that the index points to (dataset previews, edited transitions)
-        indexed=indexed_files(),
     output:
         markdown=report(PATHS.report_file("scorecard.md"), caption="../report/scorecard.rst", category="Scorecard"),
         table=PATHS.report_file("scorecard.parquet"),

@@ -13,8 +13,10 @@ has its own file named as in the thesis (``report/ch3/tables/table_a_1.md``,
 
 :func:`thesis_index` looks for each item's files in a run folder. An item not
 found gets a reason: the config's entries for it were skipped for missing data
-(CIFAR-10, ImageNet weights or images), it needs a GPU at the thesis's scale, it
-is left out of this preset, or no step of this workflow makes it.
+(CIFAR-10, ImageNet weights or images), it needs a GPU at the thesis's scale, or it
+is left out of this preset (every item has a step that makes it; chapter 5's
+illustrations and the appendix's further edits included: Figures 5.1, 5.2 and
+C.14-C.21, :mod:`nnstructure.report.ch5_items`).
 :func:`producing_presets` says which shipped presets (``config.yaml``,
 ``config/*.yaml``) make each item; :func:`index_markdown` renders the index with
 the counts at the top (``report/index.md``, written beside the combined
@@ -39,9 +41,8 @@ PRODUCED = "produced by this run"
 NEEDS_GPU = "needs a GPU at thesis scale"
 NEEDS_DATA = "needs CIFAR-10 or ImageNet data"
 LEFT_OUT = "left out of this preset"
-NOT_MADE = "not made by this workflow"
 NOT_WRITTEN = "expected but not written by this run"
-STATUSES = (PRODUCED, LEFT_OUT, NEEDS_GPU, NEEDS_DATA, NOT_MADE, NOT_WRITTEN)
+STATUSES = (PRODUCED, LEFT_OUT, NEEDS_GPU, NEEDS_DATA, NOT_WRITTEN)
 
 #: Items whose networks need a GPU at the thesis's scale (VGG-16 on CIFAR-10: 200 + 50 epochs) and that no
 #: CPU-sized preset makes. (Chapter 5's thesis networks are GPU-sized too; config/ch5-cpu.yaml makes narrow ones.)
@@ -64,13 +65,6 @@ class Plan:
     files: tuple[str, ...]
     sources: tuple[tuple[str, str], ...] = ()
     detail: str = ""
-
-
-@dataclass(frozen=True)
-class NotMade:
-    """An item no step of this workflow makes, and why."""
-
-    why: str
 
 
 Locator = Callable[[dict], "Plan | None"]
@@ -273,8 +267,8 @@ def _with_suffix(stem: str) -> str:
     return f"{stem}{{.png,_*.png}}"
 
 
-#: Where each thesis item is (a locator), or why no step makes it.
-PLACES: dict[str, Locator | NotMade] = {
+#: Where each thesis item is: its locator.
+PLACES: dict[str, Locator] = {
     **{item: ch3_item(item) for item in ch3_items.ITEMS},
     "Figure 3.4": dataset_samples("Figure 3.4"),
     "Figure 3.7": figure_3_7,
@@ -349,10 +343,9 @@ def plan_blockers(config: dict, plan: Plan) -> dict[str, str]:
 # The index
 
 
-def locate(item: str, config: dict) -> Plan | NotMade | None:
-    """The plan of ``item`` in ``config``, its :class:`NotMade`, or ``None`` when the config does not make it."""
-    place = PLACES[item]
-    return place if isinstance(place, NotMade) else place(config)
+def locate(item: str, config: dict) -> Plan | None:
+    """The plan of ``item`` in ``config``, or ``None`` when the config does not make it."""
+    return PLACES[item](config)
 
 
 def found_files(run_dir: str | os.PathLike, plan: Plan) -> list[str] | None:
@@ -403,8 +396,6 @@ def _presets_text(presets: list[str]) -> str:
 def index_entry(item: str, config: dict, run_dir: str | os.PathLike, presets: list[str]) -> Entry:
     """Where ``item`` is in ``run_dir``, or why it is not there."""
     plan = locate(item, config)
-    if isinstance(plan, NotMade):
-        return Entry(NOT_MADE, reason=f"{NOT_MADE}: {plan.why}")
     if plan is None:
         return _absent(item, presets)
     blocked = plan_blockers(config, plan)
@@ -476,7 +467,7 @@ def producing_presets(presets: list[dict]) -> dict[str, list[str]]:
     for config in presets:
         for item in PLACES:
             plan = locate(item, config)
-            if isinstance(plan, Plan):
+            if plan is not None:
                 out[item].append(str(config["preset"]))
     return out
 
@@ -509,7 +500,7 @@ def index_markdown(index: pd.DataFrame, preset: str) -> str:
              "diagrams 3.1, 4.1 and 4.2 left out), with the file of this run that holds it or why it is not there, "
              "and the shipped presets that make it. Paths are relative to this folder.", "",
              "| | Items |", "|---|---|"]
-    lines += [f"| {status} | {n} |" for status, n in counts.items() if n or status in (PRODUCED, NOT_MADE)]
+    lines += [f"| {status} | {n} |" for status, n in counts.items() if n or status == PRODUCED]
     lines += ["", "| Id | What it shows | Our file | Made by preset |", "|---|---|---|---|"]
     for row in index.itertuples(index=False):
         lines.append(f"| {row.id} | {_cell(row.title)} | {_where(row, '../')} | {', '.join(row.presets)} |")
