@@ -5,21 +5,27 @@ MLP trained on MNIST) or, without it, one trained here for ``--epochs`` epochs.
 Its ``--partitioning`` (default weight-network, k = 16) gives the true
 subclusters; each gets ``--n-random`` (19) random ones.
 
-* Lesions, on the whole MNIST test set: ``lesion_class_correct`` (prefix shared,
-  every lesion of a layer in one batch, the dense layer reading the units updated
-  by ``z - h_S W_S^T``, near ties recomputed exactly) against
-  ``lesion_class_correct_naive`` (zero the weights of a copy of the model and
-  evaluate the whole test set, once per lesion). The correct counts per class
-  must be identical.
+* Lesions, on the whole MNIST test set: ``lesion_class_correct`` (every layer's
+  units from one shared forward pass, every lesion of a layer in one batch, the
+  dense layer reading the units updated by ``z - h_S W_S^T``, near ties
+  recomputed exactly) against ``lesion_class_correct_naive`` (zero the weights
+  of a copy of the model and evaluate the whole test set, once per lesion). The
+  correct counts per class must be identical. Reported in total and per layer
+  (the first hidden layer is the costliest case: most of the network lies
+  downstream of it), each beside its arithmetic bound: the multiply-adds of the
+  whole network over those downstream of the lesion, the most any exact method
+  that recomputes the downstream layers could gain.
 * Visualisation (thesis settings: pixels, Adam, ``--vis-steps`` steps, jitter and
   scale), on the layer with the most subclusters, its first ``--vis-images`` true
   and random subclusters: one batch against one image at a time, same seeds.
 
 Prints CPU times (``time.process_time``; the run is single-threaded, so this
-is the work done and does not depend on what else the machine runs), wall
-times, their ratios and the agreement. The requirement is stated for a CPU.
+is the work done, though a loaded machine still slows it somewhat through the
+shared caches), wall times, their ratios and the agreement. The requirement is
+stated for a CPU.
 
-    .venv/bin/python benchmarks/specialization.py --data-dir /work/shared/data [--checkpoint mlp.pt]
+    .venv/bin/python benchmarks/specialization.py --data-dir /work/shared/data [--checkpoint mlp.pt] \
+        [--partitioning weight-network|act-network|weight-layer|act-layer] [--first-layer] [--skip-visualisation]
 """
 
 from __future__ import annotations
@@ -47,6 +53,27 @@ def _ratio_text(what: str, fast: tuple[float, float], slow: tuple[float, float],
             f"(wall {fast[1]:.1f} s vs {slow[1]:.1f} s, ratio {slow[1] / fast[1]:.1f}x)")
 
 
+def multiply_adds(model, input_shape) -> dict[int, int]:
+    """Multiply-adds of each Linear / Conv2d child of ``model`` (by child index) on one input."""
+    import torch
+    from torch import nn
+
+    macs: dict[int, int] = {}
+    hooks = []
+    for i, child in enumerate(model.children()):
+        if isinstance(child, nn.Linear):
+            hooks.append(child.register_forward_hook(lambda m, a, out, i=i: macs.__setitem__(i, m.in_features * m.out_features)))
+        elif isinstance(child, nn.Conv2d):
+            per_output = child.in_channels // child.groups * int(np.prod(child.kernel_size))
+            hooks.append(child.register_forward_hook(
+                lambda m, a, out, i=i, k=per_output: macs.__setitem__(i, int(out[0].numel()) * k)))
+    with torch.no_grad():
+        model(torch.zeros((1, *input_shape)))
+    for hook in hooks:
+        hook.remove()
+    return macs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default="data", help="folder with mnist/ (IDX files)")
@@ -59,6 +86,8 @@ def main() -> None:
     parser.add_argument("--vis-images", type=int, default=200, help="images in the visualisation comparison")
     parser.add_argument("--lesion-fraction", type=float, default=1.0,
                         help="time this fraction of every layer's lesions (the same ones on both paths)")
+    parser.add_argument("--first-layer", action="store_true",
+                        help="lesions of the first hidden layer only (the costliest case: most of the network is downstream)")
     parser.add_argument("--skip-visualisation", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -78,6 +107,7 @@ def main() -> None:
         visualize_subclusters,
     )
     from nnstructure.specialization.evaluate import image_seed
+    from nnstructure.specialization.lesion import unit_outputs
 
     ds = make_dataset("mnist", args.data_dir)
     if args.checkpoint:
@@ -97,7 +127,7 @@ def main() -> None:
           f"{ {l.name: sum(s.layer == l.name for s in subs) for l in layers} }, {args.n_random} random each")
 
     masks = {}
-    for layer in layers:
+    for layer in layers[:1] if args.first_layer else layers:
         rows = [s for s in subs if s.layer == layer.name]
         if not rows:
             continue
@@ -112,13 +142,41 @@ def main() -> None:
     n_masks = sum(k.shape[0] for _, k in masks.values())
 
     times: dict = {}
+    fast, naive = {}, {}
     with timed(times, "batched"):
-        fast = {name: lesion_class_correct(model, layer, keep, ds.x_test, ds.y_test, 10) for name, (layer, keep) in masks.items()}
+        with timed(times, "shared prefix"):
+            outputs = unit_outputs(model, [layer for layer, _ in masks.values()], ds.x_test)
+        for name, (layer, keep) in masks.items():
+            with timed(times, ("batched", name)):
+                fast[name] = lesion_class_correct(model, layer, keep, ds.x_test, ds.y_test, 10,
+                                                  outputs=None if outputs is None else outputs[name])
     with timed(times, "naive"):
-        naive = {name: lesion_class_correct_naive(model, layer, keep, ds.x_test, ds.y_test, 10) for name, (layer, keep) in masks.items()}
-    identical = all(np.array_equal(fast[name], naive[name]) for name in masks)
+        for name, (layer, keep) in masks.items():
+            with timed(times, ("naive", name)):
+                naive[name] = lesion_class_correct_naive(model, layer, keep, ds.x_test, ds.y_test, 10)
+    same = {name: bool(np.array_equal(fast[name], naive[name])) for name in masks}
+    macs = multiply_adds(model, ds.input_shape)
+    whole = sum(macs.values())
+
+    def downstream(layer, keep) -> float:
+        """Multiply-adds per (input, lesion) pair: the silenced units' share of the layer reading them, and all after it."""
+        after = sorted(i for i in macs if i >= layer.mask_index)
+        silenced = float((~keep).sum(axis=1).mean()) / layer.size
+        return macs[after[0]] * silenced + sum(macs[i] for i in after[1:])
+
+    n_masks = sum(k.shape[0] for _, k in masks.values())
+    overall_bound = whole * n_masks / sum(downstream(layer, k) * k.shape[0] for layer, k in masks.values())
     what = f"lesions ({n_masks} lesions x {len(ds.y_test)} test images; per layer {[k.shape[0] for _, k in masks.values()]})"
-    print(_ratio_text(what, times["batched"], times["naive"]) + f"; identical accuracies: {identical}")
+    print(_ratio_text(what, times["batched"], times["naive"]) + f"; identical accuracies: {all(same.values())}"
+          + f"; arithmetic bound {overall_bound:.1f}x")
+    print(f"  shared prefix (every layer's units, one pass): CPU {times['shared prefix'][0]:.2f} s")
+    first = layers[0].name
+    for name, (layer, keep) in masks.items():
+        label = f"layer {name}" + (" (first hidden layer)" if name == first else "") + f", {keep.shape[0]} lesions"
+        print("  " + _ratio_text(label, times[("batched", name)], times[("naive", name)])
+              + f"; identical accuracies: {same[name]}; arithmetic bound {whole / downstream(layer, keep):.1f}x")
+    if first not in masks:
+        print(f"  (no subcluster of the {args.partitioning} partition lies in the first hidden layer {first})")
 
     if args.skip_visualisation:
         return
