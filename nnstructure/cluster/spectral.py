@@ -11,9 +11,14 @@ eigen_solver="arpack", assign_labels="kmeans")``, which the thesis used:
    :func:`nnstructure.cluster.kmeans.kmeans_fast`: same random numbers, same
    Lloyd code, seeding vectorised).
 
-Speed comes from solving the same eigenproblem more cheaply: ARPACK is asked for
-the *largest* eigenvalues of the sparse ``D^-1/2 A D^-1/2`` (no shift-invert LU
-factorisation, no dense matrix), and small graphs use a dense ``eigh``. The
+Speed comes from solving the same eigenproblem more cheaply. A bipartite graph
+(every MLP and plain CNN graph: edges join consecutive layers only) takes its
+eigenvectors from the singular vectors of its biadjacency, i.e. from the small
+Gram matrix ``M^T M`` (:mod:`nnstructure.cluster.bipartite`; a
+:class:`BlockGraph` is clustered straight from its blocks). Any other graph:
+ARPACK is asked for the *largest* eigenvalues of the sparse ``D^-1/2 A D^-1/2``
+(no shift-invert LU factorisation, no dense matrix), and small graphs use a
+dense ``eigh``. The
 random stream is used as scikit-learn uses it (one ``RandomState(seed)`` draws
 the ARPACK start vector, then seeds k-means), so on the same graph the labels
 match scikit-learn's up to eigen-solver round-off.
