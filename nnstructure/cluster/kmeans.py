@@ -10,7 +10,9 @@ start then goes through scikit-learn's own Cython Lloyd routine
 (``_kmeans_single_lloyd``, which also relocates empty clusters) with the same
 tolerance (``1e-4 * mean(var(X))``) and iteration cap (300). The best start is
 chosen as ``KMeans.fit`` does (first of lowest inertia, ignoring a lower
-inertia that is the same clustering). Should that private routine move in a
+inertia that is the same clustering). Lloyd runs on one OpenMP thread: a
+clustering is one process's work, and graphs are spread over processes
+(:mod:`nnstructure.cluster.parallel`). Should that private routine move in a
 future scikit-learn, the public ``k_means`` is used instead. The tests check the
 labels equal ``sklearn.cluster.k_means``'s.
 """
