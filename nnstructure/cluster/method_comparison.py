@@ -380,6 +380,10 @@ def method_conclusion(table: pd.DataFrame) -> str:
             own = ", ".join(f"{m}'s {z.loc[m]:.2f}" for m in winners if m in z)
             text += (f" The lowest n-cut against its own shuffles is {best_z}'s (mean z {z.loc[best_z]:.2f}"
                      + (f"; {own}" if own else "") + "), so the best n-cut does not pick the most specialised clusters.")
+    untested = [m for m in means.index if m not in spec.index]
+    if untested:
+        text += (f" {' and '.join(untested)} split no hidden layer into two subclusters or more (every layer inside "
+                 "one cluster), so chapter 4 has nothing to test there.")
     split = means[means["n_clusters"] >= 2]
     if not split.empty:
         lowest = split["ncut"].idxmin()
