@@ -287,3 +287,24 @@ def test_workflow_config_errors_name_the_key():
     cfg["partition_methods"]["networks"]["mlp-init"] = {}
     with pytest.raises(wc.WorkflowConfigError, match="partition_methods analyses networks of kind trained"):
         list(wc.analysis_cells(cfg, "partition_methods"))
+
+
+def test_the_conclusion_is_computed_from_the_numbers():
+    import pandas as pd
+
+    from nnstructure.cluster.method_comparison import method_conclusion
+
+    nan = float("nan")
+    rows = [  # two networks; leiden splits no layer on either, louvain is most specialised, spectral best n-cut z
+        ("a", "spectral", 1.2, 1.4, -3.0, 10.0, 16), ("b", "spectral", 1.0, 1.2, -2.0, 11.0, 16),
+        ("a", "louvain", 1.6, 1.5, 0.5, 0.4, 3), ("b", "louvain", 1.4, 1.3, 0.3, 0.5, 3),
+        ("a", "leiden", nan, nan, 0.1, 0.3, 2), ("b", "leiden", nan, nan, 0.2, 0.3, 2),
+    ]
+    table = pd.DataFrame(rows, columns=["network", "method", "importance_fisher", "coherence_fisher", "ncut_z", "ncut",
+                                        "n_clusters"]).assign(null_fisher=0.98, modularity_z=0.0)
+    text = method_conclusion(table)
+    assert text.startswith("On 2 network(s), louvain finds the most specialised clusters (mean Fisher statistic 1.450")
+    assert "ahead of spectral (1.200) by 0.250" in text and "lowest n-cut against its own shuffles is spectral's" in text
+    assert "leiden split no hidden layer" in text and "lowest raw n-cut is leiden's (0.300 with 2 clusters" in text
+    table.loc[table["method"] == "spectral", ["importance_fisher", "coherence_fisher"]] = [[1.6, 1.5], [1.4, 1.3]]
+    assert "spectral and louvain find the most specialised" in method_conclusion(table)  # a tie, in table order
