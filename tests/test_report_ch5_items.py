@@ -55,21 +55,36 @@ def test_figure_5_2_is_a_heist_frame_rendered_by_the_game(tmp_path, monkeypatch)
     assert drawn["fig_5_2"]._suptitle.get_text().startswith("Figure 5.2: An observation from Heist.")
 
 
-def fake_edits(folder: Path) -> Path:
+def fake_edits(folder: Path, n: int = 16) -> Path:
+    """An edited-transitions folder as the edit step writes it: every frame's first pixel is its variant and index."""
     folder.mkdir(parents=True)
-    for k, name in enumerate(ch5_items.EDIT_FIGURES):
-        (folder / name).write_bytes(bytes([k]) * 10)
+    obs = np.zeros((3, n, 8, 8, 3), np.uint8)
+    for v in range(3):
+        obs[v, :, 0, 0, 0] = 100 * v + np.arange(n)
+    np.savez(folder / "edited_transitions.npz", obs=obs, next_obs=obs + 1, action=np.full((3, n), 7),
+             variants=np.array(["original", "translated", "rearranged"]))
+    pd.DataFrame([{"index": i, "variant": variant, "shift_cells": -3 if variant == "translated" else 0}
+                  for i in range(n) for variant in ("original", "translated", "rearranged")]).to_parquet(
+        folder / "edited_transitions.parquet")
     return folder
 
 
-def test_edit_figures_are_copied_under_their_thesis_names(tmp_path):
+def test_edit_figures_draw_table_5_2s_transitions_under_their_thesis_names(tmp_path, monkeypatch):
+    drawn = capture_figures(monkeypatch)
     edits = fake_edits(tmp_path / "coinrun-edits")
-    written = ch5_items.copy_edit_figures([edits], tmp_path / "figures")
+    written = ch5_items.edit_figures([edits], tmp_path / "figures")
     assert sorted(written) == sorted(["fig_5_16", "fig_5_17", *(f"fig_c_{n}" for n in range(8, 14))])
-    assert (tmp_path / "figures" / "fig_c_8.png").read_bytes() == (edits / "fig_c08.png").read_bytes()
-    (edits / "fig_c13.png").unlink()
-    with pytest.raises(FileNotFoundError, match="fig_c13.png is missing"):
-        ch5_items.copy_edit_figures([edits], tmp_path / "again")
+    first_pixels = {stem: [int(image[0, 0, 0]) for image in frames_shown(drawn[stem])[::2]] for stem in written}
+    assert first_pixels["fig_5_16"] == [100, 101]  # two translated transitions
+    assert first_pixels["fig_c_9"] == list(range(8, 16))  # originals 8-15
+    assert first_pixels["fig_c_12"] == list(range(200, 208))  # rearranged 0-7
+    assert int(frames_shown(drawn["fig_c_8"])[1][0, 0, 0]) == 1  # beside each observation its next observation
+    assert drawn["fig_5_16"]._suptitle.get_text().replace("-\n", "-").replace("\n", " ").startswith(
+        "Figure 5.16: Two manually edited CoinRun transitions, where the agent sprite and the coin have been "
+        "translated to the left. Ours (coinrun-edits): agent and coin moved 3 cells left")
+    (edits / "edited_transitions.npz").unlink()
+    with pytest.raises(FileNotFoundError, match="edited_transitions.npz is missing"):
+        ch5_items.edit_figures([edits], tmp_path / "again")
 
 
 def snapshot_images(path: Path, steps: list[int]) -> Path:

@@ -5,9 +5,10 @@
   and one with reward 0 (:func:`plot_coinrun_transitions`);
 * Figure 5.2, an observation from Heist: the first observation of a Heist level,
   rendered by the game (:func:`plot_heist_observation`; no Heist dataset is needed);
-* Figures 5.16, 5.17 and C.8-C.13: the edited transitions' figures, which the
-  edit step draws beside its data (``<dataset>-edits/fig_5_16.png``,
-  ``fig_c08.png``), copied under the thesis's names (``fig_5_16.png``, ``fig_c_8.png``);
+* Figures 5.16, 5.17 and C.8-C.13: Table 5.2's edited transitions (the edit
+  step's ``<dataset>-edits/edited_transitions.npz``), drawn under the thesis's
+  names (``fig_5_16.png``, ``fig_c_8.png``) with the thesis's captions and how ours
+  were made;
 * Figures C.14-C.21: the appendix's further edits of the same transitions with
   our nets' predictions (:mod:`nnstructure.report.appendix_edits`).
 
@@ -21,17 +22,13 @@ folder of Figures C.14-C.21's edits), tables with a ``path`` column, and the
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from nnstructure.io import atomic_path, read_parquet, save_figure
+from nnstructure.io import read_parquet, save_figure
 
-#: The edit step's figure files and the thesis figures they are.
-EDIT_FIGURES = {"fig_5_16.png": "Figure 5.16", "fig_5_17.png": "Figure 5.17",
-                **{f"fig_c{n:02d}.png": f"Figure C.{n}" for n in range(8, 14)}}
 #: The level Figure 5.2's Heist observation is rendered from.
 HEIST_LEVEL = 0
 
@@ -101,21 +98,54 @@ def plot_heist_observation(path: str | os.PathLike, distribution_mode: str = "ha
     return Path(path)
 
 
-def copy_edit_figures(edits_dirs: list[Path], out_dir: Path) -> dict[str, Path]:
+#: Table 5.2's edited transitions drawn per thesis figure: (variant, first transition, count).
+EDIT_FIGURES = {"Figure 5.16": ("translated", 0, 2), "Figure 5.17": ("rearranged", 0, 2),
+                "Figure C.8": ("original", 0, 8), "Figure C.9": ("original", 8, 8),
+                "Figure C.10": ("translated", 0, 8), "Figure C.11": ("translated", 8, 8),
+                "Figure C.12": ("rearranged", 0, 8), "Figure C.13": ("rearranged", 8, 8)}
+
+
+def plot_edit_figures(edits_dir: Path, out_dir: Path, suffix: str = "") -> dict[str, Path]:
+    """Figures 5.16, 5.17 and C.8-C.13 from the edit step's ``edited_transitions.npz``: the observation and next
+    observation of each transition of the figure's variant, captioned with the thesis id and how ours were made."""
+    from nnstructure.report.ch3_items import item_stem
+    from nnstructure.report.index import load_thesis_items
+    from nnstructure.reward.visualize import plot_transitions
+
+    titles = load_thesis_items().set_index("id")["title"]
+    path = edits_dir / "edited_transitions.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; rerun the edit_transitions job that makes {edits_dir}")
+    with np.load(path) as z:
+        obs, nxt, actions, variants = z["obs"], z["next_obs"], z["action"], [str(v) for v in z["variants"]]
+    table = read_parquet(edits_dir / "edited_transitions.parquet")
+    how = {"original": "the dataset's transitions where the agent reaches the coin, replayed",
+           "translated": "agent and coin moved {shifts} cells left in the game state, drawn from the original cameras",
+           "rearranged": "agent put on the ground below it, coin above its head, action jump-up, in the game state"}
+    written = {}
+    for item, (variant, first, count) in EDIT_FIGURES.items():
+        v = variants.index(variant)
+        chosen = list(range(first, min(first + count, obs.shape[1])))
+        if not chosen:
+            continue
+        shifts = sorted({-int(c) for c in table.loc[(table["variant"] == "translated") & table["index"].isin(chosen),
+                                                     "shift_cells"]}) if variant == "translated" else []
+        stem = item_stem(item) + suffix
+        written[stem] = plot_transitions(
+            obs[v, chosen].transpose(0, 3, 1, 2), nxt[v, chosen].transpose(0, 3, 1, 2),
+            [f"transition {i}: action {int(actions[v, i])}" for i in chosen], out_dir / f"{stem}.png", columns=2,
+            suptitle=f"{item}: {titles[item]}. Ours ({edits_dir.name}): "
+                     + how[variant].format(shifts="/".join(map(str, shifts))))
+    return written
+
+
+def edit_figures(edits_dirs: list[Path], out_dir: Path) -> dict[str, Path]:
     """Figures 5.16, 5.17 and C.8-C.13 of each edited-transitions folder under their thesis names (suffixed with
     the dataset when there are several)."""
-    from nnstructure.report.ch3_items import item_stem
-
     written = {}
     for folder in edits_dirs:
         suffix = "" if len(edits_dirs) == 1 else f"_{folder.name.removesuffix('-edits')}"
-        for source, item in EDIT_FIGURES.items():
-            if not (folder / source).exists():
-                raise FileNotFoundError(f"{folder / source} is missing; rerun the edit_transitions job that makes {folder}")
-            stem = item_stem(item) + suffix
-            with atomic_path(out_dir / f"{stem}.png") as tmp:
-                shutil.copyfile(folder / source, tmp)
-            written[stem] = out_dir / f"{stem}.png"
+        written.update(plot_edit_figures(folder, out_dir, suffix))
     return written
 
 
@@ -132,7 +162,7 @@ def build_item_figures(inputs: dict, out_dir: str | os.PathLike) -> dict[str, Pa
             written["fig_5_1"] = plot_coinrun_transitions(coinrun[0], out / "fig_5_1.png")
         mode = str(next(iter(firsts.values())).get("distribution_mode", "hard"))
         written["fig_5_2"] = plot_heist_observation(out / "fig_5_2.png", mode)
-    written.update(copy_edit_figures(_paths(inputs, "edits_paths"), out))
+    written.update(edit_figures(_paths(inputs, "edits_paths"), out))
     written.update(appendix_edit_figures(inputs, out))
     return written
 
