@@ -170,7 +170,7 @@ def lesion_class_correct(
         else:
             z = _consume(consumer, h)
             base_ok = _run(consumer.rest, z).argmax(dim=1) == yb
-            onehot = nn.functional.one_hot(yb, n_classes).float()
+            onehot = nn.functional.one_hot(yb, n_classes).double()  # float64: exact counts, even under TF32
             counts += _lesioned_counts_low_rank(h, z, yb, onehot, groups, keep, suffix, consumer, max_batch_elements)
             # lesions silencing nothing are the intact network
             counts[unchanged] += torch.bincount(yb[base_ok], minlength=n_classes)[:n_classes]
@@ -300,7 +300,7 @@ def _lesioned_counts_low_rank(h, z, yb, onehot, groups, keep, suffix, consumer: 
                     pairs = torch.nonzero(close).flatten()
                     rows = pairs % n_rows + r0
                     ok[pairs] = _lesioned_ok_masked(h, yb, rows, m_chunk[pairs // n_rows], keep, suffix, max_batch_elements)
-                # exact integer sums: at most rows_per_chunk ones per entry, far below float32's 2**24
+                # sums of at most rows_per_chunk ones: exact integers in float64
                 block_counts = ok.view(len(m_chunk), n_rows).to(onehot.dtype) @ onehot[block]
                 counts.index_add_(0, m_chunk, block_counts.round().long())
     return counts
