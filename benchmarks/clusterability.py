@@ -7,7 +7,11 @@ Networks (made here, no data needed), or a checkpoint (``--checkpoint``):
   MLP, magnitude-pruned per layer to 90% sparsity (1,818 nodes, ~40,000 edges);
 * ``--unpruned``: the same MLP unpruned (1,818 nodes, 399,872 edges);
 * ``--cnn``: the thesis's small CNN (three 3x3 convs of 64 channels, MNIST input)
-  at Keras initialisation: its channel graph (192 nodes, 8,192 edges).
+  at Keras initialisation: its channel graph (192 nodes, 8,192 edges);
+* ``--trained EPOCHS``: the MLP trained on MNIST (``--data-dir``) by the library
+  (``train_from_settings``, as ``nnstructure train``) for EPOCHS epochs and EPOCHS
+  pruning epochs to 90% sparsity; the pruned network, or with ``--unpruned`` the
+  network at the end of the unpruned epochs.
 
 Every side clusters exactly the same graphs, the network and its ``--shuffles``
 layer shuffles (zero-degree nodes dropped, shuffle i seeded from (seed, i)):
@@ -28,7 +32,8 @@ Times are CPU seconds of one process with one thread (``time.process_time``),
 the fastest of ``--repeats`` for ours, so the ratios hold on a loaded machine;
 wall times are printed too. Samples are graphs.
 
-    .venv/bin/python benchmarks/clusterability.py [--unpruned | --cnn] [--shuffles 50] [--jobs 2] [--repeats 3] [--checkpoint model.pt]
+    .venv/bin/python benchmarks/clusterability.py [--unpruned | --cnn] [--trained EPOCHS] [--shuffles 50] [--jobs 2]
+        [--repeats 3] [--checkpoint model.pt]
 """
 
 from __future__ import annotations
@@ -75,6 +80,21 @@ def small_cnn(seed: int = 0) -> nn.Sequential:
     from nnstructure.models import build_model, model_spec
 
     return build_model(model_spec("cnn", [1, 28, 28], 10), seed=seed)
+
+
+def trained_mlp(epochs: int, data_dir: str, unpruned: bool, seed: int = 0):
+    """Checkpoint path of a 4x256 MLP trained on MNIST for ``epochs`` (+ ``epochs`` pruning epochs)."""
+    import tempfile
+    from pathlib import Path
+
+    from nnstructure.data import make_dataset
+    from nnstructure.train.loop import train_from_settings
+
+    folder = Path(tempfile.mkdtemp(prefix="clusterability-bench-"))
+    out, before = folder / "final.pt", folder / "unpruned.pt"
+    train_from_settings(make_dataset("mnist", data_dir, seed=seed), "mlp", {"epochs": epochs, "prune_epochs": epochs},
+                        seed, out, unpruned_out=before, device="cpu", progress=False)
+    return before if unpruned else out
 
 
 def benchmark_graphs(graph, n_shuffles: int, seed: int) -> list[tuple]:
@@ -126,6 +146,8 @@ def main() -> None:
     which.add_argument("--unpruned", action="store_true", help="the unpruned 4x256 MLP instead of the pruned one")
     which.add_argument("--cnn", action="store_true", help="the small CNN's channel graph instead of the pruned MLP")
     which.add_argument("--checkpoint", help="a network checkpoint (MLP or CNN) instead of the random networks")
+    parser.add_argument("--trained", type=int, metavar="EPOCHS", help="train the MLP on MNIST for EPOCHS (+ EPOCHS pruning) epochs")
+    parser.add_argument("--data-dir", default="data", help="folder with mnist/ (for --trained)")
     parser.add_argument("--shuffles", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=2, help="processes for ours' multi-process run")
     parser.add_argument("--seed", type=int, default=0)
@@ -133,8 +155,14 @@ def main() -> None:
     parser.add_argument("--no-floor", action="store_true", help="skip the floor (ARPACK/LOBPCG + KMeans) measurement")
     args = parser.parse_args()
 
+    if args.trained and args.cnn:
+        parser.error("--trained trains the MLP; the CNN is benchmarked at initialisation")
     if args.checkpoint:
         graph, source = weight_graph(args.checkpoint), f"checkpoint {args.checkpoint}"
+    elif args.trained:
+        graph = weight_graph(trained_mlp(args.trained, args.data_dir, args.unpruned))
+        source = (f"4x256 MLP trained on MNIST for {args.trained} epochs"
+                  + ("" if args.unpruned else f" and {args.trained} pruning epochs to 90% sparsity"))
     elif args.unpruned:
         graph, source = weight_graph(random_mlp(0.0)), "random Glorot-uniform 4x256 MLP, unpruned"
     elif args.cnn:
