@@ -3,6 +3,10 @@
 # scorecard of every chapter beside the thesis and the index of the thesis's
 # tables and figures (where this run has each one, or why not:
 # nnstructure.report.index); `snakemake --report` gathers all of it into an HTML report.
+# Every thesis table and figure a run makes has its own file named as in the thesis
+# (report/<chapter>/tables/table_3_4.md, figures/fig_c_14.png). Figures C.14-C.21 need
+# two steps of their own first: the appendix's further edits of Table 5.2's transitions
+# (appendix_edits) and each reward net's predictions on them (predict_appendix_edits).
 
 from nnstructure.report.ch3_items import config_dataset_figures as ch3_dataset_figures
 from nnstructure.report.ch3_items import item_outputs as ch3_item_outputs
