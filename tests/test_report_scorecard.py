@@ -196,3 +196,28 @@ def test_thesis_numbers_and_their_reasons():
     assert cov.loc[3, "compared"] == judged.sum() and cov.loc[3, "within"] == card["agrees"].fillna(False).sum()
     # here every comparison with a thesis value is another thesis number (A.1's beat-all share 1.000 twice: two rows)
     assert cov.loc[3, "not_run"] == len(c3) - card["theirs"].notna().sum() == len(c3) - 22
+
+
+def test_chapter_4_coverage_counts_each_thesis_number_of_the_networks_run_once():
+    """Both class-range definitions are compared with one thesis number; equal values of other networks'
+    numbers (another table row with the same Fisher statistic) are not taken for it."""
+    import numpy as np
+
+    from nnstructure.report import ch4
+    from nnstructure.report.scorecard import coverage, thesis_numbers
+    from nnstructure.specialization.statistics import combined_statistics, network_statistics, subcluster_percentiles
+    from test_specialization_report import _results
+
+    rng = np.random.default_rng(0)
+    frames = [_results(rng, "mlp-mnist", "MLP, MNIST", p, 16, 0, 0.8) for p in ch4.PARTITION_ORDER]
+    card = ch4.scorecard({"specialization": combined_statistics(network_statistics(subcluster_percentiles(
+        pd.concat(frames, ignore_index=True))))})
+    numbers = thesis_numbers()
+    ch4_numbers = numbers[numbers.chapter == 4]
+    mlp = ch4_numbers[ch4_numbers.cell.str.startswith("MLP, MNIST|")]
+    # 4.1: 4 metrics x 4 partitionings; 4.2: effect and s.e.; B.1/B.2 add only their p-values
+    assert len(mlp) == 16 + 32 + 8 + 8
+    cov = coverage(card, numbers).set_index("chapter")
+    assert cov.loc[4, "not_run"] == len(ch4_numbers) - len(mlp)
+    assert cov.loc[4, "not_run_left out"] == (ch4_numbers.reason == "left out").sum() - len(mlp)  # the CNN's
+    assert cov.loc[4, "compared"] == card["agrees"].notna().sum()

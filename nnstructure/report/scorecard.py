@@ -397,7 +397,9 @@ def thesis_numbers(references: dict[int, list[pd.DataFrame]] | None = None,
     compares (``frac_beat_all`` from ``n_beat_all / n_networks``, A.7's top-1 as ``test_accuracy``); other
     chapters' rows are one number each (``quantity`` where the table has one, else ``metric``), a number repeated
     in another table (B.1 repeating 4.1) counted once. ``random_init_ranges`` (default: Figures A.1-A.3) add one
-    number per figure. ``reason`` is why the number would be missing from a run (:func:`_not_run_reason`).
+    number per figure. ``reason`` is why the number would be missing from a run (:func:`_not_run_reason`);
+    ``cell``, where not empty, is how a card row comparing with the number starts its ``cell`` (chapter 4:
+    network, partitioning and k, as :func:`nnstructure.report.ch4.scorecard` writes them).
     """
     if references is None:
         from nnstructure.report.engine import CHAPTER_MODULES, chapter_reference, load_chapter
@@ -414,7 +416,7 @@ def thesis_numbers(references: dict[int, list[pd.DataFrame]] | None = None,
                     for metric, value in _metric_values(row, thesis=True).items():
                         if not math.isnan(value):
                             records.append({"chapter": 3, "table": str(row["table"]), "metric": metric, "value": value,
-                                            "reason": _not_run_reason(3, str(row["table"]), row)})
+                                            "reason": _not_run_reason(3, str(row["table"]), row), "cell": ""})
                 continue
             metric_column = "quantity" if "quantity" in ref.columns else "metric"
             identity = [c for c in ref.columns if c not in ("table", "note")]
@@ -423,12 +425,35 @@ def thesis_numbers(references: dict[int, list[pd.DataFrame]] | None = None,
                 if pd.isna(value):
                     continue
                 records.append({"chapter": int(chapter), "table": str(row["table"]), "metric": str(row[metric_column]),
-                                "value": float(value), "reason": _not_run_reason(int(chapter), str(row["table"]), row)})
+                                "value": float(value), "reason": _not_run_reason(int(chapter), str(row["table"]), row),
+                                "cell": _chapter4_cell(row) if int(chapter) == 4 else ""})
     ranges = load_random_init_ranges() if random_init_ranges is None else random_init_ranges
     for _, row in ranges.iterrows():
         records.append({"chapter": 3, "table": str(row["figure"]), "metric": RANDOM_INIT_METRIC, "value": math.nan,
-                        "reason": _not_run_reason(3, "", row)})
-    return pd.DataFrame.from_records(records, columns=["chapter", "table", "metric", "value", "reason"])
+                        "reason": _not_run_reason(3, "", row), "cell": ""})
+    return pd.DataFrame.from_records(records, columns=["chapter", "table", "metric", "value", "reason", "cell"])
+
+
+def _chapter4_cell(row: pd.Series) -> str:
+    """The network, partitioning and k of a chapter-4 thesis number as the chapter-4 scorecard's cells name them."""
+    from nnstructure.report.ch4 import PARTITION_LABELS
+
+    part = str(row["partitioning"])
+    return f"{row['network']}|, {PARTITION_LABELS.get(part, part)}, k={int(row['k'])}: "
+
+
+def _cell_matches(pattern: str, cell: str) -> bool:
+    """``pattern`` is "" (any cell) or "<network>|<middle>": the cell starts with the network, followed by
+    its condition in parentheses or directly by the middle part."""
+    if not pattern:
+        return True
+    network, _, middle = pattern.partition("|")
+    if not cell.startswith(network):
+        return False
+    rest = cell[len(network):]
+    if rest.startswith(" ("):
+        rest = rest[rest.find(")") + 1:]
+    return rest.startswith(middle)
 
 
 def _value_key(value) -> object:
@@ -444,10 +469,11 @@ def coverage(card: pd.DataFrame, numbers: pd.DataFrame | None = None) -> pd.Data
     * ``not_run``: thesis numbers (:func:`thesis_numbers`) that no row of the card compares with, split by
       reason (``not_run_GPU``, ``not_run_no data here``, ``not_run_left out``).
 
-    A thesis number counts as compared when a card row of its chapter has its metric and value, matched first
-    within its table and then anywhere in the chapter (chapter 5's scorecards label "5.3-text" as "5.3"); a
-    random-initialisation range when the card has that figure's row. Several comparisons of one number (both
-    class-range definitions against the thesis's one) cover it once.
+    A thesis number counts as compared when a card row of its chapter has its metric and value (and, in
+    chapter 4, its network, partitioning and k), matched first within its table, then through a card row
+    whose table label the thesis's numbers do not use for that metric (chapter 5's scorecards label
+    "5.3-text" as "5.3"); a random-initialisation range when the card has that figure's row. Several
+    comparisons of one number (both class-range definitions against the thesis's one) cover it once.
     """
     numbers = thesis_numbers() if numbers is None else numbers
     card = card.copy()
@@ -457,29 +483,33 @@ def coverage(card: pd.DataFrame, numbers: pd.DataFrame | None = None) -> pd.Data
         mine = card[card["chapter"].astype(int) == chapter]
         judged = mine[mine["agrees"].notna()]
         theirs = numbers[numbers["chapter"].astype(int) == chapter]
-        # the comparisons available to cover thesis numbers: (table, metric, value) -> count, and (metric, value)
-        available: dict[tuple, int] = {}
+        # the comparisons available to cover thesis numbers: [table, metric, value, cell, unused]
+        available = []
         for _, r in mine.iterrows():
-            value = _value_key(r["theirs"])
-            key = (str(r["table"]), str(r["metric"]), value if str(r["metric"]) != RANDOM_INIT_METRIC else None)
-            if value is None and str(r["metric"]) != RANDOM_INIT_METRIC:
+            random_init = str(r["metric"]) == RANDOM_INIT_METRIC
+            value = None if random_init else _value_key(r["theirs"])
+            if value is None and not random_init:
                 continue
-            available[key] = available.get(key, 0) + 1
-        uncovered = []
-        for _, r in theirs.iterrows():
-            key = (str(r["table"]), str(r["metric"]), _value_key(r["value"]))
-            if available.get(key, 0) > 0:
-                available[key] -= 1
-            else:
-                uncovered.append(r)
-        still = []
-        for r in uncovered:  # second pass: the same metric and value under another table label
-            match = next((k for k, n in available.items() if n > 0 and k[1] == str(r["metric"])
-                          and k[2] is not None and k[2] == _value_key(r["value"])), None)
-            if match is None:
-                still.append(r)
-            else:
-                available[match] -= 1
+            available.append([str(r["table"]), str(r["metric"]), value, str(r.get("cell", "")), True])
+
+        def take(number, same_table: bool) -> bool:
+            value = None if str(number["metric"]) == RANDOM_INIT_METRIC else _value_key(number["value"])
+            for entry in available:
+                table, metric, entry_value, cell, unused = entry
+                if not unused or metric != str(number["metric"]) or entry_value != value:
+                    continue
+                if (table == str(number["table"])) != same_table or (not same_table and (table, metric) in thesis_labels):
+                    continue
+                if _cell_matches(str(number.get("cell", "") or ""), cell):
+                    entry[4] = False
+                    return True
+            return False
+
+        # first within the number's table; then through a card row filed under a label the thesis's numbers do
+        # not use for that metric ("5.3" for "5.3-text"), never a surplus comparison under a thesis label
+        thesis_labels = {(str(t), str(m)) for t, m in zip(theirs["table"], theirs["metric"])}
+        uncovered = [r for _, r in theirs.iterrows() if not take(r, same_table=True)]
+        still = [r for r in uncovered if not take(r, same_table=False)]
         reasons = pd.Series([r["reason"] for r in still], dtype=str)
         rows.append({
             "chapter": chapter, "thesis_numbers": len(theirs), "compared": len(judged),
