@@ -253,13 +253,6 @@ def chapter_scorecards():
     return cards
 
 
-def indexed_files():
-    """Files outside the chapter reports that the thesis index points to: dataset previews (Figures 3.4, 3.14)
-    and the edited transitions' figures (Figures 5.16, 5.17, C.8-C.13)."""
-    previews = [PATHS.dataset_preview(name) for name in wc.used_datasets(config)]
-    return previews + [PATHS.edits_dir(name) for name in wc.edited_transition_datasets(config)]
-
-
 def index_presets():
     """The shipped presets' checksums (the index says which preset makes each thesis item)."""
     from nnstructure.report.index import preset_checksums

@@ -10,7 +10,7 @@
 
 from nnstructure.report.ch3_items import config_dataset_figures as ch3_dataset_figures
 from nnstructure.report.ch3_items import item_outputs as ch3_item_outputs
-from nnstructure.report.appendix_edits import FOLDER_SUFFIX as APPENDIX_EDITS
+from nnstructure.reward.appendix_edits import FOLDER_SUFFIX as APPENDIX_EDITS
 
 
 rule appendix_edits:

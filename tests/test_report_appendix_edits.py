@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnstructure.report import appendix_edits as ae
+from nnstructure.reward import appendix_edits as ae
 
 
 def test_paint_bands_paints_every_other_band_of_the_masked_pixels_in_the_given_colours():

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821  (this workflow's own nnstructure)
 
 from nnstructure.logs import log_to  # noqa: E402
-from nnstructure.report.appendix_edits import predict_appendix_edits  # noqa: E402
+from nnstructure.reward.appendix_edits import predict_appendix_edits  # noqa: E402
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):

@@ -325,7 +325,7 @@ def build_tables(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 def appendix_edits_tables(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Our predicted rewards on Figures C.14-C.21's edits (a table the thesis does not have), every dataset's."""
-    from nnstructure.report.appendix_edits import FOLDER_SUFFIX, appendix_edits_table, made_edits
+    from nnstructure.reward.appendix_edits import FOLDER_SUFFIX, appendix_edits_table, made_edits
 
     predictions = _present(inputs, "appendix_predictions")
     folders = inputs.get("appendix_edits_paths")

@@ -10,7 +10,7 @@
   names (``fig_5_16.png``, ``fig_c_8.png``) with the thesis's captions and how ours
   were made;
 * Figures C.14-C.21: the appendix's further edits of the same transitions with
-  our nets' predictions (:mod:`nnstructure.report.appendix_edits`).
+  our nets' predictions (:mod:`nnstructure.reward.appendix_edits`).
 
 The chapter-5 report (:mod:`nnstructure.report.ch5`) calls :func:`build_item_figures`
 with its path inputs: ``transition_paths`` (each dataset's ``transitions.parquet``),
@@ -170,7 +170,7 @@ def build_item_figures(inputs: dict, out_dir: str | os.PathLike) -> dict[str, Pa
 def appendix_edit_figures(inputs: dict, out: Path) -> dict[str, Path]:
     """Figures C.14-C.21 of each dataset's appendix edits (``appendix_edits_paths``), titled with the
     predictions (``appendix_predictions``) of a network that learnt from that dataset."""
-    from nnstructure.report.appendix_edits import FOLDER_SUFFIX, plot_appendix_edits
+    from nnstructure.reward.appendix_edits import FOLDER_SUFFIX, plot_appendix_edits
 
     folders = _paths(inputs, "appendix_edits_paths")
     predictions = inputs.get("appendix_predictions")

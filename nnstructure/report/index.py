@@ -195,7 +195,7 @@ def reward_file(pattern: str, mode: str | None = None, edits: bool = False, step
 
 def edits_figure(item: str) -> Locator:
     """Figures 5.16, 5.17, C.8-C.13 (Table 5.2's edited transitions) and C.14-C.21 (the appendix's further edits
-    of them, :mod:`nnstructure.report.appendix_edits`): drawn for each dataset with edited transitions that a
+    of them, :mod:`nnstructure.reward.appendix_edits`): drawn for each dataset with edited transitions that a
     reward net is tested on, under their thesis names in the chapter-5 report (suffixed with the dataset when
     there are several)."""
 

@@ -56,7 +56,8 @@ def replay_to_step(env: GameEnv, actions, step: int) -> bytes:
     return env.get_state()
 
 
-def _cells_of(x, y, rx, ry) -> tuple[range, range]:
+def entity_cells(x, y, rx, ry) -> tuple[range, range]:
+    """The grid cells (x range, y range) covered by an entity at centre (x, y) with half-sizes (rx, ry)."""
     eps = np.float32(0.001)
     x, y, rx, ry = (np.float32(v) for v in (x, y, rx, ry))
     return range(int(x - rx + eps), int(x + rx - eps) + 1), range(int(y - ry + eps), int(y + ry - eps) + 1)
@@ -70,7 +71,7 @@ def translate(state: st.ProcgenState, shift: int) -> bytes:
     if not 0 <= nx < w or state.grid[gy, nx] != st.SPACE:
         raise EditRejected(f"the cell {shift:+d} from the coin is not empty")
     a = state.agent
-    xs, ys = _cells_of(float(a["x"]) + shift, a["y"], a["rx"], a["ry"])
+    xs, ys = entity_cells(float(a["x"]) + shift, a["y"], a["rx"], a["ry"])
     if any(state.grid[y, x] in _WALLS for x in xs for y in ys if 0 <= x < w and 0 <= y < h):
         raise EditRejected("the moved agent would overlap a wall")
     raw = st.with_grid_cells(state, {(gx, gy): st.SPACE, (nx, gy): st.COINRUN_GOAL})
@@ -88,7 +89,7 @@ def coin_above(state: st.ProcgenState) -> bytes:
     a = state.agent
     h, w = state.grid.shape
     x, y, rx, ry = (np.float32(a[k]) for k in ("x", "y", "rx", "ry"))
-    xs, ys = _cells_of(x, y, rx, ry)
+    xs, ys = entity_cells(x, y, rx, ry)
     floor = None
     for cy in range(ys.start, -1, -1):
         row = [state.grid[cy, cx] for cx in xs if 0 <= cx < w]
@@ -100,7 +101,7 @@ def coin_above(state: st.ProcgenState) -> bytes:
     if floor is None:
         raise EditRejected("there is no ground below the agent")
     new_y = np.float32(floor + 1) + ry
-    xs, ys = _cells_of(x, new_y, rx, ry)
+    xs, ys = entity_cells(x, new_y, rx, ry)
     if any(state.grid[cy, cx] in _WALLS for cx in xs for cy in ys if 0 <= cx < w and 0 <= cy < h):
         raise EditRejected("the agent standing below would overlap a wall")
     cx, cy = int(x), int(new_y + ry) + 1
