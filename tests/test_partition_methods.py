@@ -308,3 +308,39 @@ def test_the_conclusion_is_computed_from_the_numbers():
     assert "leiden split no hidden layer" in text and "lowest raw n-cut is leiden's (0.300 with 2 clusters" in text
     table.loc[table["method"] == "spectral", ["importance_fisher", "coherence_fisher"]] = [[1.6, 1.5], [1.4, 1.3]]
     assert "spectral and louvain find the most specialised" in method_conclusion(table)  # a tie, in table order
+
+
+def test_specialization_method_setting_partitions_by_the_method(tiny_mlp, tmp_path):
+    """specialization.method: the workflow's partition step clusters network-wide by the method, and the
+    layer-wise partition reuses that partition's k per layer."""
+    import nnstructure.workflow as wc
+    from nnstructure.specialization.partition import read_partition
+    from nnstructure.specialization.steps import partition, specialization
+
+    ckpt, data = tiny_mlp
+    net = tmp_path / "net.parquet"
+    partition(ckpt, data, net, {"partitioning": "weight-network", "k": 16, "method": "leiden",
+                                "method_settings": {"resolution": 1.2}})
+    frame, summary = read_partition(net)
+    assert summary["method"] == "leiden" and summary["k"] == frame.loc[frame["label"] >= 0, "label"].nunique() >= 2
+    layer = tmp_path / "layer.parquet"
+    partition(ckpt, data, layer, {"partitioning": "weight-layer", "k": 16, "method": "leiden"}, network_labels=net)
+    assert read_partition(layer)[1]["k"] == summary["k"] and read_partition(layer)[1]["method"] == "leiden"
+    with pytest.raises(ValueError, match="partition by the same method"):
+        partition(ckpt, data, layer, {"partitioning": "weight-layer", "k": 16}, network_labels=net)
+    combined = specialization(ckpt, data, {"method": "louvain", "partitioning": "act-network", "validation_size": 100,
+                                           "n_random": 3, "proxies": ["lesion"]})
+    assert set(combined["metric"]) >= {"accuracy_drop"}
+    cfg = _config()
+    cfg["specialization"] = {"method": "louvain", "networks": {"mlp-lines": {}}}
+    cfg2 = _config()
+    cfg2["specialization"] = {"networks": {"mlp-lines": {}}}
+    from snakemake.utils import validate
+    from pathlib import Path
+
+    schema = str(Path(__file__).resolve().parents[1] / "config" / "schema.yaml")
+    validate(cfg, schema)
+    validate(cfg2, schema)
+    cell = next(iter(wc.analysis_cells(cfg, "specialization")))
+    assert wc.partition_params(cfg, cell, "weight-network", 16)["method"] == "louvain"
+    assert "method" not in wc.partition_params(cfg2, cell, "weight-network", 16)  # spectral: params as before

@@ -27,7 +27,7 @@ from nnstructure.step_settings import as_float, as_int, step_settings
 #: ``partition``: the partitioning (required) and how the graph is built and clustered.
 PARTITION_DEFAULTS: dict[str, Any] = {
     "k": 16, "seed": 0, "n_init": 25, "validation_size": DEFAULT_VALIDATION_SIZE, "kernel_norm": "l1",
-    "fold_batchnorm": True, "layer_scope": "adjacent",
+    "fold_batchnorm": True, "layer_scope": "adjacent", "method": "spectral", "method_settings": None,
 }
 #: ``subcluster_proxy``: the proxy (required), the random controls, the results' identity and the visualisation
 #: (a mapping of method, parameterization, steps, lr, transforms, objective, max_batch; unset ones: the method's).
@@ -61,7 +61,7 @@ def partition(checkpoint, dataset, out, settings: Mapping[str, Any], *, network_
     from nnstructure.specialization.partition import check_partitioning, read_partition, write_partition
 
     s = step_settings("partition", settings, PARTITION_DEFAULTS, required=("partitioning",))
-    s.update(k=as_int(s["k"]), seed=as_int(s["seed"]))
+    s.update(k=_k(s["k"]), seed=as_int(s["seed"]))
     ck = load_network(checkpoint, allow_pickle)
     labels = None
     if network_labels:
@@ -69,10 +69,13 @@ def partition(checkpoint, dataset, out, settings: Mapping[str, Any], *, network_
             raise ValueError("--network-labels only applies to layer-wise partitionings (weight-layer, act-layer)")
         frame, summary = read_partition(network_labels)
         expected = s["partitioning"].replace("-layer", "-network")
-        if summary["partitioning"] != expected or summary["k"] != s["k"]:
+        own_k = _chooses_own_k(s)  # then the network-wide partition's k is whatever its method found
+        if (summary["partitioning"] != expected or summary.get("method", "spectral") != s["method"]
+                or (not own_k and summary["k"] != s["k"])):
             raise ValueError(
-                f"{network_labels} is a {summary['partitioning']} partition with k={summary['k']}; "
-                f"{s['partitioning']} with k={s['k']} needs the {expected} partition with the same k"
+                f"{network_labels} is a {summary['partitioning']} partition by {summary.get('method', 'spectral')} "
+                f"with k={summary['k']}; {s['partitioning']} by {s['method']} with k={s['k']} needs the {expected} "
+                f"partition by the same method{'' if own_k else ' with the same k'}"
             )
         labels = frame["label"].to_numpy()
     part = _make_partition(s, ck, dataset, data_dir, labels, device=device)
@@ -148,7 +151,7 @@ def specialization(checkpoint, dataset, settings: Mapping[str, Any], *, results=
     ck = load_network(checkpoint, allow_pickle)
     ds = network_dataset(ck, dataset, data_dir)
     part = _make_partition(s, ck, ds, None, None, device=device)
-    identity = _identity(s, ck, checkpoint, s["partitioning"], s["k"])
+    identity = _identity(s, ck, checkpoint, s["partitioning"], part.summary["k"])
     frames = [_evaluate(s, ck, part.frame(), proxy, ds, identity, False, device)[0] for proxy in proxies]
     frame = pd.concat(frames, ignore_index=True)
     if results:
@@ -269,11 +272,34 @@ def _make_partition(s: Mapping[str, Any], ck, dataset, data_dir, network_labels,
     if graph_kind == "act":
         ds = network_dataset(ck, dataset, data_dir)
         inputs = validation_inputs(ds.x_train, as_int(s["validation_size"]), as_int(s["seed"]))
-    return partition_network(
-        ck.model, s["partitioning"], as_int(s["k"]), seed=as_int(s["seed"]), inputs=inputs, n_init=_n_init(s["n_init"]),
+    k = _k(s["k"])
+    if _chooses_own_k(s):
+        if network_labels is None:  # the method partitions the graph network-wide (issue 21)
+            from nnstructure.cluster.method_comparison import partition_by_method
+
+            options = {**({"n_init": _n_init(s["n_init"])} if s["method"] == "spectral" else {}),
+                       **(s["method_settings"] or {})}
+            return partition_by_method(ck.model, s["partitioning"], s["method"], k, as_int(s["seed"]), options, inputs,
+                                       s["kernel_norm"], bool(s["fold_batchnorm"]), s["layer_scope"], device=device)
+        k = len({int(x) for x in network_labels if x >= 0})  # a layer-wise partition: the network-wide one's k
+    part = partition_network(
+        ck.model, s["partitioning"], k, seed=as_int(s["seed"]), inputs=inputs, n_init=_n_init(s["n_init"]),
         kernel_norm=s["kernel_norm"], fold_batchnorm=bool(s["fold_batchnorm"]), layer_scope=s["layer_scope"],
         network_labels=network_labels, device=device,
     )
+    if s["method"] != "spectral":
+        part.summary["method"] = s["method"]
+    return part
+
+
+def _k(value) -> int | str:
+    """``k`` as ``--k`` reads it: an integer, or ``"auto"`` (the eigengap choice)."""
+    return value if value == "auto" else as_int(value)
+
+
+def _chooses_own_k(s: Mapping[str, Any]) -> bool:
+    """Whether the network-wide clusters' number comes from the graph (a method other than spectral, or k: auto)."""
+    return s["method"] != "spectral" or s["k"] == "auto"
 
 
 def _n_init(value) -> int | str:

@@ -80,7 +80,7 @@ ANALYSIS_KINDS = {
 ENTRY_SETTINGS = {
     "clusterability": ("k", "n_init", "n_shuffles", "shuffle", "kernel_norm", "fold_batchnorm"),
     "specialization": ("k", "n_init", "partitionings", "proxies", "n_random", "random_pool", "validation_size",
-                       "layer_scope", "kernel_norm", "fold_batchnorm", "visualization"),
+                       "layer_scope", "kernel_norm", "fold_batchnorm", "visualization", "method", "method_settings"),
     "reward": ("noise_n", "noise_clip", "visualization_modes", "visualization_steps"),
     "probes": ("layers", "targets", "filtered", "random_networks", "epochs", "dots_seed", "dots_n"),
     "partition_methods": ("methods", "k", "k_max", "method_settings", "n_shuffles", "shuffle", "proxies", "n_random",

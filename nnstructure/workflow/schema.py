@@ -186,6 +186,7 @@ def _analysis_section(description: str, entry_definition: str, properties: dict)
 def _specialization_properties(with_defaults: bool) -> dict:
     """Chapter-4 settings; ``with_defaults`` for the section, without for an entry's overrides."""
     from nnstructure.cluster.layerwise import LAYER_SCOPES
+    from nnstructure.cluster.methods import METHODS
     from nnstructure.specialization.choices import (
         DEFAULT_VALIDATION_SIZE,
         OBJECTIVES,
@@ -199,9 +200,14 @@ def _specialization_properties(with_defaults: bool) -> dict:
 
     defaults = {"k": 16, "n_init": 25, "partitionings": list(PARTITIONINGS), "proxies": list(PROXIES), "n_random": 19,
                 "random_pool": "all", "validation_size": DEFAULT_VALIDATION_SIZE, "layer_scope": "adjacent",
-                "kernel_norm": "l1", "fold_batchnorm": True}
+                "kernel_norm": "l1", "fold_batchnorm": True, "method": "spectral", "method_settings": {}}
     vis_defaults = {"method": "thesis"}
     props = {
+        "method": {"type": "string", "enum": list(METHODS),
+                   "description": "how the network-wide clusters are found: spectral (the thesis's, k clusters), "
+                                  "leiden, louvain or infomap (their own number of clusters; k then only names the "
+                                  "output folder); layer-wise partitionings split each layer as many ways as it has"},
+        "method_settings": _method_settings_schema(),
         "k": {"$ref": "#/$defs/k_list", "description": "network-wide clusters (thesis 16; ImageNet 32; robustness 8 and 12)"},
         "n_init": {"$ref": "#/$defs/n_init"},
         "partitionings": {"type": "array", "items": {"type": "string", "enum": list(PARTITIONINGS)}, "minItems": 1,

@@ -42,6 +42,8 @@ def partition_params(config: dict, cell: AnalysisCell, partitioning: str, k: int
         params.update(kernel_norm=s["kernel_norm"], fold_batchnorm=bool(s["fold_batchnorm"]))
     if scope == "layer":
         params["layer_scope"] = s["layer_scope"]
+    if s["method"] != "spectral":  # only then: a spectral partition's params (and so its jobs) stay as they were
+        params.update(method=s["method"], method_settings=dict((s.get("method_settings") or {}).get(s["method"]) or {}))
     return params
 
 
