@@ -73,7 +73,6 @@ include: "rules/report.smk"
 rule all:
     input:
         all_targets(),
-        wc.partition_methods_targets(config, RESULTS, list(wc.analysis_cells(config, "partition_methods", report=note))),
     default_target: True
 
 

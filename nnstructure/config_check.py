@@ -62,7 +62,7 @@ def _describe(error: ValidationError, root: dict) -> str:
 #: Network-set kinds that read a transition dataset (their ``transitions:`` names one).
 _TRANSITION_KINDS = ("reward", "adversarial")
 #: Sections whose ``networks:`` entries name network sets.
-_ANALYSES = ("clusterability", "specialization", "reward", "probes")
+_ANALYSES = ("clusterability", "specialization", "reward", "probes", "partition_methods")  # nnstructure.workflow.ANALYSES
 
 
 def reference_problems(config: dict) -> list[str]:

@@ -33,6 +33,7 @@ def canonical_params_of_rules(rules):
 NETWORKS = {name: wc.available_networks(config, name, report=note) for name in wc.enabled_network_sets(config)}
 CLUSTERABILITY_CELLS = list(wc.analysis_cells(config, "clusterability", report=note))
 SPECIALIZATION_CELLS = list(wc.analysis_cells(config, "specialization", report=note))
+PARTITION_METHODS_CELLS = list(wc.analysis_cells(config, "partition_methods", report=note))
 
 
 def network_from(wildcards):
@@ -88,6 +89,7 @@ def all_targets():
     return (dataset_targets() + network_targets()
             + wc.clusterability_targets(config, RESULTS, CLUSTERABILITY_CELLS)
             + wc.specialization_targets(config, RESULTS, SPECIALIZATION_CELLS)
+            + wc.partition_methods_targets(config, RESULTS, PARTITION_METHODS_CELLS)
             + ch5_targets() + report_targets())
 
 

@@ -549,3 +549,14 @@ def test_conda_environment_pins_equal_requirements():
     requirements = pins((ROOT / "requirements.txt").read_text().splitlines())
     conda = pins((ROOT / "envs" / "nnstructure.yaml").read_text().splitlines())
     assert conda == requirements
+
+
+def test_config_check_knows_every_analysis_section():
+    """The pre-DAG reference check covers every analysis section the workflow defines (a new section's wrong
+    network-set name is named in one line, not found later at DAG build)."""
+    import nnstructure.workflow as wc
+    from nnstructure import config_check
+
+    assert set(config_check._ANALYSES) == set(wc.ANALYSES)
+    config = {"networks": {"a": {"kind": "trained"}}, "partition_methods": {"networks": {"nope": {}}}}
+    assert any("partition_methods.networks.nope" in line for line in config_check.reference_problems(config))
