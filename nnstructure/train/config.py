@@ -35,7 +35,9 @@ class TrainConfig:
     (``"mean"``, the original code: ``cluster_lambda / num_cluster_eigs``) and
     applies Algorithm 2's renormalisation after every step (MLP only);
     ``spectral_reads_unmasked`` makes it read, while pruning, the kernels as
-    TF-MOT's wrapper holds them (:class:`~nnstructure.train.regularizers.UnmaskedKernels`).
+    TF-MOT's wrapper holds them (:class:`~nnstructure.train.regularizers.UnmaskedKernels`);
+    ``spectral_reg_method`` ``"power"`` estimates the eigenvalues with warm-started LOBPCG
+    (:class:`~nnstructure.train.regularizers.PowerEigenvalues`) instead of ``eigvalsh``.
     ``augment`` turns on CIFAR-style augmentation (images only).
     ``l2_first_layer_l1`` copies the original code, whose MLPs penalised the
     first layer with L1 (coefficient ``l2``) when L2 regularisation was chosen;
@@ -77,6 +79,10 @@ class TrainConfig:
         False, "spectral regularizer while pruning: read the kernels as TF-MOT's pruning wrapper holds them (masked "
         "entries keep the last optimizer update; the original code's loss read them) instead of the pruned kernels",
         {"type": "boolean"}, applies="spectral_pruning")
+    spectral_reg_method: str = _setting(
+        "eigh", "spectral regularizer: eigenvalues from a full eigendecomposition every step (eigh) or from a few "
+        "warm-started LOBPCG iterations (power; cheaper, and the only one for CNN channel graphs)",
+        {"type": "string", "enum": ["eigh", "power"]}, applies="spectral_power")
     l2_first_layer_l1: bool = _setting(False, "original code: with L2 chosen, an MLP's first layer gets an L1 penalty "
                                        "(thesis text: L2 everywhere)", {"type": "boolean"}, applies="l2_mlp")
     shuffle: bool = _setting(True, "reshuffle the training set every epoch (off for memorization)", {"type": "boolean"})
@@ -107,6 +113,9 @@ class TrainConfig:
             raise ValueError(f"ci_beta must be in (0, 1], got {self.ci_beta}")
         if self.spectral_reduction not in ("sum", "mean"):
             raise ValueError(f"spectral_reduction must be 'sum' (thesis text) or 'mean' (original code), got {self.spectral_reduction!r}")
+        if self.spectral_reg_method not in ("eigh", "power"):
+            raise ValueError(f"spectral_reg_method must be 'eigh' (full eigendecomposition) or 'power' (warm-started "
+                             f"LOBPCG), got {self.spectral_reg_method!r}")
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be 'fp32' or 'bf16' (bfloat16 autocast), got {self.precision!r}")
         if any(k < 1 for k in self.spectral_eigs):
@@ -173,6 +182,8 @@ _APPLIES = {
     "clusterable_init": lambda s, arch: bool(s.get("clusterable_init")),
     "spectral_reg": lambda s, arch: s.get("spectral_reg", 0) > 0,
     "spectral_pruning": lambda s, arch: s.get("spectral_reg", 0) > 0 and s.get("prune_epochs", 0) > 0,
+    # recorded only when not the default, so networks trained before the setting existed keep their params
+    "spectral_power": lambda s, arch: s.get("spectral_reg", 0) > 0 and s.get("spectral_reg_method", "eigh") != "eigh",
     "l2_mlp": lambda s, arch: arch == "mlp" and s.get("l2", 0) > 0,
     "mlp": lambda s, arch: arch == "mlp",
 }

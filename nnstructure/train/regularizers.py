@@ -59,6 +59,45 @@ def weight_adjacency(model: nn.Module, residuals: list[torch.Tensor] | None = No
     return adjacency + adjacency.T
 
 
+def channel_adjacency(model: nn.Module) -> torch.Tensor:
+    """Dense symmetric adjacency of a conv net's channel graph, differentiable (thesis 3.2.1 for CNNs).
+
+    The graph of :func:`nnstructure.graph.weights.weight_graph` with ``kernel_norm="l1"`` (thesis text): one node
+    per output channel of every ``Conv2d``; between consecutive convs, input channel ``i`` and output channel ``o``
+    are joined by ``sum |weight[o, i]|``. Input-image channels and dense layers are left out. Networks with batch
+    norm are refused (the workflow's graph folds it into the preceding conv; this regulariser does not).
+    """
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        raise ValueError("the spectral regularizer's channel graph does not fold batch norm; use a conv net without "
+                         "BatchNorm layers (e.g. arch cnn) or spectral_reg 0")
+    convs = [m for m in kernel_layers(model) if isinstance(m, nn.Conv2d)]
+    if len(convs) < 2:
+        raise ValueError(f"a CNN channel graph needs at least 2 Conv2d layers, found {len(convs)}")
+    sizes = [m.out_channels for m in convs]
+    n = sum(sizes)
+    dtype = torch.float64
+    adjacency = torch.zeros(n, n, dtype=dtype, device=convs[0].weight.device)
+    start = 0
+    for prev_size, conv in zip(sizes[:-1], convs[1:]):
+        if conv.in_channels != prev_size:
+            raise ValueError(f"a Conv2d reads {conv.in_channels} channels but the conv before it makes {prev_size}")
+        mid = start + prev_size
+        block = conv.weight.abs().sum(dim=(2, 3)).to(dtype).T  # rows: input channels, columns: output channels
+        adjacency[start:mid, mid:mid + conv.out_channels] = block
+        start = mid
+    return adjacency + adjacency.T
+
+
+def regularizer_adjacency(model: nn.Module, residuals: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """The graph the spectral regulariser reads: an MLP's unit graph (:func:`weight_adjacency`), or, for a network
+    with ``Conv2d`` layers, its channel graph (:func:`channel_adjacency`; ``residuals`` are for pruned MLPs only)."""
+    if any(isinstance(m, nn.Conv2d) for m in kernel_layers(model)):
+        if residuals is not None:
+            raise ValueError("spectral_reads_unmasked applies to MLPs only")
+        return channel_adjacency(model)
+    return weight_adjacency(model, residuals)
+
+
 def normalized_laplacian(adjacency: torch.Tensor) -> torch.Tensor:
     """``L_sym = I - D^-1/2 A D^-1/2``; isolated nodes get ``D^-1/2 = 0``."""
     degree = adjacency.sum(dim=1)
@@ -70,20 +109,91 @@ def normalized_laplacian(adjacency: torch.Tensor) -> torch.Tensor:
 def laplacian_eigenvalues(model: nn.Module, residuals: list[torch.Tensor] | None = None) -> torch.Tensor:
     """All eigenvalues (ascending) of the normalised Laplacian of an MLP's weight graph, with autograd
     (``residuals``: see :func:`weight_adjacency`)."""
-    return torch.linalg.eigvalsh(normalized_laplacian(weight_adjacency(model, residuals)))
+    return torch.linalg.eigvalsh(normalized_laplacian(regularizer_adjacency(model, residuals)))
+
+
+SPECTRAL_REG_METHODS = ("eigh", "power")
+
+
+class PowerEigenvalues:
+    """Warm-started LOBPCG estimates of the smallest eigenvalues of ``L_sym`` (``spectral_reg_method: power``).
+
+    Each call runs at most ``iters`` LOBPCG iterations (``torch.lobpcg``, without autograd) started from the
+    previous call's Ritz vectors, ``cold_iters`` on the first call (random start, seeded). The ``n_eigs``
+    smallest eigenvalues are then the Rayleigh quotients ``x_k^T L_sym x_k`` of the Ritz vectors ``x_k``, held
+    fixed: differentiable through ``L_sym`` only. For an exact eigenvector this is the eigenvalue's exact gradient
+    ``d lambda_k / d L_sym = x_k x_k^T`` (thesis 3.5.1, Magnus 1985), which is also what ``eigvalsh``'s backward
+    gives; with an approximate ``x_k`` the value's error is quadratic in the eigenvector's error. The block
+    holds ``n_eigs + oversample`` vectors (more vectors converge faster); LOBPCG needs at least 3 times as many
+    nodes. The state (:meth:`state_dict`) is the block of Ritz vectors.
+    """
+
+    def __init__(self, n_eigs: int, iters: int = 4, cold_iters: int = 50, oversample: int = 4, tol: float = 1e-7,
+                 seed: int = 0):
+        if n_eigs < 1 or iters < 1 or cold_iters < 1 or oversample < 0:
+            raise ValueError("n_eigs, iters and cold_iters must be >= 1 and oversample >= 0")
+        self.n_eigs, self.iters, self.cold_iters, self.tol, self.seed = n_eigs, iters, cold_iters, tol, seed
+        self.block = n_eigs + oversample
+        self.vectors: torch.Tensor | None = None
+
+    def __call__(self, laplacian: torch.Tensor) -> torch.Tensor:
+        """The ``n_eigs`` smallest eigenvalues (ascending) of the symmetric ``laplacian``, with autograd."""
+        n = laplacian.shape[0]
+        if n < 3 * self.block:
+            raise ValueError(f"spectral_reg_method 'power' needs a graph of at least {3 * self.block} nodes for "
+                             f"{self.block} LOBPCG vectors, got {n}; use spectral_reg_method 'eigh'")
+        with torch.no_grad():
+            lap = laplacian.detach()
+            start, iters = self.vectors, self.iters
+            if start is None or start.shape != (n, self.block) or start.dtype != lap.dtype or start.device != lap.device:
+                gen = torch.Generator().manual_seed(self.seed)
+                start = torch.randn(n, self.block, generator=gen, dtype=lap.dtype).to(lap.device)
+                iters = self.cold_iters
+            _, vectors = torch.lobpcg(lap, X=start, niter=iters, tol=self.tol, largest=False)
+            self.vectors = vectors
+            # Ritz vectors ordered by Rayleigh quotient (lobpcg may stop between reorderings)
+            order = torch.argsort(torch.einsum("ik,ij,jk->k", vectors, lap, vectors))[: self.n_eigs]
+            fixed = vectors[:, order]
+        return torch.einsum("ik,ij,jk->k", fixed, laplacian, fixed)
+
+    def state_dict(self) -> dict:
+        return {"vectors": None if self.vectors is None else self.vectors.detach().cpu()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.vectors = state["vectors"]
+
+
+def eigenvalue_estimator(method: str, eigs=(2, 3, 4), seed: int = 0) -> PowerEigenvalues | None:
+    """The estimator :func:`spectral_penalty` takes for training setting ``spectral_reg_method``:
+    ``None`` for ``"eigh"`` (a full eigendecomposition every step), a :class:`PowerEigenvalues` for ``"power"``."""
+    if method == "eigh":
+        return None
+    if method == "power":
+        return PowerEigenvalues(max(eigs), seed=seed)
+    raise ValueError(f"spectral_reg_method must be one of {', '.join(SPECTRAL_REG_METHODS)}, got {method!r}")
 
 
 def spectral_penalty(model: nn.Module, eigs=(2, 3, 4), reduction: str = "sum",
-                     unmasked: "UnmaskedKernels | None" = None) -> torch.Tensor:
+                     unmasked: "UnmaskedKernels | None" = None,
+                     estimator: PowerEigenvalues | None = None) -> torch.Tensor:
     """Sum (thesis text) or mean (original code) of the 1-indexed eigenvalues ``eigs`` of the
     MLP's normalised Laplacian (lambda_1 = 0).
 
     ``unmasked`` (training setting ``spectral_reads_unmasked``): the graph is built from the kernels as TF-MOT's
     pruning wrapper holds them (masked-out entries keep the last optimizer update) instead of the pruned kernels;
     without pruning the two are the same.
+
+    ``estimator`` (training setting ``spectral_reg_method``, see :func:`eigenvalue_estimator`): ``None`` computes
+    every eigenvalue with ``eigvalsh``; a :class:`PowerEigenvalues` estimates the smallest ones. A network with
+    ``Conv2d`` layers is regularised on its channel graph (:func:`regularizer_adjacency`).
     """
     residuals = None if unmasked is None else unmasked.residuals()
-    values = laplacian_eigenvalues(model, residuals)[[k - 1 for k in eigs]]
+    if estimator is None:
+        values = laplacian_eigenvalues(model, residuals)[[k - 1 for k in eigs]]
+    else:
+        if max(eigs) > estimator.n_eigs:
+            raise ValueError(f"the estimator tracks {estimator.n_eigs} eigenvalues but eigs asks for up to {max(eigs)}")
+        values = estimator(normalized_laplacian(regularizer_adjacency(model, residuals)))[[k - 1 for k in eigs]]
     if reduction == "sum":
         return values.sum()
     if reduction == "mean":
