@@ -3,6 +3,15 @@
 # phase (graph), per k (clustering), per k and shuffle kind (shuffles, row).
 # Params carry only clustering settings (graph settings only where they apply),
 # so no clustering edit retrains a network.
+# clusterability.method (issue 21): entries partitioned by another method than
+# spectral run cluster_by_method and shuffles_by_method (the same method on the
+# network and on its shuffles); spectral entries run cluster and shuffles, whose
+# params and scripts are as they were, so no spectral job reruns.
+
+SPECTRAL_ENTRIES, METHOD_ENTRIES = (
+    wc.one_of(entries) if entries else "(?!)"  # no entry: a constraint nothing matches
+    for entries in wc.clusterability.method_entries(config)
+)
 
 
 rule graph:
@@ -28,6 +37,8 @@ rule graph:
 rule cluster:
     input:
         graph=rules.graph.output.graph,
+    wildcard_constraints:
+        entry=SPECTRAL_ENTRIES,
     output:
         labels=PATHS.cluster_labels("{entry}", "{condition}", "{seed}", "{phase}", "{k}"),
     params:
@@ -48,6 +59,8 @@ rule cluster:
 rule shuffles:
     input:
         graph=rules.graph.output.graph,
+    wildcard_constraints:
+        entry=SPECTRAL_ENTRIES,
     output:
         shuffles=PATHS.shuffles("{entry}", "{condition}", "{seed}", "{phase}", "{k}", "{kind}"),
     params:
@@ -64,6 +77,51 @@ rule shuffles:
         ENV
     script:
         "../workflow_scripts/shuffles.py"
+
+
+rule cluster_by_method:
+    input:
+        graph=rules.graph.output.graph,
+    wildcard_constraints:
+        entry=METHOD_ENTRIES,
+    output:
+        labels=PATHS.cluster_labels("{entry}", "{condition}", "{seed}", "{phase}", "{k}"),
+    params:
+        cluster=lambda w: wc.cluster_params(config, analysis_cell("clusterability", w), int(w.k)),
+    log:
+        PATHS.log("cluster", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}"),
+    benchmark:
+        PATHS.benchmark("cluster", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}")
+    resources:
+        mem_mb=config["resources"]["cluster_mem_mb"],
+        runtime=config["resources"]["cluster_runtime"],
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/cluster_by_method.py"
+
+
+rule shuffles_by_method:
+    input:
+        graph=rules.graph.output.graph,
+    wildcard_constraints:
+        entry=METHOD_ENTRIES,
+    output:
+        shuffles=PATHS.shuffles("{entry}", "{condition}", "{seed}", "{phase}", "{k}", "{kind}"),
+    params:
+        shuffle=lambda w: wc.shuffle_params(config, analysis_cell("clusterability", w), int(w.k), w.kind),
+    log:
+        PATHS.log("shuffles", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}-{kind}"),
+    benchmark:
+        PATHS.benchmark("shuffles", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}-{kind}")
+    threads: config["threads"]["shuffles"]
+    resources:
+        mem_mb=config["resources"]["cluster_mem_mb"],
+        runtime=config["resources"]["cluster_runtime"],
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/shuffles_by_method.py"
 
 
 rule clusterability_row:

@@ -344,3 +344,102 @@ def test_specialization_method_setting_partitions_by_the_method(tiny_mlp, tmp_pa
     cell = next(iter(wc.analysis_cells(cfg, "specialization")))
     assert wc.partition_params(cfg, cell, "weight-network", 16)["method"] == "louvain"
     assert "method" not in wc.partition_params(cfg2, cell, "weight-network", 16)  # spectral: params as before
+
+
+# ---------------------------------------------------------------------------------------------
+# clusterability.method: chapter 3's cluster and shuffles steps
+
+
+def _clusterability_config(**section):
+    from pathlib import Path
+
+    from snakemake.utils import validate
+
+    from nnstructure.config_check import check_config
+
+    schema = Path(__file__).resolve().parents[1] / "config" / "schema.yaml"
+    cfg = {
+        "networks": {"mlp-lines": {"arch": "mlp", "dataset": "lines", "seeds": [0], "train": {"prune_epochs": 1}}},
+        "clusterability": {"networks": {"mlp-lines": {}}, **section},
+    }
+    check_config(cfg, schema)
+    validate(cfg, str(schema))  # fills the defaults
+    return cfg
+
+
+def test_clusterability_steps_partition_the_network_and_its_shuffles_by_the_method(tiny_mlp, tmp_path):
+    """The cluster and shuffles steps with method leiden: leiden on the network and on every shuffle (the same
+    shuffles and seeds as the comparison analysis), the summary recording the method, its settings, the clusters
+    found, modularity and sizes."""
+    from nnstructure.cluster import cluster_graph, read_cluster_summary, shuffle_table, write_cluster_labels
+    from nnstructure.cluster.method_comparison import method_clusterability
+    from nnstructure.graph import weight_graph
+
+    graph = weight_graph(tiny_mlp[0])
+    labels, summary = cluster_graph(graph, k=12, seed=3, method="leiden", settings={"resolution": 1.5})
+    write_cluster_labels(graph, labels, summary, tmp_path / "labels.parquet")
+    summary = read_cluster_summary(tmp_path / "labels.parquet")
+    assert summary["method"] == "leiden" and summary["method_settings"] == {"objective": "modularity", "resolution": 1.5}
+    assert summary["k"] == summary["n_clusters"] == np.unique(labels[labels >= 0]).size >= 2
+    assert summary["n_init"] is None and -0.5 <= summary["modularity"] <= 1
+    table = shuffle_table(graph, k=12, n_shuffles=3, kind="layer", seed=5, n_jobs=2, method="leiden",
+                          settings={"resolution": 1.5})
+    assert list(table["index"]) == [0, 1, 2] and set(table["method"]) == {"leiden"} and set(table["device"]) == {"cpu"}
+    assert (table["n_clusters"] >= 1).all() and table["modularity"].notna().all()
+    same = method_clusterability(graph, "leiden", 12, 3, "layer", 5, {"resolution": 1.5})
+    np.testing.assert_allclose(table["ncut"], same["shuffled_ncuts"])  # like with like: leiden on every shuffle
+    np.testing.assert_allclose(table["modularity"], same["shuffled_modularities"])
+    assert table["ncut"].tolist() != shuffle_table(graph, k=12, n_shuffles=3, kind="layer", seed=5)["ncut"].tolist()
+
+
+def test_clusterability_spectral_steps_are_as_before(tiny_mlp):
+    from nnstructure.cluster import cluster_graph, shuffle_table, spectral_clustering
+    from nnstructure.cluster.methods import modularity
+    from nnstructure.cluster.ncut import ncut
+    from nnstructure.graph import weight_graph
+
+    graph = weight_graph(tiny_mlp[0])
+    labels, summary = cluster_graph(graph, k=4, n_init=5, seed=1)
+    np.testing.assert_array_equal(labels, spectral_clustering(graph, 4, 5, 1))
+    assert summary["ncut"] == ncut(graph, labels) and summary["k"] == 4 and summary["n_init"] == 5
+    assert summary["method"] == "spectral" and summary["modularity"] == pytest.approx(modularity(graph, labels))
+    table = shuffle_table(graph, k=4, n_shuffles=2, n_init=5, seed=1)
+    assert list(table.columns) == ["index", "ncut", "n_nodes", "n_init", "device"]  # the fast path's table
+    auto_labels, auto = cluster_graph(graph, k="auto", n_init=5, seed=1)
+    k_auto = eigengap_k(graph.adjacency[np.asarray(graph.adjacency.sum(axis=1)).ravel() > 0][
+        :, np.asarray(graph.adjacency.sum(axis=1)).ravel() > 0])[0]
+    assert auto["k_setting"] == "auto" and auto["k"] == k_auto == np.unique(auto_labels[auto_labels >= 0]).size
+
+
+def test_clusterability_method_params_leave_spectral_jobs_unchanged():
+    import nnstructure.workflow as wc
+    from nnstructure.seeding import derive_seed
+
+    spectral = _clusterability_config()
+    cell = next(iter(wc.analysis_cells(spectral, "clusterability")))
+    key = wc.cell_key(cell)
+    # exactly the params before partition methods existed: nothing new, so no spectral job reruns
+    assert wc.cluster_params(spectral, cell, 12) == {"k": 12, "n_init": 25,
+                                                     "seed": derive_seed(key, cell.phase, "cluster", 12)}
+    assert wc.shuffle_params(spectral, cell, 12, "layer") == {"k": 12, "n_init": 25, "n_shuffles": 50, "kind": "layer",
+                                                              "seed": derive_seed(key, cell.phase, "shuffle", "layer", 12)}
+    louvain = _clusterability_config(method="louvain", method_settings={"louvain": {"resolution": 2.0},
+                                                                        "leiden": {"resolution": 3.0}})
+    params = wc.cluster_params(louvain, cell, 12)
+    assert params["method"] == "louvain" and params["method_settings"] == {"resolution": 2.0}
+    assert params["seed"] == wc.cluster_params(spectral, cell, 12)["seed"]
+    assert wc.shuffle_params(louvain, cell, 12, "layer")["method"] == "louvain"
+    entry = _clusterability_config()
+    entry["clusterability"]["networks"]["mlp-lines"] = {"method": "infomap"}  # an entry overrides the section
+    assert wc.cluster_params(entry, cell, 12)["method_settings"] == {"n_trials": 10}
+
+
+def test_clusterability_method_schema():
+    from nnstructure.config_check import ConfigError
+
+    assert _clusterability_config(method="louvain")["clusterability"]["method"] == "louvain"
+    assert _clusterability_config()["clusterability"]["method"] == "spectral"
+    with pytest.raises(ConfigError, match=r"clusterability.*kmeans|kmeans.*clusterability"):
+        _clusterability_config(method="kmeans")
+    with pytest.raises(ConfigError, match="clusterability"):
+        _clusterability_config(method="leiden", method_settings={"leiden": {"n_trials": 2}})

@@ -105,28 +105,68 @@ def _dense_rows(graph: BlockGraph, k: int, kind: str, n_init, seed: int, indices
     return rows
 
 
+def _method_rows(graph: BlockGraph, k, kind: str, method: str, settings, seed: int, indices: Sequence[int]) -> list[dict]:
+    """The rows of shuffles ``indices``, each partitioned by ``method`` on its sparse adjacency."""
+    from nnstructure.cluster.clustering import partition_stats
+    from nnstructure.cluster.methods import FIXED_K_METHODS, partition_labels
+
+    rows = []
+    for i in indices:
+        adj, cluster_seed = shuffled_adjacency(graph, kind, seed, i)
+        labels = partition_labels(adj, method, k if method in FIXED_K_METHODS else None, cluster_seed, settings)
+        stats = partition_stats(adj, labels)
+        rows.append({"index": int(i), "ncut": ncut(adj, labels), "n_nodes": int(adj.shape[0]), "n_init": None,
+                     "modularity": stats["modularity"], "n_clusters": stats["n_clusters"],
+                     "size_max": stats["size_max"]})
+    return rows
+
+
 def shuffle_table(
     graph: BlockGraph,
-    k: int = 12,
+    k: int | str = 12,
     n_shuffles: int = 50,
     kind: str = "layer",
     n_init: int | str = 25,
     seed: int = 0,
     n_jobs: int = 1,
     device=None,
+    method: str = "spectral",
+    settings=None,
 ) -> pd.DataFrame:
     """One row per shuffle: ``index, ncut, n_nodes, n_init, device`` (zero-degree nodes dropped first).
 
     ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``; ``None`` reads ``NNSTRUCTURE_DEVICE``, else auto) picks
     the batched dense GPU path on CUDA for graphs up to ``GPU_MAX_NODES`` nodes; the
     ``device`` column records where the eigenproblems were solved.
+
+    Every shuffle is partitioned the way the network is (like with like, issue 21): by ``method``
+    (:data:`nnstructure.cluster.methods.METHODS`) with its ``settings``. The spectral method clusters straight
+    from the shuffled weight blocks (the fast path above); the other methods partition each shuffle's sparse
+    adjacency on the CPU and add the columns ``method, modularity, n_clusters, size_max`` (``n_init``: none).
+    ``k: "auto"`` is the eigengap choice on the network's own graph, used for every shuffle.
     """
+    from nnstructure.cluster.methods import check_method, method_settings
+
     if kind not in SHUFFLE_KINDS:
         raise ValueError(f"unknown shuffle kind {kind!r}; choose one of {', '.join(SHUFFLE_KINDS)}")
     if n_shuffles < 1:
         raise ValueError(f"n_shuffles must be at least 1, got {n_shuffles}")
+    check_method(method)
     graph, _ = drop_isolated_nodes(graph)
     indices = list(range(n_shuffles))
+    if k == "auto":
+        from nnstructure.cluster.choose_k import resolve_k
+
+        k = resolve_k("auto", graph.adjacency)
+    if method != "spectral":
+        s = method_settings(method, settings)
+        n_jobs = _resolve_jobs(n_jobs, n_shuffles)
+        chunks = [indices[j::n_jobs] for j in range(n_jobs)]
+        parts = process_map(lambda chunk: _method_rows(graph, k, kind, method, s, seed, chunk), chunks, n_jobs)
+        table = pd.DataFrame(sorted((r for part in parts for r in part), key=lambda r: r["index"]))
+        table["device"] = "cpu"
+        table["method"] = method
+        return table
     device = _resolve_device(device)
     used = "cpu"
     if device is not None and device.type == "cuda" and graph.n_nodes <= GPU_MAX_NODES:

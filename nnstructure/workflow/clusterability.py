@@ -11,6 +11,7 @@ from nnstructure.workflow.config import (
     AnalysisCell,
     Network,
     analysis_cells,
+    analysis_entries,
     analysis_entry,
     as_list,
     cell_key,
@@ -50,9 +51,36 @@ def _seed_phase(phase: str) -> str:
     return "unpruned" if phase == "init" else phase
 
 
+def method_params(config: dict, entry: str) -> dict:
+    """The partition method of an entry's cluster and shuffle jobs (issue 21): ``{method, method_settings}``
+    (the method's settings from ``method_settings``, checked), or nothing for the thesis's spectral clustering,
+    so that a spectral job's params, and so whether it reruns, are what they were before methods existed."""
+    from nnstructure.cluster.methods import check_method, method_settings
+
+    s = clustering_settings(config, entry)
+    method = s.get("method") or "spectral"
+    check_method(method)
+    if method == "spectral":
+        return {}
+    given = (s.get("method_settings") or {}).get(method) or {}
+    return {"method": method, "method_settings": method_settings(method, given)}
+
+
+def method_entries(config: dict) -> tuple[list[str], list[str]]:
+    """``(spectral entries, entries partitioned by another method)`` of the clusterability section.
+
+    Their cluster and shuffles jobs are different rules (``cluster`` / ``shuffles`` and ``cluster_by_method`` /
+    ``shuffles_by_method``), so the spectral rules, their scripts and so their jobs stay exactly as they were."""
+    spectral, other = [], []
+    for entry in analysis_entries(config, "clusterability"):
+        (other if method_params(config, entry) else spectral).append(entry)
+    return spectral, other
+
+
 def cluster_params(config: dict, cell: AnalysisCell, k: int) -> dict:
     s = clustering_settings(config, cell.entry)
-    return {"k": int(k), "n_init": s["n_init"], "seed": derive_seed(cell_key(cell), _seed_phase(cell.phase), "cluster", k)}
+    return {"k": int(k), "n_init": s["n_init"], "seed": derive_seed(cell_key(cell), _seed_phase(cell.phase), "cluster", k),
+            **method_params(config, cell.entry)}
 
 
 def shuffle_params(config: dict, cell: AnalysisCell, k: int, kind: str) -> dict:
@@ -63,6 +91,7 @@ def shuffle_params(config: dict, cell: AnalysisCell, k: int, kind: str) -> dict:
         "n_shuffles": int(s["n_shuffles"]),
         "kind": kind,
         "seed": derive_seed(cell_key(cell), _seed_phase(cell.phase), "shuffle", kind, k),
+        **method_params(config, cell.entry),
     }
 
 

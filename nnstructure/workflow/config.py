@@ -78,7 +78,8 @@ ANALYSIS_KINDS = {
 #: The settings an entry of each analysis may override (:func:`entry_settings`); the section's other settings
 #: are section-wide (chapter 4's ties, alpha and BH family).
 ENTRY_SETTINGS = {
-    "clusterability": ("k", "n_init", "n_shuffles", "shuffle", "kernel_norm", "fold_batchnorm"),
+    "clusterability": ("k", "n_init", "n_shuffles", "shuffle", "kernel_norm", "fold_batchnorm", "method",
+                       "method_settings"),
     "specialization": ("k", "n_init", "partitionings", "proxies", "n_random", "random_pool", "validation_size",
                        "layer_scope", "kernel_norm", "fold_batchnorm", "visualization", "method", "method_settings"),
     "reward": ("noise_n", "noise_clip", "visualization_modes", "visualization_steps"),

@@ -155,8 +155,16 @@ def _definitions() -> dict:
 
 
 def _clustering_properties(with_defaults: bool) -> dict:
-    defaults = {"k": 12, "n_init": 25, "n_shuffles": 50, "shuffle": "layer", "kernel_norm": "l1", "fold_batchnorm": True}
+    from nnstructure.cluster.methods import METHODS
+
+    defaults = {"k": 12, "n_init": 25, "n_shuffles": 50, "shuffle": "layer", "kernel_norm": "l1", "fold_batchnorm": True,
+                "method": "spectral", "method_settings": {}}
     props = {
+        "method": {"type": "string", "enum": list(METHODS),
+                   "description": "how each graph is partitioned, the network's and every shuffle's alike: spectral "
+                                  "(the thesis's, k clusters), leiden, louvain or infomap (their own number of "
+                                  "clusters; k then only names the output folder)"},
+        "method_settings": _method_settings_schema(),
         "k": {"$ref": "#/$defs/k_list", "description": "number of clusters, or a list"},
         "n_init": {"$ref": "#/$defs/n_init"},
         "n_shuffles": {"type": "integer", "minimum": 0, "description": "shuffled networks per network (0: n-cut only)"},
