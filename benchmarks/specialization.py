@@ -1,7 +1,8 @@
 """Chapter-4 proxies on a 4x256 MNIST MLP: batched against naive lesions and visualisations.
 
 The network is ``--checkpoint`` (one of our checkpoints of a 784-256-256-256-256-10
-MLP trained on MNIST) or, without it, one trained here for ``--epochs`` epochs.
+MLP trained on MNIST) or, without it, one trained here for ``--epochs`` epochs
+(``--arch cnn``: the project's small CNN, untrained, for its channel lesions).
 Its ``--partitioning`` (default weight-network, k = 16) gives the true
 subclusters; each gets ``--n-random`` (19) random ones.
 
@@ -86,6 +87,9 @@ def main() -> None:
     parser.add_argument("--vis-images", type=int, default=200, help="images in the visualisation comparison")
     parser.add_argument("--lesion-fraction", type=float, default=1.0,
                         help="time this fraction of every layer's lesions (the same ones on both paths)")
+    parser.add_argument("--arch", choices=["mlp", "cnn"], default="mlp",
+                        help="without --checkpoint: the 4x256 MLP trained here, or the project's small CNN untrained")
+    parser.add_argument("--test-images", type=int, default=None, help="lesion on the first N test images (default all)")
     parser.add_argument("--first-layer", action="store_true",
                         help="lesions of the first hidden layer only (the costliest case: most of the network is downstream)")
     parser.add_argument("--skip-visualisation", action="store_true")
@@ -110,8 +114,15 @@ def main() -> None:
     from nnstructure.specialization.lesion import unit_outputs
 
     ds = make_dataset("mnist", args.data_dir)
+    x_test, y_test = ds.x_test[:args.test_images], ds.y_test[:args.test_images]
     if args.checkpoint:
         model = load_checkpoint(args.checkpoint).model
+    elif args.arch == "cnn":
+        from nnstructure.models import build_model
+
+        # untrained (seeded): training it on one core takes many minutes; the lesion work does not depend on it
+        model = build_model({"arch": "cnn", "input_shape": list(ds.input_shape), "n_outputs": 10}, seed=args.seed).eval()
+        print("untrained CNN (the project's cnn architecture, seeded)")
     else:
         from nnstructure.train import train_network
 
@@ -145,15 +156,15 @@ def main() -> None:
     fast, naive = {}, {}
     with timed(times, "batched"):
         with timed(times, "shared prefix"):
-            outputs = unit_outputs(model, [layer for layer, _ in masks.values()], ds.x_test)
+            outputs = unit_outputs(model, [layer for layer, _ in masks.values()], x_test)
         for name, (layer, keep) in masks.items():
             with timed(times, ("batched", name)):
-                fast[name] = lesion_class_correct(model, layer, keep, ds.x_test, ds.y_test, 10,
+                fast[name] = lesion_class_correct(model, layer, keep, x_test, y_test, 10,
                                                   outputs=None if outputs is None else outputs[name])
     with timed(times, "naive"):
         for name, (layer, keep) in masks.items():
             with timed(times, ("naive", name)):
-                naive[name] = lesion_class_correct_naive(model, layer, keep, ds.x_test, ds.y_test, 10)
+                naive[name] = lesion_class_correct_naive(model, layer, keep, x_test, y_test, 10)
     same = {name: bool(np.array_equal(fast[name], naive[name])) for name in masks}
     macs = multiply_adds(model, ds.input_shape)
     whole = sum(macs.values())
@@ -166,7 +177,7 @@ def main() -> None:
 
     n_masks = sum(k.shape[0] for _, k in masks.values())
     overall_bound = whole * n_masks / sum(downstream(layer, k) * k.shape[0] for layer, k in masks.values())
-    what = f"lesions ({n_masks} lesions x {len(ds.y_test)} test images; per layer {[k.shape[0] for _, k in masks.values()]})"
+    what = f"lesions ({n_masks} lesions x {len(y_test)} test images; per layer {[k.shape[0] for _, k in masks.values()]})"
     print(_ratio_text(what, times["batched"], times["naive"]) + f"; identical accuracies: {all(same.values())}"
           + f"; arithmetic bound {overall_bound:.1f}x")
     print(f"  shared prefix (every layer's units, one pass): CPU {times['shared prefix'][0]:.2f} s")
