@@ -93,3 +93,19 @@ def test_spectral_reg_method_setting():
     assert "spectral_reg_method" not in applicable_settings({"spectral_reg": 0.1}, "mlp")
     assert applicable_settings({"spectral_reg": 0.1, "spectral_reg_method": "power"}, "mlp")["spectral_reg_method"] == "power"
     assert "spectral_reg_method" not in applicable_settings({"spectral_reg_method": "power"}, "mlp")
+
+
+def test_normalize_channels_keeps_the_function_and_sets_channel_norms():
+    from nnstructure.train.regularizers import normalize_channels_
+
+    model = _cnn(seed=3).eval()
+    with torch.no_grad():
+        for conv in (model[0], model[2]):
+            conv.weight.mul_(torch.linspace(0.2, 3.0, conv.out_channels)[:, None, None, None])
+    x = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    before = model(x).detach()
+    normalize_channels_(model)
+    assert torch.allclose(model(x), before, atol=1e-5)
+    for conv in [m for m in model if isinstance(m, torch.nn.Conv2d)]:
+        norms = (conv.weight.pow(2).sum(dim=(1, 2, 3)) + conv.bias.pow(2)).sqrt()
+        assert torch.allclose(norms, torch.full_like(norms, 2 ** 0.5), atol=1e-5)

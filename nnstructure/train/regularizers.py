@@ -266,3 +266,44 @@ def normalize_hidden_units_(model: nn.Module) -> None:
         if layer.bias is not None:
             layer.bias.mul_(scale_in)
         nxt.weight.mul_((norms / root2)[None, :])
+
+
+_POSITIVELY_HOMOGENEOUS = (nn.ReLU, nn.MaxPool2d, nn.Dropout, nn.Flatten)
+
+
+@torch.no_grad()
+def normalize_channels_(model: nn.Sequential) -> None:
+    """Algorithm 2 for a conv net's channel graph: every conv channel's kernel and bias get norm sqrt(2), the
+    weights reading that channel (the next conv's input slice, or, after the last conv, the dense layer's
+    columns of that channel's flattened pixels) are scaled inversely.
+
+    Leaves the computed function unchanged when only ReLU, max-pooling, dropout and flattening sit between a conv
+    and the next weight layer (positive scaling commutes with them); anything else there is refused. Without it the
+    regulariser could lower the channel graph's eigenvalues by rescaling channels, as the thesis notes for MLPs.
+    """
+    children = list(model.children())
+    weight_idx = [i for i, m in enumerate(children) if isinstance(m, (nn.Conv2d, nn.Linear))]
+    root2 = math.sqrt(2.0)
+    for a, b in zip(weight_idx[:-1], weight_idx[1:]):
+        layer, nxt = children[a], children[b]
+        if not isinstance(layer, nn.Conv2d):
+            break
+        between = [m for m in children[a + 1:b] if not isinstance(m, _POSITIVELY_HOMOGENEOUS)]
+        if between:
+            raise ValueError(f"cannot renormalise conv channels across {type(between[0]).__name__}: only ReLU, "
+                             "MaxPool2d, Dropout and Flatten may sit between a conv and the next weight layer")
+        norms_sq = layer.weight.pow(2).sum(dim=(1, 2, 3))
+        if layer.bias is not None:
+            norms_sq = norms_sq + layer.bias.pow(2)
+        norms = norms_sq.sqrt()
+        scale_in = torch.where(norms > 0, root2 / norms.clamp_min(1e-30), torch.ones_like(norms))
+        layer.weight.mul_(scale_in[:, None, None, None])
+        if layer.bias is not None:
+            layer.bias.mul_(scale_in)
+        if isinstance(nxt, nn.Conv2d):
+            nxt.weight.mul_((norms / root2)[None, :, None, None])
+        else:  # a dense layer reading the flattened (channels, h, w) output
+            per_channel = nxt.in_features // layer.out_channels
+            if per_channel * layer.out_channels != nxt.in_features:
+                raise ValueError(f"a Linear of {nxt.in_features} inputs cannot read {layer.out_channels} flattened channels")
+            nxt.weight.mul_((norms / root2).repeat_interleave(per_channel)[None, :])
