@@ -6,6 +6,11 @@ wants to check that a rerun reproduced a result:
 
     python -m nnstructure.compare_runs results/default /elsewhere/results/default
 
+Two versions of the code may make different sets of files (a new version adds a table);
+``--common`` compares only the files both runs made and lists the others:
+
+    python -m nnstructure.compare_runs --common before/default after/default
+
 Artifacts must be byte-identical, with two exceptions that hold timings by design:
 the ``logs/`` and ``benchmarks/`` folders are skipped, and a Parquet table with a
 timing column (the per-epoch ``seconds`` of training metrics) is compared by value
@@ -30,19 +35,29 @@ def _artifacts(base: Path) -> set[Path]:
             if p.is_file() and not SKIPPED_FOLDERS & set(p.relative_to(base).parts) and not p.name.endswith(".partial")}
 
 
-def compare_runs(a: str | Path, b: str | Path) -> dict[str, int]:
+def compare_runs(a: str | Path, b: str | Path, common: bool = False) -> dict:
     """Raise :class:`RunsDiffer` unless the two folders hold the same artifacts; return counts
-    ``{"bytes": identical files, "values": tables equal once timings are dropped}``."""
+    ``{"bytes": identical files, "values": tables equal once timings are dropped}``.
+
+    ``common``: compare only the files both folders hold; the counts then also give
+    ``"only_a"`` and ``"only_b"``, the sorted relative paths made by one run only.
+    """
     import pandas as pd
 
     a, b = Path(a), Path(b)
+    for folder in (a, b):
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder} is not a results folder (give the preset's folder, e.g. results/default)")
     files_a, files_b = _artifacts(a), _artifacts(b)
-    if files_a != files_b:
+    if files_a != files_b and not common:
         raise RunsDiffer(f"the runs made different files: only in {a}: {sorted(map(str, files_a - files_b))}; "
-                         f"only in {b}: {sorted(map(str, files_b - files_a))}")
-    counts = {"bytes": 0, "values": 0}
+                         f"only in {b}: {sorted(map(str, files_b - files_a))} (--common compares the files both made)")
+    counts: dict = {"bytes": 0, "values": 0}
+    if common:
+        counts["only_a"] = sorted(map(str, files_a - files_b))
+        counts["only_b"] = sorted(map(str, files_b - files_a))
     differ = []
-    for rel in sorted(files_a):
+    for rel in sorted(files_a & files_b):
         x, y = a / rel, b / rel
         if x.read_bytes() == y.read_bytes():
             counts["bytes"] += 1
@@ -65,16 +80,21 @@ def compare_runs(a: str | Path, b: str | Path) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2:
-        print("usage: python -m nnstructure.compare_runs RESULTS_A RESULTS_B", file=sys.stderr)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    common = "--common" in argv
+    folders = [arg for arg in argv if arg != "--common"]
+    if len(folders) != 2:
+        print("usage: python -m nnstructure.compare_runs [--common] RESULTS_A RESULTS_B", file=sys.stderr)
         return 2
     try:
-        counts = compare_runs(*argv)
-    except RunsDiffer as exc:
+        counts = compare_runs(*folders, common=common)
+    except (RunsDiffer, FileNotFoundError) as exc:
         print(exc, file=sys.stderr)
         return 1
     print(f"identical: {counts['bytes']} files byte for byte, {counts['values']} tables equal but for timings")
+    for key, folder in (("only_a", folders[0]), ("only_b", folders[1])):
+        if counts.get(key):
+            print(f"made only in {folder} ({len(counts[key])}, not compared): " + ", ".join(counts[key]))
     return 0
 
 
