@@ -443,3 +443,22 @@ def test_clusterability_method_schema():
         _clusterability_config(method="kmeans")
     with pytest.raises(ConfigError, match="clusterability"):
         _clusterability_config(method="leiden", method_settings={"leiden": {"n_trials": 2}})
+
+
+def test_cli_cluster_and_shuffles_steps_take_a_method_and_k_auto(tiny_mlp, tmp_path):
+    from nnstructure.cli import main
+    from nnstructure.cluster import read_cluster_summary
+    from nnstructure.graph import save_graph, weight_graph
+    from nnstructure.io import read_parquet
+
+    graph = tmp_path / "graph.npz"
+    save_graph(weight_graph(tiny_mlp[0]), graph)
+    assert main(["cluster", str(graph), "--method", "louvain", "--resolution", "1.5", "--out", str(tmp_path / "l.parquet")]) == 0
+    summary = read_cluster_summary(tmp_path / "l.parquet")
+    assert summary["method"] == "louvain" and summary["method_settings"] == {"resolution": 1.5}
+    assert main(["shuffles", str(graph), "--method", "louvain", "--resolution", "1.5", "--n-shuffles", "2",
+                 "--out", str(tmp_path / "s.parquet")]) == 0
+    assert list(read_parquet(tmp_path / "s.parquet")["method"]) == ["louvain", "louvain"]
+    assert main(["cluster", str(graph), "--k", "auto", "--n-init", "3", "--out", str(tmp_path / "a.parquet")]) == 0
+    auto = read_cluster_summary(tmp_path / "a.parquet")
+    assert auto["method"] == "spectral" and auto["k_setting"] == "auto" and auto["k"] == auto["n_clusters"] >= 2

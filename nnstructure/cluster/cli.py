@@ -126,16 +126,19 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="graph file to write (.npz)")
     p.set_defaults(func=_graph)
 
-    p = subparsers.add_parser("cluster", help="spectral clustering of a graph: labels table with the n-cut in its metadata")
+    p = subparsers.add_parser("cluster", help="partition a graph (spectral clustering by default): labels table with "
+                                              "the n-cut, modularity and cluster sizes in its metadata")
     p.add_argument("graph", help="graph .npz from `nnstructure graph`")
-    _cluster_options(p, "clustering seed")
+    _cluster_options(p, "clustering seed", k_auto=True)
+    add_method_options(p)
     p.add_argument("--out", required=True, help="labels table (Parquet: layer, layer_name, unit, label)")
     p.add_argument("--summary", help="also write the summary (ncut, n_nodes, k, n_init, seed) as JSON here")
     p.set_defaults(func=_cluster)
 
-    p = subparsers.add_parser("shuffles", help="n-cuts of shuffled copies of a graph")
+    p = subparsers.add_parser("shuffles", help="n-cuts of shuffled copies of a graph, each partitioned by the method")
     p.add_argument("graph", help="graph .npz from `nnstructure graph`")
-    _cluster_options(p, "seed: shuffle i uses SeedSequence([seed, i])")
+    _cluster_options(p, "seed: shuffle i uses SeedSequence([seed, i])", k_auto=True)
+    add_method_options(p)
     _shuffle_options(p, "number of shuffled copies of the graph (default 50)")
     _jobs_option(p)
     p.add_argument("--out", required=True, help="table to write (Parquet: index, ncut, n_nodes, n_init)")
@@ -230,17 +233,14 @@ def _graph(args) -> int:
 
 
 def _cluster(args) -> int:
+    from nnstructure.cluster.clustering import cluster_graph
     from nnstructure.cluster.labels_table import write_cluster_labels
-    from nnstructure.cluster.ncut import ncut
-    from nnstructure.cluster.spectral import resolve_n_init, spectral_clustering
     from nnstructure.graph import load_graph
     from nnstructure.io import write_json
 
     graph = load_graph(args.graph)
-    adj = graph.adjacency
-    labels = spectral_clustering(adj, args.k, args.n_init, args.seed)
-    n_nodes = int((labels >= 0).sum())
-    summary = {"ncut": ncut(adj, labels), "n_nodes": n_nodes, "k": args.k, "n_init": resolve_n_init(args.n_init, n_nodes), "seed": args.seed}
+    options = method_options(args) if args.method != "spectral" else None  # spectral: --n-init
+    labels, summary = cluster_graph(graph, args.k, args.n_init, args.seed, method=args.method, settings=options)
     write_cluster_labels(graph, labels, summary, args.out)
     if args.summary:
         write_json(summary, args.summary)
@@ -254,7 +254,9 @@ def _shuffles(args) -> int:
     from nnstructure.io import write_parquet
 
     graph = load_graph(args.graph)
-    table = shuffle_table(graph, args.k, args.n_shuffles, args.kind, args.n_init, args.seed, n_jobs=args.jobs)
+    options = method_options(args) if args.method != "spectral" else None  # spectral: --n-init
+    table = shuffle_table(graph, args.k, args.n_shuffles, args.kind, args.n_init, args.seed, n_jobs=args.jobs,
+                          method=args.method, settings=options)
     write_parquet(table, args.out)
-    print(f"{len(table)} {args.kind} shuffles: mean n-cut {table['ncut'].mean():.4f} -> {args.out}", file=sys.stderr)
+    print(f"{len(table)} {args.kind} shuffles by {args.method}: mean n-cut {table['ncut'].mean():.4f} -> {args.out}", file=sys.stderr)
     return 0
