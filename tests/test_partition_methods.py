@@ -432,6 +432,10 @@ def test_clusterability_method_params_leave_spectral_jobs_unchanged():
     entry = _clusterability_config()
     entry["clusterability"]["networks"]["mlp-lines"] = {"method": "infomap"}  # an entry overrides the section
     assert wc.cluster_params(entry, cell, 12)["method_settings"] == {"n_trials": 10}
+    note = wc.settings_note(spectral)  # the ch3 report's params: unchanged for spectral
+    assert "method" not in note and note == wc.settings_note({**spectral, "clusterability": {
+        k: v for k, v in spectral["clusterability"].items() if k not in ("method", "method_settings")}})
+    assert "partition method louvain (resolution 2.0)" in wc.settings_note(louvain)
 
 
 def test_clusterability_method_schema():

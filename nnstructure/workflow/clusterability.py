@@ -163,8 +163,18 @@ def settings_note(config: dict) -> str:
         f"preset '{config['preset']}': default training {t.get('epochs')} + {t.get('prune_epochs')} pruning epochs "
         f"(network sets may override; see the settings column), k = {c.get('k')}, {c.get('n_shuffles')} "
         f"'{c.get('shuffle')}' shuffles, n_init = {c.get('n_init')}, kernel norm {c.get('kernel_norm')}, "
-        f"batch-norm folding {c.get('fold_batchnorm')} (entries may override)."
+        f"batch-norm folding {c.get('fold_batchnorm')}{_method_note(c)} (entries may override)."
     )
+
+
+def _method_note(section: dict) -> str:
+    """The partition method, where it is not the thesis's spectral clustering (then the note is as it was)."""
+    method = section.get("method") or "spectral"
+    if method == "spectral":
+        return ""
+    settings = (section.get("method_settings") or {}).get(method) or {}
+    given = ", ".join(f"{key} {value}" for key, value in sorted(settings.items()))
+    return f", partition method {method}{f' ({given})' if given else ''} on the networks and their shuffles"
 
 
 def clusterability_targets(config: dict, results: str, cells: list[AnalysisCell]) -> list[str]:
