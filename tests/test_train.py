@@ -402,3 +402,19 @@ def test_spectral_reads_unmasked_is_a_recorded_setting_of_spectral_pruning_only(
     assert applicable_settings(spectral, "mlp")["spectral_reads_unmasked"] is False
     assert "spectral_reads_unmasked" not in applicable_settings({**spectral, "prune_epochs": 0}, "mlp")
     assert "spectral_reads_unmasked" not in applicable_settings({"prune_epochs": 10}, "mlp")
+
+
+def test_spectral_reads_unmasked_changes_the_training_of_a_pruned_spectral_net(tmp_path):
+    """The training loop passes the switch to the regulariser: the same seed and data give other pruned weights
+    with it on (the regulariser read TF-MOT's kernels), and the unpruned phase is the same."""
+    ds = toy_images()
+    spec = model_spec("mlp", ds.input_shape, 2, widths=[16, 16])
+    weights = []
+    for switch in (False, True):
+        cfg = TrainConfig(epochs=1, prune_epochs=2, batch_size=16, spectral_reg=1.0, spectral_reads_unmasked=switch)
+        train_network(ds, spec, cfg, 0, tmp_path / f"m{switch}.pt", unpruned_out=tmp_path / f"u{switch}.pt",
+                      progress=False)
+        weights.append([load_checkpoint(tmp_path / f"{name}{switch}.pt").model.state_dict() for name in ("u", "m")])
+    (u0, m0), (u1, m1) = weights
+    assert all(torch.equal(u0[k], u1[k]) for k in u0)  # no pruning yet: both settings read the same kernels
+    assert any(not torch.equal(m0[k], m1[k]) for k in m0)

@@ -50,7 +50,7 @@ from nnstructure.train.clusterable_init import DEFAULT_BETA, clusterable_init_
 from nnstructure.train.config import TrainConfig
 from nnstructure.train.precision import autocast
 from nnstructure.train.pruning import MagnitudePruner, PolynomialDecay, kernel_sparsity
-from nnstructure.train.regularizers import normalize_hidden_units_, spectral_penalty, weight_penalty
+from nnstructure.train.regularizers import UnmaskedKernels, normalize_hidden_units_, spectral_penalty, weight_penalty
 
 EVAL_BATCH = 1024
 PARTIAL_FORMAT = "nnstructure-resume"
@@ -350,6 +350,9 @@ def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int
 
         batches = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}", unit="batch", file=sys.stderr, leave=False)
     prune_step0 = (epoch - config.epochs) * steps_per_epoch
+    # the kernels as TF-MOT's wrapper held them (per epoch: a resumed run needs no extra state)
+    unmasked = (UnmaskedKernels(model, pruner)
+                if pruner is not None and config.spectral_reg and config.spectral_reads_unmasked else None)
     model.train()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
@@ -367,13 +370,15 @@ def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int
             loss = loss + weight_penalty(model, config.l1, config.l2, config.l2_first_layer_l1)
         if config.spectral_reg:
             loss = loss + config.spectral_reg * spectral_penalty(
-                model, config.spectral_eigs, config.spectral_reduction
+                model, config.spectral_eigs, config.spectral_reduction, unmasked=unmasked
             ).to(loss.dtype)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if hasattr(data, "after_backward"):  # e.g. adversarial training clips the gradient norm
             data.after_backward(model)
         optimizer.step()
+        if unmasked is not None:
+            unmasked.record()  # before the pruner zeroes the masked entries
         if pruner is not None:
             pruner.apply()
         if config.spectral_reg:
