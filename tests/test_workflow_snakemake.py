@@ -302,6 +302,8 @@ def test_smoke_run_produces_tables_figures_scorecard(smoke_run):
         assert (res / "report" / name).stat().st_size > 0, name
     combined = pd.read_parquet(res / "report" / "scorecard.parquet")
     assert set(combined["chapter"]) == {3, 4, 5} and "mean random-init n-cut" in set(combined["metric"])
+    card_md = (res / "report" / "scorecard.md").read_text()
+    assert all(f"Chapter {ch}: " in card_md and " compared, " in card_md for ch in (3, 4, 5))  # coverage lines
     # The index of the thesis's tables and figures: every id, and what this run made found where it is.
     index = (res / "report" / "index.md").read_text()
     from nnstructure.report.index import load_thesis_items
