@@ -343,3 +343,51 @@ def test_network_made_elsewhere_is_partitioned_like_our_checkpoint(trained, tmp_
     assert main(["partition", str(pickled), "--partitioning", "weight-network", "--k", "3", "--dataset", str(data_path),
                  "--seed", "2", "--allow-pickle", "--out", str(tmp_path / "p.parquet")]) == 0
     assert np.array_equal(pd.read_parquet(tmp_path / "p.parquet")["label"].to_numpy(), ours["label"].to_numpy())
+
+
+def _two_subcluster_results(true_entropies, random_entropies):
+    """A visualisation results table of one network: true subclusters with their random ones (softmax entropy)."""
+    rows = []
+    for label, (x, rand) in enumerate(zip(true_entropies, random_entropies)):
+        for r, value in enumerate([x, *rand]):
+            rows.append({"condition": "c", "replicate": "0", "proxy": "visualization", "layer": "1", "layer_position": 0,
+                         "label": label, "size": 3, "is_true": r == 0, "random_index": r - 1,
+                         "softmax_entropy": value, "vis_score": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_effect_definition_is_applied_and_recorded_in_every_statistics_table():
+    results = _two_subcluster_results([2.0, 0.0, 1.0], [[1.0, 3.0], [1.0, 1.0], [1.0, 1.0]])
+    text = specialization_statistics(results)
+    code = specialization_statistics(results, effect_definition="original-code")
+    for tables, definition in ((text, "thesis-text"), (code, "original-code")):
+        for table in tables:
+            assert (table["effect_definition"] == definition).all()
+    entropy = {name: tables[0].set_index("metric").loc["softmax_entropy"] for name, tables in (("text", text), ("code", code))}
+    # text: mean(2*2/(2+2), 0, 2*1/(1+1)); code: x = 0 dropped, mean(mean(4/3, 4/5), 1)
+    assert entropy["text"]["effect"] == pytest.approx((1.0 + 0.0 + 1.0) / 3)
+    assert entropy["code"]["effect"] == pytest.approx(((4 / 3 + 4 / 5) / 2 + 1.0) / 2)
+    assert entropy["text"]["n_effect_subclusters"] == 3 and entropy["code"]["n_effect_subclusters"] == 2
+    assert entropy["code"]["n_subclusters"] == 3  # the Fisher statistic still counts every subcluster
+    assert entropy["code"]["fisher"] == entropy["text"]["fisher"]
+    with pytest.raises(ValueError, match="effect_definition"):
+        specialization_statistics(results, effect_definition="pairwise")
+
+
+def test_effect_definition_reaches_the_stats_params_only_when_not_the_default():
+    from pathlib import Path
+
+    from snakemake.utils import validate
+
+    from nnstructure.workflow.specialization import specialization_stats_params
+
+    schema = str(Path(__file__).resolve().parents[1] / "config" / "schema.yaml")
+    default = {"specialization": {}}
+    validate(default, schema)  # fills the schema's defaults, effect_definition among them
+    assert default["specialization"]["effect_definition"] == "thesis-text"
+    assert specialization_stats_params(default) == {"ties": "strict", "alpha": 0.05, "family_class_range": "raw"}
+    chosen = {"specialization": {"effect_definition": "original-code"}}
+    validate(chosen, schema)
+    assert specialization_stats_params(chosen)["effect_definition"] == "original-code"
+    with pytest.raises(Exception, match="pairwise"):
+        validate({"specialization": {"effect_definition": "pairwise"}}, schema)

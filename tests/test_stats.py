@@ -104,3 +104,40 @@ def test_effect_values_hand_worked_and_clipped():
     assert effect_values([np.inf], [[1.0]])[0] == 2.0
     eff = effect_measure([3.0, 1.0], [[1.0], [1.0]])
     assert eff.effect == pytest.approx(1.25) and eff.se == pytest.approx(np.std([1.5, 1.0], ddof=1) / np.sqrt(2))
+
+
+def test_effect_definitions_hand_worked():
+    from nnstructure.stats.effect import effect_against_random_mean, effect_mean_over_random_pairs
+
+    # x = 2, randoms [1, 3]: text 2*2/(2 + 2) = 1; code mean(2*2/(2+1), 2*2/(2+3)) = mean(4/3, 4/5)
+    assert effect_against_random_mean([2.0], [[1.0, 3.0]])[0] == pytest.approx(1.0)
+    assert effect_mean_over_random_pairs([2.0], [[1.0, 3.0]])[0] == pytest.approx((4 / 3 + 4 / 5) / 2)
+    assert effect_values([2.0], [[1.0, 3.0]], "original-code")[0] == pytest.approx(1.0666667)
+    assert effect_values([2.0], [[1.0, 3.0]])[0] == pytest.approx(1.0)  # the default: the thesis text
+    with pytest.raises(ValueError, match="thesis-text, original-code"):
+        effect_values([2.0], [[1.0, 3.0]], "pairwise")
+
+
+def test_original_code_effect_drops_true_values_not_above_zero():
+    # as src/lucid.py's `if x > 0`: x = 0 and x < 0 are dropped (NaN), not scored 0 or 1
+    values = effect_values([0.0, -1.0, 1.0, 3.0], [[0.0, 1.0], [1.0, 1.0], [0.0, 1.0], [-2.0, np.inf]], "original-code")
+    assert np.isnan(values[:2]).all()
+    # x = 1, randoms [0, 1]: mean(2, 1); x = 3, randoms [-2 -> 0, inf]: mean(2, 0)
+    assert values[2:].tolist() == pytest.approx([1.5, 1.0])
+    eff = effect_measure([0.0, -1.0, 1.0, 3.0], [[0.0, 1.0], [1.0, 1.0], [0.0, 1.0], [-2.0, np.inf]], "original-code")
+    assert eff.n_subclusters == 2 and eff.effect == pytest.approx(1.25)
+    assert eff.se == pytest.approx(np.std([1.5, 1.0], ddof=1) / np.sqrt(2))
+    with pytest.raises(ValueError, match="x <= 0"):
+        effect_measure([0.0], [[1.0]], "original-code")
+    # the text's definition keeps them: x = 0 against a positive mean is 0, x = mu = 0 is 1
+    assert effect_values([0.0, 0.0], [[0.0, 1.0], [0.0, 0.0]]).tolist() == pytest.approx([0.0, 1.0])
+
+
+def test_null_value_of_the_pairwise_definition_is_one_for_heavy_tailed_values():
+    # true and random values from one heavy-tailed distribution: the pairwise mean stays near 1, the text's falls
+    rng = np.random.default_rng(0)
+    values = 10.0 ** rng.normal(-5, 4, size=(2000, 20))
+    code = effect_measure(values[:, 0], values[:, 1:], "original-code")
+    text = effect_measure(values[:, 0], values[:, 1:], "thesis-text")
+    assert abs(code.effect - 1.0) < 3 * code.se
+    assert text.effect < 0.6

@@ -2,7 +2,11 @@
 
 1. :func:`subcluster_percentiles`: for every true subcluster and metric, its
    centred percentile among its random subclusters (oriented so that low =
-   specialised) and its effect value ``2x / (x + mu)``.
+   specialised) and its effect value in the definition ``effect_definition``
+   (``"thesis-text"``: ``2x / (x + mu)``; ``"original-code"``: the mean of
+   ``2x / (x + r_j)`` over its random subclusters, NaN (dropped) where
+   ``x <= 0``; :mod:`nnstructure.stats.effect`), recorded in every table's
+   ``effect_definition`` column.
 2. :func:`network_statistics`: per network (replicate) and metric, the Fisher
    statistic of its percentiles, its chi-squared p-value and its subclusters'
    effect values.
@@ -27,7 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from nnstructure.stats import bates_cdf, benjamini_hochberg, effect_values, fisher_p_value, fisher_statistic, null_fisher_statistic, percentile
+from nnstructure.stats import bates_cdf, benjamini_hochberg, fisher_p_value, fisher_statistic, null_fisher_statistic, percentile
+from nnstructure.stats.effect import EFFECT_DEFINITIONS, effect_values
 from nnstructure.stats.percentile import TIE_RULES
 
 
@@ -64,10 +69,12 @@ def _group_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in GROUP_COLUMNS if c in df.columns]
 
 
-def subcluster_percentiles(results: pd.DataFrame, ties: str = "strict") -> pd.DataFrame:
+def subcluster_percentiles(results: pd.DataFrame, ties: str = "strict", effect_definition: str = "thesis-text") -> pd.DataFrame:
     """One row per (condition, replicate, true subcluster, metric): value, random mean, percentile, effect value."""
     if ties not in TIE_RULES:
         raise ValueError(f"ties must be one of {TIE_RULES}, got {ties!r}")
+    if effect_definition not in EFFECT_DEFINITIONS:
+        raise ValueError(f"effect_definition must be one of {EFFECT_DEFINITIONS}, got {effect_definition!r}")
     needed = {REPLICATE_COLUMN, "proxy", "layer", "label", "is_true", "random_index"}
     missing = needed - set(results.columns)
     if missing:
@@ -95,18 +102,20 @@ def subcluster_percentiles(results: pd.DataFrame, ties: str = "strict") -> pd.Da
                 r = np.stack(rand_values.to_numpy())
                 x = true[metric.name].to_numpy(np.float64)
                 pct = percentile(x, r, metric.higher_is_specialised, ties=ties)
-                eff = effect_values(x, r)
+                eff = effect_values(x, r, effect_definition)
                 with np.errstate(invalid="ignore"):
                     rmean = r.mean(axis=1)
                 for (layer, label), xi, mi, pi, ei, size in zip(true.index, x, rmean, pct, eff, true["size"]):
                     out.append({**ident, "proxy": proxy, "metric": metric.name, "layer": layer, "label": int(label),
                                 "size": int(size), "value": xi, "random_mean": mi, "n_random_subclusters": r.shape[1],
-                                "percentile": pi, "effect_value": ei, "ties": ties})
+                                "percentile": pi, "effect_value": ei, "ties": ties,
+                                "effect_definition": effect_definition})
     return pd.DataFrame(out)
 
 
 def network_statistics(percentiles: pd.DataFrame) -> pd.DataFrame:
-    """One row per (condition, replicate, metric): ``fisher``, ``p_value``, ``n_subclusters``, ``effect``, ``effect_se``."""
+    """One row per (condition, replicate, metric): ``fisher``, ``p_value``, ``n_subclusters``, ``effect``, ``effect_se``
+    (over the ``n_effect_subclusters`` subclusters the effect definition keeps)."""
     if percentiles.empty:
         return pd.DataFrame()
     keys = _group_columns(percentiles) + [REPLICATE_COLUMN, "proxy", "metric"]
@@ -114,14 +123,22 @@ def network_statistics(percentiles: pd.DataFrame) -> pd.DataFrame:
     for key, frame in percentiles.groupby(keys, sort=False, dropna=False):
         n = len(frame)
         fisher = fisher_statistic(frame["percentile"])
-        eff = frame["effect_value"].to_numpy()
+        eff = frame["effect_value"].to_numpy(np.float64)
+        eff = eff[~np.isnan(eff)]  # subclusters the effect definition drops
         rows.append({
             **dict(zip(keys, key)), "n_subclusters": n, "fisher": fisher, "p_value": fisher_p_value(fisher, n),
             "null_fisher": null_fisher_statistic(int(frame["n_random_subclusters"].iloc[0])),
-            "effect": float(eff.mean()), "effect_se": float(eff.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"),
-            "effect_values": [float(v) for v in eff], "ties": frame["ties"].iloc[0],
+            **_effect_summary(eff), "effect_values": [float(v) for v in eff], "ties": frame["ties"].iloc[0],
+            "effect_definition": frame["effect_definition"].iloc[0],
         })
     return pd.DataFrame(rows)
+
+
+def _effect_summary(eff: np.ndarray) -> dict:
+    """Mean, standard error and count of the kept effect values (NaN mean where none is kept)."""
+    n = eff.size
+    return {"n_effect_subclusters": int(n), "effect": float(eff.mean()) if n else float("nan"),
+            "effect_se": float(eff.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")}
 
 
 def combined_statistics(network_stats: pd.DataFrame, alpha: float = 0.05, family_class_range: str = "raw") -> pd.DataFrame:
@@ -137,8 +154,8 @@ def combined_statistics(network_stats: pd.DataFrame, alpha: float = 0.05, family
         eff = np.concatenate([np.asarray(v, dtype=np.float64) for v in frame["effect_values"]])
         n_networks = len(frame)
         mean_p = float(frame["p_value"].mean())
-        se = float(eff.std(ddof=1) / np.sqrt(eff.size)) if eff.size > 1 else float("nan")
-        effect = float(eff.mean())
+        summary = _effect_summary(eff)
+        effect, se = summary["effect"], summary["effect_se"]
         direction = 1.0 if metric.higher_is_specialised else -1.0
         rows.append({
             **dict(zip(keys, key)),
@@ -153,8 +170,10 @@ def combined_statistics(network_stats: pd.DataFrame, alpha: float = 0.05, family
             "null_fisher": float(frame["null_fisher"].iloc[0]),
             "effect": effect,
             "effect_se": se,
+            "n_effect_subclusters": summary["n_effect_subclusters"],
             "effect_specialised": bool(np.isfinite(se) and direction * (effect - 1.0) > 2 * se),
             "ties": frame["ties"].iloc[0],
+            "effect_definition": frame["effect_definition"].iloc[0],
         })
     table = pd.DataFrame(rows)
     family_metrics = {"accuracy_drop", "vis_score", "softmax_entropy", CLASS_RANGE_DEFINITIONS[family_class_range]}
@@ -170,12 +189,13 @@ def combined_statistics(network_stats: pd.DataFrame, alpha: float = 0.05, family
 
 
 def specialization_statistics(
-    results: pd.DataFrame, ties: str = "strict", alpha: float = 0.05, family_class_range: str = "raw"
+    results: pd.DataFrame, ties: str = "strict", alpha: float = 0.05, family_class_range: str = "raw",
+    effect_definition: str = "thesis-text",
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """``(combined, per_network, percentiles)`` of one or more concatenated results tables."""
     if results.empty:
         raise ValueError("the results tables hold no subclusters (every layer was a single cluster or too small to split)")
-    pct = subcluster_percentiles(results, ties=ties)
+    pct = subcluster_percentiles(results, ties=ties, effect_definition=effect_definition)
     if pct.empty:
         raise ValueError("the results tables hold no true subclusters")
     per_network = network_statistics(pct)

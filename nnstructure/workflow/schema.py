@@ -362,6 +362,7 @@ def _probe_properties(with_defaults: bool) -> dict:
 def workflow_schema() -> dict:
     """The complete JSON schema of the workflow config."""
     from nnstructure.specialization.statistics import CLASS_RANGE_DEFINITIONS
+    from nnstructure.stats.effect import EFFECT_DEFINITIONS
     from nnstructure.stats.percentile import TIE_RULES
 
     defs = {**_definitions(), **_ch5_definitions()}
@@ -471,6 +472,12 @@ def workflow_schema() -> dict:
                     "family_class_range": {"type": "string", "enum": list(CLASS_RANGE_DEFINITIONS), "default": "raw",
                                            "description": "class range in the BH family: raw (thesis text) or "
                                                           "normalised by the mean class drop (original code)"},
+                    "effect_definition": {"type": "string", "enum": list(EFFECT_DEFINITIONS),
+                                          "default": EFFECT_DEFINITIONS[0],
+                                          "description": "effect measure: thesis-text, the mean over subclusters of "
+                                                         "2x/(x + mean of the randoms); or original-code, the mean over "
+                                                         "(subcluster, random) pairs of 2x/(x + r_j), subclusters with "
+                                                         "x <= 0 dropped"},
                 },
             ),
             "partition_methods": _analysis_section(

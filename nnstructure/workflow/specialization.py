@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nnstructure.paths import ArtifactPaths
 from nnstructure.seeding import derive_seed
+from nnstructure.stats.effect import EFFECT_DEFINITIONS
 from nnstructure.workflow.config import (
     ENTRY_SETTINGS,
     AnalysisCell,
@@ -84,8 +85,14 @@ def specialization_image_targets(config: dict, results: str) -> list[str]:
 
 
 def specialization_stats_params(config: dict) -> dict:
+    """The statistics' settings; ``effect_definition`` only where it is not the default (``thesis-text``), so the
+    statistics of a config without it keep their params (and are not rerun)."""
     s = config.get("specialization") or {}
-    return {"ties": s["ties"], "alpha": float(s["alpha"]), "family_class_range": s["family_class_range"]}
+    params = {"ties": s["ties"], "alpha": float(s["alpha"]), "family_class_range": s["family_class_range"]}
+    definition = s.get("effect_definition") or EFFECT_DEFINITIONS[0]
+    if definition != EFFECT_DEFINITIONS[0]:
+        params["effect_definition"] = definition
+    return params
 
 
 def specialization_targets(config: dict, results: str, cells: list[AnalysisCell]) -> list[str]:
