@@ -58,7 +58,7 @@ def step_times(arch: str, method: str | None, steps: int, warmup: int, batch_siz
         if i >= warmup:
             times.append(time.process_time() - t0)
             if method == "power":  # the penalty was computed before this step's update: compare on those weights
-                worst = max(worst, abs(float(penalty) - float(exact_before)))
+                worst = max(worst, abs(float(penalty.detach()) - float(exact_before)))
         if method == "power":
             exact_before = laplacian_eigenvalues(model).detach()[[k - 1 for k in EIGS]].sum()
     return times, worst
