@@ -391,3 +391,18 @@ def test_effect_definition_reaches_the_stats_params_only_when_not_the_default():
     assert specialization_stats_params(chosen)["effect_definition"] == "original-code"
     with pytest.raises(Exception, match="pairwise"):
         validate({"specialization": {"effect_definition": "pairwise"}}, schema)
+
+
+def test_effect_definition_reaches_the_stats_step_and_the_cli(tmp_path, capsys):
+    from nnstructure.io import read_parquet, write_parquet
+    from nnstructure.specialization.steps import specialization_stats
+
+    results = tmp_path / "results.parquet"
+    write_parquet(_two_subcluster_results([2.0, 0.0, 1.0], [[1.0, 3.0], [1.0, 1.0], [1.0, 1.0]]), results)
+    for definition in ("thesis-text", "original-code"):
+        out = tmp_path / f"{definition}.parquet"
+        specialization_stats([str(results)], str(out), {"effect_definition": definition})
+        assert (read_parquet(out)["effect_definition"] == definition).all()
+    out = tmp_path / "cli.parquet"
+    assert main(["specialization-stats", str(results), "--out", str(out), "--effect-definition", "original-code"]) == 0
+    assert (read_parquet(out)["effect_definition"] == "original-code").all()

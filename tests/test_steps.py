@@ -88,7 +88,7 @@ def _options(command: str) -> dict:
 
 
 @pytest.mark.parametrize("command, defaults, renamed", [
-    ("partition", "nnstructure.specialization.steps:PARTITION_DEFAULTS", {}),
+    ("partition", "nnstructure.specialization.steps:PARTITION_DEFAULTS", {"method_settings": None}),
     ("subcluster-proxy", "nnstructure.specialization.steps:PROXY_DEFAULTS", {"visualization": None}),
     ("specialization-stats", "nnstructure.specialization.steps:STATS_DEFAULTS", {}),
     ("transitions", "nnstructure.reward.steps:SHARD_DEFAULTS", {}),

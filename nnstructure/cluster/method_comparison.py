@@ -259,7 +259,8 @@ def specialization_by_method(checkpoint, dataset, settings: Mapping[str, Any], m
     if results:
         write_parquet(frame, results)
     combined, _, _ = specialization_statistics(frame, ties=s["ties"], alpha=float(s["alpha"]),
-                                               family_class_range=s["family_class_range"])
+                                               family_class_range=s["family_class_range"],
+                                               effect_definition=s["effect_definition"])
     combined["method"] = method
     if out:
         write_parquet(combined, out)

@@ -26,6 +26,7 @@ from nnstructure.specialization.choices import (
 )
 from nnstructure.network_io import ACCEPTED_FORMATS
 from nnstructure.specialization.statistics import CLASS_RANGE_DEFINITIONS
+from nnstructure.stats.effect import EFFECT_DEFINITIONS
 from nnstructure.stats.percentile import TIE_RULES
 
 
@@ -80,6 +81,9 @@ def _stats_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", type=float, default=0.05, help="Benjamini-Hochberg false discovery rate (default 0.05)")
     p.add_argument("--family-class-range", choices=tuple(CLASS_RANGE_DEFINITIONS), default="raw",
                    help="class-range definition entering the BH family: raw (thesis text) or normalized (original code)")
+    p.add_argument("--effect-definition", choices=EFFECT_DEFINITIONS, default=EFFECT_DEFINITIONS[0],
+                   help="effect measure: thesis-text (2x/(x + mean of the randoms)) or original-code (mean over random "
+                        "subclusters of 2x/(x + r_j), subclusters with x <= 0 dropped)")
 
 
 def register(subparsers) -> None:
@@ -92,6 +96,7 @@ def register(subparsers) -> None:
     add_allow_pickle_option(p)
     p.add_argument("--seed", type=int, default=0, help="clustering seed (and of the activation validation split)")
     _partition_options(p)
+    add_method_options(p)
     p.add_argument("--network-labels", help="(layer-wise only) the network-wide partition of the same graph, to reuse its k per layer")
     _data_options(p)
     p.add_argument("--graph", help="also write the clustered graph here (.npz)")
@@ -153,7 +158,13 @@ def _partition_settings(args) -> dict:
     from nnstructure.specialization.steps import PARTITION_DEFAULTS
 
     # the settings this command has options for (a step setting without one keeps its default)
-    return {"partitioning": args.partitioning, **{name: getattr(args, name) for name in PARTITION_DEFAULTS if hasattr(args, name)}}
+    settings = {"partitioning": args.partitioning,
+                **{name: getattr(args, name) for name in PARTITION_DEFAULTS if hasattr(args, name)}}
+    if getattr(args, "method", "spectral") != "spectral":  # --resolution, --objective
+        from nnstructure.cluster.cli import method_options
+
+        settings["method_settings"] = method_options(args)
+    return settings
 
 
 def _partition(args) -> int:
@@ -174,7 +185,8 @@ def _subcluster_proxy(args) -> int:
 
 
 def _stats_settings(args) -> dict:
-    return {"ties": args.ties, "alpha": args.alpha, "family_class_range": args.family_class_range}
+    return {"ties": args.ties, "alpha": args.alpha, "family_class_range": args.family_class_range,
+            "effect_definition": args.effect_definition}
 
 
 def _stats(args) -> int:

@@ -37,7 +37,8 @@ PROXY_DEFAULTS: dict[str, Any] = {
 }
 VISUALIZATION_KEYS = ("method", "parameterization", "steps", "lr", "transforms", "objective", "max_batch")
 #: ``specialization_stats``.
-STATS_DEFAULTS: dict[str, Any] = {"ties": "strict", "alpha": 0.05, "family_class_range": "raw"}
+STATS_DEFAULTS: dict[str, Any] = {"ties": "strict", "alpha": 0.05, "family_class_range": "raw",
+                                  "effect_definition": "thesis-text"}
 #: ``specialization``: one network's partition, proxies and statistics.
 SPECIALIZATION_DEFAULTS: dict[str, Any] = {
     "partitioning": "weight-network", "proxies": ("lesion", "visualization"),
@@ -121,7 +122,8 @@ def specialization_stats(results, out, settings: Mapping[str, Any], *, per_netwo
     s = step_settings("specialization_stats", settings, STATS_DEFAULTS)
     frame = pd.concat([read_parquet(path) for path in results], ignore_index=True)
     combined, per_net, pct = specialization_statistics(
-        frame, ties=s["ties"], alpha=as_float(s["alpha"]), family_class_range=s["family_class_range"]
+        frame, ties=s["ties"], alpha=as_float(s["alpha"]), family_class_range=s["family_class_range"],
+        effect_definition=s["effect_definition"],
     )
     write_parquet(combined, out)
     if per_network:
@@ -157,7 +159,8 @@ def specialization(checkpoint, dataset, settings: Mapping[str, Any], *, results=
     if results:
         write_parquet(frame, results)
     combined, _, _ = specialization_statistics(frame, ties=s["ties"], alpha=as_float(s["alpha"]),
-                                               family_class_range=s["family_class_range"])
+                                               family_class_range=s["family_class_range"],
+                                               effect_definition=s["effect_definition"])
     if out:
         write_parquet(combined, out)
     return combined
