@@ -283,8 +283,16 @@ def test_regression_and_spectral_regularised_training(tmp_path):
     model = load_checkpoint(tmp_path / "m.pt").model
     norms = torch.cat([model[1].weight, model[1].bias[:, None]], dim=1).norm(dim=1)
     assert torch.allclose(norms[norms > 0], torch.tensor(math.sqrt(2)), atol=1e-4)
-    with pytest.raises(ValueError, match="MLPs only"):
-        train_network(toy_images(), model_spec("cnn", [1, 8, 8], 2), cfg, 0, tmp_path / "c.pt", progress=False)
+
+
+def test_power_spectral_regularised_cnn_trains_and_renormalises_channels(tmp_path):
+    cfg = TrainConfig(epochs=1, prune_epochs=0, batch_size=64, spectral_reg=0.1, spectral_reg_method="power")
+    meta = train_network(toy_images(), model_spec("cnn", [1, 8, 8], 2), cfg, 0, tmp_path / "c.pt", progress=False)
+    assert meta["train_config"]["spectral_reg_method"] == "power"
+    model = load_checkpoint(tmp_path / "c.pt").model
+    conv = model[0]
+    norms = (conv.weight.pow(2).sum(dim=(1, 2, 3)) + conv.bias.pow(2)).sqrt()
+    assert torch.allclose(norms, torch.tensor(math.sqrt(2)), atol=1e-4)
 
 
 # --- command line -------------------------------------------------------------

@@ -33,7 +33,7 @@ class TrainConfig:
     normalised-Laplacian eigenvalues ``spectral_eigs`` (1-indexed) to the loss
     (``spectral_reduction="sum"``, the thesis text) or times their mean
     (``"mean"``, the original code: ``cluster_lambda / num_cluster_eigs``) and
-    applies Algorithm 2's renormalisation after every step (MLP only);
+    applies Algorithm 2's renormalisation after every step (per unit of an MLP, per channel of a CNN);
     ``spectral_reads_unmasked`` makes it read, while pruning, the kernels as
     TF-MOT's wrapper holds them (:class:`~nnstructure.train.regularizers.UnmaskedKernels`);
     ``spectral_reg_method`` ``"power"`` estimates the eigenvalues with warm-started LOBPCG
@@ -68,7 +68,7 @@ class TrainConfig:
     ci_beta: float | None = _setting(None, "clusterable init: weight scale between groups (null: 0.6 MLP, 0.8 CNN/VGG)",
                                      {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1},
                                      applies="clusterable_init", init=True)
-    spectral_reg: float = _setting(0.0, "weight of the eigenvalue clusterability regularizer (MLP only)",
+    spectral_reg: float = _setting(0.0, "weight of the eigenvalue clusterability regularizer (MLP or CNN)",
                                    {"type": "number", "minimum": 0})
     spectral_eigs: tuple[int, ...] = _setting((2, 3, 4), "spectral regularizer: 1-indexed eigenvalues of L_sym",
                                               {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},

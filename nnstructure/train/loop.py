@@ -50,7 +50,9 @@ from nnstructure.train.clusterable_init import DEFAULT_BETA, clusterable_init_
 from nnstructure.train.config import TrainConfig
 from nnstructure.train.precision import autocast
 from nnstructure.train.pruning import MagnitudePruner, PolynomialDecay, kernel_sparsity
-from nnstructure.train.regularizers import UnmaskedKernels, normalize_hidden_units_, spectral_penalty, weight_penalty
+from nnstructure.train.regularizers import (
+    UnmaskedKernels, eigenvalue_estimator, normalize_channels_, normalize_hidden_units_, spectral_penalty, weight_penalty,
+)
 
 EVAL_BATCH = 1024
 PARTIAL_FORMAT = "nnstructure-resume"
@@ -237,8 +239,12 @@ def train_network(
     if config.clusterable_init:
         beta = config.ci_beta if config.ci_beta is not None else DEFAULT_BETA[spec["arch"]]
         clusterable_init_(model, config.ci_groups, beta, torch.Generator().manual_seed(derive_seed(seed, "clusterable-init")))
-    if config.spectral_reg > 0 and spec["arch"] != "mlp":
-        raise ValueError("the spectral clusterability regularizer is implemented for MLPs only; use --arch mlp or --spectral-reg 0")
+    if config.spectral_reg > 0 and spec["arch"] not in ("mlp", "cnn"):
+        raise ValueError("the spectral clusterability regularizer reads an MLP's unit graph or a small CNN's channel graph "
+                         f"(no batch norm); arch {spec['arch']!r} has neither: use --arch mlp or cnn, or --spectral-reg 0")
+    # spectral_reg_method 'power': warm-started LOBPCG, its Ritz vectors carried from step to step (and in the resume state)
+    estimator = eigenvalue_estimator(config.spectral_reg_method, config.spectral_eigs, seed=derive_seed(seed, "spectral-power")) \
+        if config.spectral_reg > 0 else None
     model.to(device)
     if getattr(data, "channels_last", False):  # conv nets on image batches stored channels-last (oneDNN, cuDNN)
         model.to(memory_format=torch.channels_last)
@@ -287,6 +293,8 @@ def train_network(
             pruner.load_state_dict(state["masks"])
         if start_epoch != config.epochs:  # at the phase boundary the pruning phase gets a fresh optimiser
             optimizer.load_state_dict(state["optimizer"])
+        if estimator is not None and state.get("spectral_estimator") is not None:
+            estimator.load_state_dict(state["spectral_estimator"])
         if unpruned_out is not None and start_epoch >= config.epochs and not Path(unpruned_out).exists():
             raise ArtifactError(
                 f"resume state {partial} is past the unpruned phase but {unpruned_out} is missing; "
@@ -303,7 +311,8 @@ def train_network(
         if epoch == config.epochs:
             optimizer = make_optimizer()
             pruner = MagnitudePruner(model, schedule)
-        row = _train_epoch(model, data, config, optimizer, pruner, epoch, seed, steps_per_epoch, progress=progress)
+        row = _train_epoch(model, data, config, optimizer, pruner, epoch, seed, steps_per_epoch, progress=progress,
+                           estimator=estimator)
         row.update(_test_metrics(model, data, config.precision))
         row["phase"] = "pruning" if pruner is not None else "unpruned"
         row["target_sparsity"] = schedule.sparsity((epoch - config.epochs + 1) * steps_per_epoch - 1) if pruner else 0.0
@@ -316,6 +325,7 @@ def train_network(
                 "format": PARTIAL_FORMAT, "fingerprint": fingerprint, "epoch": epoch + 1, "metrics": metrics,
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "masks": pruner.state_dict() if pruner else None,
+                "spectral_estimator": estimator.state_dict() if estimator is not None else None,
             }, tmp)
         _write_log(metrics, log)
         if epoch_callback is not None:
@@ -332,7 +342,7 @@ def train_network(
 
 
 def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int, seed: int, steps_per_epoch: int,
-                 progress: bool = False) -> dict:
+                 progress: bool = False, estimator=None) -> dict:
     """One pass over the training set (``data``: :class:`_DeviceData` or a source's ``training_data`` object).
 
     Returns Keras-style running metrics: the mean over batches of the training
@@ -370,7 +380,7 @@ def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int
             loss = loss + weight_penalty(model, config.l1, config.l2, config.l2_first_layer_l1)
         if config.spectral_reg:
             loss = loss + config.spectral_reg * spectral_penalty(
-                model, config.spectral_eigs, config.spectral_reduction, unmasked=unmasked
+                model, config.spectral_eigs, config.spectral_reduction, unmasked=unmasked, estimator=estimator
             ).to(loss.dtype)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -381,8 +391,8 @@ def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int
             unmasked.record()  # before the pruner zeroes the masked entries
         if pruner is not None:
             pruner.apply()
-        if config.spectral_reg:
-            normalize_hidden_units_(model)
+        if config.spectral_reg:  # Algorithm 2: MLP hidden units, or conv channels
+            (normalize_channels_ if any(isinstance(m, nn.Conv2d) for m in model.modules()) else normalize_hidden_units_)(model)
         loss_sum += loss.detach().double() * len(x)
         seen += len(x)
         if data.classification:
