@@ -191,7 +191,7 @@ def test_cli_clusterability_and_specialization_take_a_method_and_k_auto(tiny_mlp
     import json
 
     from nnstructure.cli import main
-    from nnstructure.cluster.method_comparison import method_clusterability
+    from nnstructure.cluster.relative import method_clusterability
     from nnstructure.graph.weights import weight_graph
     from nnstructure.io import read_parquet
     from nnstructure.specialization.steps import load_network
@@ -372,7 +372,7 @@ def test_clusterability_steps_partition_the_network_and_its_shuffles_by_the_meth
     shuffles and seeds as the comparison analysis), the summary recording the method, its settings, the clusters
     found, modularity and sizes."""
     from nnstructure.cluster import cluster_graph, read_cluster_summary, shuffle_table, write_cluster_labels
-    from nnstructure.cluster.method_comparison import method_clusterability
+    from nnstructure.cluster.relative import method_clusterability
     from nnstructure.graph import weight_graph
 
     graph = weight_graph(tiny_mlp[0])

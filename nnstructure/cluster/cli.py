@@ -191,10 +191,10 @@ def _clusterability(args) -> int:
 
 def _clusterability_by_method(args, graph, options: dict) -> int:
     """``clusterability --method M`` or ``--k auto``: the method's partition, its n-cut and modularity against
-    the same method on the shuffles (:func:`nnstructure.cluster.method_comparison.method_clusterability`)."""
+    the same method on the shuffles (:func:`nnstructure.cluster.relative.method_clusterability`)."""
     import pandas as pd
 
-    from nnstructure.cluster.method_comparison import method_clusterability
+    from nnstructure.cluster.relative import method_clusterability
     from nnstructure.io import write_parquet
 
     res = method_clusterability(graph, args.method, args.k, args.n_shuffles, args.kind, args.seed, options)

@@ -43,7 +43,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from nnstructure.cluster.methods import FIXED_K_METHODS, METHODS, check_method, method_settings
+from nnstructure.cluster.methods import METHODS, check_method, method_settings
+from nnstructure.cluster.relative import method_clusterability  # noqa: F401  (re-exported: the comparison's quality half)
 from nnstructure.step_settings import as_int, step_settings
 
 #: ``compare_partition_methods``'s settings. ``method_settings`` maps a method to its own settings
@@ -59,57 +60,6 @@ PROXY_METRICS = {"lesion": ("importance", "accuracy_drop"), "visualization": ("c
 
 # ---------------------------------------------------------------------------------------------
 # Quality: one method on a graph and on its shuffles
-
-
-def method_clusterability(graph, method: str, k=16, n_shuffles: int = 10, kind: str = "layer", seed: int = 0,
-                          settings: Mapping[str, Any] | None = None, k_max: int = 32) -> dict:
-    """One method's partition of ``graph`` (a :class:`~nnstructure.graph.blocks.BlockGraph`) and its quality
-    against ``n_shuffles`` shuffles partitioned the same way.
-
-    Returns ``labels`` (one per node of ``graph``, ``-1`` for zero-degree nodes), ``k`` (the fixed-k method's
-    k, resolved when ``"auto"``; ``None`` for methods that find their own number), the n-cut, modularity and
-    size statistics, ``seconds`` (CPU time of the partition), the shuffles' n-cuts and modularities
-    (``shuffled_ncuts``, ``shuffled_modularities``, ``shuffle_clusters``: their cluster counts) and the
-    comparisons ``ncut_p_value, ncut_z, ncut_shuffle_mean, modularity_p_value, modularity_z,
-    modularity_shuffle_mean`` (p-values and z-scores ``nan`` without shuffles).
-    """
-    from nnstructure.cluster.choose_k import resolve_k
-    from nnstructure.cluster.methods import partition_labels, partition_quality
-    from nnstructure.cluster.relative import relative_clusterability_stats, shuffled_adjacency
-    from nnstructure.graph.subgraph import drop_isolated_nodes
-
-    check_method(method)
-    s = method_settings(method, settings)
-    sub, keep = drop_isolated_nodes(graph)
-    adj = sub.adjacency
-    k_used = resolve_k(k, adj, k_max) if method in FIXED_K_METHODS else None
-    start = time.process_time()
-    sub_labels = partition_labels(adj, method, k_used, seed, s)
-    seconds = time.process_time() - start
-    labels = np.full(graph.n_nodes, -1, dtype=np.int64)
-    labels[keep] = sub_labels
-    out = {"method": method, "k": k_used, "labels": labels, "seconds": seconds, **partition_quality(adj, sub_labels)}
-    ncuts, mods, counts = [], [], []
-    for index in range(int(n_shuffles)):
-        shuffled, cluster_seed = shuffled_adjacency(sub, kind, seed, index)
-        quality = partition_quality(shuffled, partition_labels(shuffled, method, k_used, cluster_seed, s))
-        ncuts.append(quality["ncut"])
-        mods.append(quality["modularity"])
-        counts.append(quality["n_clusters"])
-    out.update(shuffled_ncuts=ncuts, shuffled_modularities=mods, shuffle_clusters=counts, n_shuffles=len(ncuts),
-               shuffle=kind)
-    nan = float("nan")
-    if ncuts:
-        cut = relative_clusterability_stats(out["ncut"], ncuts)
-        # modularity: higher is more modular, so compare its negative the way the n-cut is compared
-        mod = relative_clusterability_stats(-out["modularity"], -np.asarray(mods))
-        out.update(ncut_p_value=cut["p_value"], ncut_z=cut["z_score"], ncut_shuffle_mean=cut["shuffle_mean"],
-                   modularity_p_value=mod["p_value"], modularity_z=-mod["z_score"],
-                   modularity_shuffle_mean=-mod["shuffle_mean"], shuffle_clusters_mean=float(np.mean(counts)))
-    else:
-        out.update(ncut_p_value=nan, ncut_z=nan, ncut_shuffle_mean=nan, modularity_p_value=nan, modularity_z=nan,
-                   modularity_shuffle_mean=nan, shuffle_clusters_mean=nan)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,43 +118,6 @@ def method_specialization(model, graph, labels, dataset, proxies: Sequence[str] 
     return summary, per_network
 
 
-def partition_by_method(model, partitioning: str, method: str, k=16, seed: int = 0, settings=None, inputs=None,
-                        kernel_norm: str = "l1", fold_batchnorm: bool = True, layer_scope: str = "adjacent",
-                        k_max: int = 32, device=None):
-    """Chapter 4's ``partitioning`` of ``model`` with its network-wide clusters found by ``method``.
-
-    The graph is the partitioning's (weights, or activations on ``inputs``); ``method`` partitions it
-    network-wide (``k``: the fixed-k methods' k or ``"auto"``, the eigengap choice). A layer-wise partitioning
-    then clusters every hidden layer as chapter 4 does, with as many clusters as the method's partition has in
-    that layer (:func:`nnstructure.specialization.partition.partition_network`). Returns the
-    :class:`~nnstructure.specialization.partition.Partition`, its summary recording the method.
-    """
-    from nnstructure.graph.activations import activation_graph
-    from nnstructure.graph.weights import weight_graph
-    from nnstructure.specialization.partition import check_partitioning, partition_network
-
-    graph_kind, _ = check_partitioning(partitioning)
-    if graph_kind == "act":
-        if inputs is None:
-            raise ValueError(f"partitioning {partitioning!r} needs inputs (a validation split of the training data)")
-        graph = activation_graph(model, inputs, device=device)
-    else:
-        graph = weight_graph(model, kernel_norm=kernel_norm, fold_batchnorm=fold_batchnorm)
-    quality = method_clusterability(graph, method, k, 0, "layer", seed, settings, k_max)
-    labels = quality["labels"]
-    n_clusters = int(quality["n_clusters"])
-    if n_clusters < 2:
-        raise ValueError(f"{method} puts every node of the {graph_kind} graph in one cluster, so there are no "
-                         "subclusters to test; choose another method or setting (e.g. a higher resolution)")
-    n_init = (settings or {}).get("n_init", 25)
-    part = partition_network(model, partitioning, n_clusters, seed=seed, n_init=n_init, kernel_norm=kernel_norm,
-                             fold_batchnorm=fold_batchnorm, layer_scope=layer_scope, network_labels=labels,
-                             graph=graph)
-    part.summary.update(method=method, method_settings=method_settings(method, settings), k_setting=str(k),
-                        modularity=quality["modularity"])
-    return part
-
-
 def specialization_by_method(checkpoint, dataset, settings: Mapping[str, Any], method: str,
                              method_options: Mapping[str, Any] | None = None, *, results=None, out=None, data_dir=None,
                              allow_pickle: bool = False, device: str | None = None) -> pd.DataFrame:
@@ -239,6 +152,8 @@ def specialization_by_method(checkpoint, dataset, settings: Mapping[str, Any], m
     if method == "spectral":
         options.setdefault("n_init", s["n_init"] if s["n_init"] == "auto" else as_int(s["n_init"]))
     k = s["k"] if s["k"] == "auto" else as_int(s["k"])
+    from nnstructure.specialization.partition import partition_by_method
+
     part = partition_by_method(ck.model, s["partitioning"], method, k, seed, options, inputs, s["kernel_norm"],
                                bool(s["fold_batchnorm"]), s["layer_scope"], device=device)
     meta = ck.metadata

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Sequence
+import time
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -269,3 +270,52 @@ def _cuda_driver_present() -> bool:
     if not sys.platform.startswith("linux"):
         return True
     return any(os.path.exists(p) for p in ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/dxg"))
+
+
+def method_clusterability(graph, method: str, k=16, n_shuffles: int = 10, kind: str = "layer", seed: int = 0,
+                          settings: Mapping[str, Any] | None = None, k_max: int = 32) -> dict:
+    """One method's partition of ``graph`` (a :class:`~nnstructure.graph.blocks.BlockGraph`) and its quality
+    against ``n_shuffles`` shuffles partitioned the same way.
+
+    Returns ``labels`` (one per node of ``graph``, ``-1`` for zero-degree nodes), ``k`` (the fixed-k method's
+    k, resolved when ``"auto"``; ``None`` for methods that find their own number), the n-cut, modularity and
+    size statistics, ``seconds`` (CPU time of the partition), the shuffles' n-cuts and modularities
+    (``shuffled_ncuts``, ``shuffled_modularities``, ``shuffle_clusters``: their cluster counts) and the
+    comparisons ``ncut_p_value, ncut_z, ncut_shuffle_mean, modularity_p_value, modularity_z,
+    modularity_shuffle_mean`` (p-values and z-scores ``nan`` without shuffles).
+    """
+    from nnstructure.cluster.choose_k import resolve_k
+    from nnstructure.cluster.methods import FIXED_K_METHODS, check_method, method_settings, partition_labels, partition_quality
+
+    check_method(method)
+    s = method_settings(method, settings)
+    sub, keep = drop_isolated_nodes(graph)
+    adj = sub.adjacency
+    k_used = resolve_k(k, adj, k_max) if method in FIXED_K_METHODS else None
+    start = time.process_time()
+    sub_labels = partition_labels(adj, method, k_used, seed, s)
+    seconds = time.process_time() - start
+    labels = np.full(graph.n_nodes, -1, dtype=np.int64)
+    labels[keep] = sub_labels
+    out = {"method": method, "k": k_used, "labels": labels, "seconds": seconds, **partition_quality(adj, sub_labels)}
+    ncuts, mods, counts = [], [], []
+    for index in range(int(n_shuffles)):
+        shuffled, cluster_seed = shuffled_adjacency(sub, kind, seed, index)
+        quality = partition_quality(shuffled, partition_labels(shuffled, method, k_used, cluster_seed, s))
+        ncuts.append(quality["ncut"])
+        mods.append(quality["modularity"])
+        counts.append(quality["n_clusters"])
+    out.update(shuffled_ncuts=ncuts, shuffled_modularities=mods, shuffle_clusters=counts, n_shuffles=len(ncuts),
+               shuffle=kind)
+    nan = float("nan")
+    if ncuts:
+        cut = relative_clusterability_stats(out["ncut"], ncuts)
+        # modularity: higher is more modular, so compare its negative the way the n-cut is compared
+        mod = relative_clusterability_stats(-out["modularity"], -np.asarray(mods))
+        out.update(ncut_p_value=cut["p_value"], ncut_z=cut["z_score"], ncut_shuffle_mean=cut["shuffle_mean"],
+                   modularity_p_value=mod["p_value"], modularity_z=-mod["z_score"],
+                   modularity_shuffle_mean=-mod["shuffle_mean"], shuffle_clusters_mean=float(np.mean(counts)))
+    else:
+        out.update(ncut_p_value=nan, ncut_z=nan, ncut_shuffle_mean=nan, modularity_p_value=nan, modularity_z=nan,
+                   modularity_shuffle_mean=nan, shuffle_clusters_mean=nan)
+    return out

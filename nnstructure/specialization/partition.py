@@ -168,3 +168,39 @@ def read_partition(path: str | os.PathLike) -> tuple[pd.DataFrame, dict]:
     if "partitioning" not in summary:
         raise ArtifactError(f"{path} is a chapter-3 clustering, not a partition; make one with `nnstructure partition`")
     return read_parquet(path), summary
+
+
+def partition_by_method(model, partitioning: str, method: str, k=16, seed: int = 0, settings=None, inputs=None,
+                        kernel_norm: str = "l1", fold_batchnorm: bool = True, layer_scope: str = "adjacent",
+                        k_max: int = 32, device=None):
+    """Chapter 4's ``partitioning`` of ``model`` with its network-wide clusters found by ``method``.
+
+    The graph is the partitioning's (weights, or activations on ``inputs``); ``method`` partitions it
+    network-wide (``k``: the fixed-k methods' k or ``"auto"``, the eigengap choice). A layer-wise partitioning
+    then clusters every hidden layer as chapter 4 does, with as many clusters as the method's partition has in
+    that layer (:func:`nnstructure.specialization.partition.partition_network`). Returns the
+    :class:`~nnstructure.specialization.partition.Partition`, its summary recording the method.
+    """
+    from nnstructure.cluster.methods import method_settings
+    from nnstructure.cluster.relative import method_clusterability
+
+    graph_kind, _ = check_partitioning(partitioning)
+    if graph_kind == "act":
+        if inputs is None:
+            raise ValueError(f"partitioning {partitioning!r} needs inputs (a validation split of the training data)")
+        graph = activation_graph(model, inputs, device=device)
+    else:
+        graph = weight_graph(model, kernel_norm=kernel_norm, fold_batchnorm=fold_batchnorm)
+    quality = method_clusterability(graph, method, k, 0, "layer", seed, settings, k_max)
+    labels = quality["labels"]
+    n_clusters = int(quality["n_clusters"])
+    if n_clusters < 2:
+        raise ValueError(f"{method} puts every node of the {graph_kind} graph in one cluster, so there are no "
+                         "subclusters to test; choose another method or setting (e.g. a higher resolution)")
+    n_init = (settings or {}).get("n_init", 25)
+    part = partition_network(model, partitioning, n_clusters, seed=seed, n_init=n_init, kernel_norm=kernel_norm,
+                             fold_batchnorm=fold_batchnorm, layer_scope=layer_scope, network_labels=labels,
+                             graph=graph)
+    part.summary.update(method=method, method_settings=method_settings(method, settings), k_setting=str(k),
+                        modularity=quality["modularity"])
+    return part

@@ -278,7 +278,7 @@ def _make_partition(s: Mapping[str, Any], ck, dataset, data_dir, network_labels,
     k = _k(s["k"])
     if _chooses_own_k(s):
         if network_labels is None:  # the method partitions the graph network-wide (issue 21)
-            from nnstructure.cluster.method_comparison import partition_by_method
+            from nnstructure.specialization.partition import partition_by_method
 
             options = {**({"n_init": _n_init(s["n_init"])} if s["method"] == "spectral" else {}),
                        **(s["method_settings"] or {})}
