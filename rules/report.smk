@@ -41,8 +41,8 @@ rule predict_appendix_edits:
     output:
         table=PATHS.reward_test("{entry}", "{condition}", "{seed}", "{phase}", "edits", "appendix-c"),
     params:
-        # the network's name in the chapter-5 tables, and the dataset the edits come from
-        label=lambda w: wc.network_label(config, analysis_cell("reward", w).network),
+        # the dataset the edits come from (the network is named by its wildcards: no display label, which
+        # changes when a seed is added, is a param of a per-network job)
         transitions=lambda w: wc.set_dataset(config, analysis_cell("reward", w).network.network_set),
     log:
         PATHS.log("predict_appendix_edits", "{entry}", "{condition}", "seed{seed}", "{phase}"),

@@ -143,3 +143,17 @@ def test_every_indexed_file_is_a_chapter_reports(preset):
         plan = ix.locate(item, config)
         if plan is not None:
             assert all(re.match(r"report/(ch3|ch4|ch5|ch5_part2)/(tables|figures)/", f) for f in plan.files), item
+
+
+def test_second_half_edit_figures_need_nine_edited_transitions(default_config):
+    """Figures C.9, C.11 and C.13 draw edited transitions 9-16: a preset editing fewer transitions does not
+    expect them (the smoke run's 2 edits), while C.8 (transitions 1-8) stays expected."""
+    import copy
+
+    few = copy.deepcopy(default_config)
+    for settings in few["transitions"].values():
+        settings["edits"] = 2
+    assert ix.locate("Figure C.8", few) is not None and ix.locate("Figure C.14", few) is not None
+    assert all(ix.locate(item, few) is None for item in ("Figure C.9", "Figure C.11", "Figure C.13"))
+    assert int(default_config["transitions"]["coinrun"]["edits"]) == 16
+    assert all(ix.locate(item, default_config) is not None for item in ("Figure C.9", "Figure C.11", "Figure C.13"))

@@ -10,6 +10,8 @@ from nnstructure.reward.appendix_edits import predict_appendix_edits  # noqa: E4
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):
-    table = predict_appendix_edits(sm.input.network, sm.input.edits, sm.output.table, label=sm.params.label,
+    w = sm.wildcards
+    label = f"{w.entry}/{w.condition}/seed{w.seed}"
+    table = predict_appendix_edits(sm.input.network, sm.input.edits, sm.output.table, label=label,
                                    transitions=sm.params.transitions, device=sm.config["device"])
     print(table.groupby("edit")["predicted_reward"].describe())

@@ -199,8 +199,16 @@ def edits_figure(item: str) -> Locator:
     reward net is tested on, under their thesis names in the chapter-5 report (suffixed with the dataset when
     there are several)."""
 
+    from nnstructure.report.ch5_items import EDIT_FIGURES
+
+    first = EDIT_FIGURES.get(item, ("", 0, 0))[1]  # C.9, C.11, C.13 draw transitions 9-16: 9 edits at least
+
     def locate(config: dict) -> Plan | None:
-        entries = [e for e, _, name in _entries(config, "reward") if wc.has_edits(config, wc.set_dataset(config, name))]
+        def enough(name: str) -> bool:
+            dataset = wc.set_dataset(config, name)
+            return wc.has_edits(config, dataset) and int(wc.transition_dataset(config, dataset)["edits"]) > first
+
+        entries = [e for e, _, name in _entries(config, "reward") if enough(name)]
         return _plan([f"report/ch5/figures/{_with_suffix(ch3_items.item_stem(item))}"], "reward", entries)
 
     return locate
