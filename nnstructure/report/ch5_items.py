@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from nnstructure.io import read_parquet, save_figure
+from nnstructure.report.index import EDIT_FIGURES  # Table 5.2's edited transitions each figure draws
 
 #: The level Figure 5.2's Heist observation is rendered from.
 HEIST_LEVEL = 0
@@ -96,13 +97,6 @@ def plot_heist_observation(path: str | os.PathLike, distribution_mode: str = "ha
                  f"({distribution_mode} mode), rendered by procgen", fontsize=8)
     save_figure(fig, path)
     return Path(path)
-
-
-#: Table 5.2's edited transitions drawn per thesis figure: (variant, first transition, count).
-EDIT_FIGURES = {"Figure 5.16": ("translated", 0, 2), "Figure 5.17": ("rearranged", 0, 2),
-                "Figure C.8": ("original", 0, 8), "Figure C.9": ("original", 8, 8),
-                "Figure C.10": ("translated", 0, 8), "Figure C.11": ("translated", 8, 8),
-                "Figure C.12": ("rearranged", 0, 8), "Figure C.13": ("rearranged", 8, 8)}
 
 
 def plot_edit_figures(edits_dir: Path, out_dir: Path, suffix: str = "") -> dict[str, Path]:

@@ -193,13 +193,18 @@ def reward_file(pattern: str, mode: str | None = None, edits: bool = False, step
     return locate
 
 
+#: Table 5.2's edited transitions drawn per thesis figure: (variant, first transition, count).
+EDIT_FIGURES = {"Figure 5.16": ("translated", 0, 2), "Figure 5.17": ("rearranged", 0, 2),
+                "Figure C.8": ("original", 0, 8), "Figure C.9": ("original", 8, 8),
+                "Figure C.10": ("translated", 0, 8), "Figure C.11": ("translated", 8, 8),
+                "Figure C.12": ("rearranged", 0, 8), "Figure C.13": ("rearranged", 8, 8)}
+
+
 def edits_figure(item: str) -> Locator:
     """Figures 5.16, 5.17, C.8-C.13 (Table 5.2's edited transitions) and C.14-C.21 (the appendix's further edits
     of them, :mod:`nnstructure.reward.appendix_edits`): drawn for each dataset with edited transitions that a
     reward net is tested on, under their thesis names in the chapter-5 report (suffixed with the dataset when
     there are several)."""
-
-    from nnstructure.report.ch5_items import EDIT_FIGURES
 
     first = EDIT_FIGURES.get(item, ("", 0, 0))[1]  # C.9, C.11, C.13 draw transitions 9-16: 9 edits at least
 
