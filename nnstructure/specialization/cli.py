@@ -206,16 +206,9 @@ def _specialization(args) -> int:
     if not proxies or unknown:
         raise ValueError(f"--proxies must list some of {', '.join(PROXIES)}; got {args.proxies!r}")
     settings = {**_partition_settings(args), "proxies": proxies, **_proxy_settings(args), **_stats_settings(args)}
-    if args.method != "spectral" or args.k == "auto" or args.resolution is not None or args.objective is not None:
-        from nnstructure.cluster.cli import method_options
-        from nnstructure.cluster.method_comparison import specialization_by_method
-
-        combined = specialization_by_method(args.checkpoint, args.dataset, settings, args.method, method_options(args),
-                                            results=args.results, out=args.out, data_dir=args.data_dir,
-                                            allow_pickle=args.allow_pickle, device=args.device)
-    else:
-        combined = specialization(args.checkpoint, args.dataset, settings, results=args.results, out=args.out,
-                                  data_dir=args.data_dir, allow_pickle=args.allow_pickle, device=args.device)
+    # any method and k (auto: the eigengap) through the one step function the workflow runs too
+    combined = specialization(args.checkpoint, args.dataset, settings, results=args.results, out=args.out,
+                              data_dir=args.data_dir, allow_pickle=args.allow_pickle, device=args.device)
     summary = {
         row["metric"]: {
             "fisher": row["fisher"], "p_value": row["p_value"], "effect": row["effect"], "effect_se": row["effect_se"],
