@@ -18,16 +18,21 @@ from nnstructure.graph.kernel_norms import KERNEL_NORMS
 from nnstructure.network_io import ACCEPTED_FORMATS, add_allow_pickle_option, load_sequential
 
 
-def _n_init(text: str) -> int | str:
+def _int_or_auto(text: str, option: str, minimum: int, what: str) -> int | str:
+    """An integer of at least ``minimum`` or ``auto`` (an argparse type), with one message naming ``option``."""
     if text == "auto":
         return text
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--n-init must be a positive integer or 'auto', got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--n-init must be a positive integer or 'auto', got {value}")
+        raise argparse.ArgumentTypeError(f"{option} must be {what} or 'auto', got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{option} must be {what} or 'auto', got {value}")
     return value
+
+
+def _n_init(text: str) -> int | str:
+    return _int_or_auto(text, "--n-init", 1, "a positive integer")
 
 
 def add_n_init_option(parser: argparse.ArgumentParser) -> None:
@@ -53,15 +58,7 @@ def _cluster_options(p: argparse.ArgumentParser, seed_help: str, k_auto: bool = 
 
 def k_or_auto(text: str) -> int | str:
     """``--k``: an integer of at least 2, or ``auto`` (chosen from the graph's eigengap)."""
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--k must be an integer of at least 2 or 'auto', got {text!r}") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"--k must be an integer of at least 2 or 'auto', got {value}")
-    return value
+    return _int_or_auto(text, "--k", 2, "an integer of at least 2")
 
 
 def add_method_options(p: argparse.ArgumentParser) -> None:

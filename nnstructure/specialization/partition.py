@@ -71,6 +71,17 @@ def validation_inputs(x_train: np.ndarray, size: int = DEFAULT_VALIDATION_SIZE, 
     return x_train[np.sort(rng.choice(n, size=size, replace=False))]
 
 
+def partitioning_graph(model: nn.Module, partitioning: str, inputs=None, kernel_norm: str = "l1",
+                       fold_batchnorm: bool = True, device=None) -> BlockGraph:
+    """The graph a partitioning clusters: the activation graph on ``inputs`` (act-*) or the weight graph."""
+    graph_kind, _ = check_partitioning(partitioning)
+    if graph_kind == "act":
+        if inputs is None:
+            raise ValueError(f"partitioning {partitioning!r} needs inputs (a validation split of the training data)")
+        return activation_graph(model, inputs, device=device)
+    return weight_graph(model, kernel_norm=kernel_norm, fold_batchnorm=fold_batchnorm)
+
+
 def partition_network(
     model: nn.Sequential,
     partitioning: str,
@@ -107,12 +118,8 @@ def partition_network(
         absent = [layer.name for layer in hidden if layer.name not in graph.layer_names]
         if absent:
             raise ValueError(f"the graph given has no node layers {absent} of the model (graph layers: {graph.layer_names})")
-    elif graph_kind == "act":
-        if inputs is None:
-            raise ValueError(f"partitioning {partitioning!r} needs inputs (a validation split of the training data)")
-        graph = activation_graph(model, inputs, device=device)
     else:
-        graph = weight_graph(model, kernel_norm=kernel_norm, fold_batchnorm=fold_batchnorm)
+        graph = partitioning_graph(model, partitioning, inputs, kernel_norm, fold_batchnorm, device)
     n_clusterable = int((node_degrees(graph) > 0).sum())
     if k > n_clusterable:
         sizes = ", ".join(f"{n}: {s}" for n, s in zip(graph.layer_names, graph.layer_sizes))
@@ -185,12 +192,7 @@ def partition_by_method(model, partitioning: str, method: str, k=16, seed: int =
     from nnstructure.cluster.relative import method_clusterability
 
     graph_kind, _ = check_partitioning(partitioning)
-    if graph_kind == "act":
-        if inputs is None:
-            raise ValueError(f"partitioning {partitioning!r} needs inputs (a validation split of the training data)")
-        graph = activation_graph(model, inputs, device=device)
-    else:
-        graph = weight_graph(model, kernel_norm=kernel_norm, fold_batchnorm=fold_batchnorm)
+    graph = partitioning_graph(model, partitioning, inputs, kernel_norm, fold_batchnorm, device)
     quality = method_clusterability(graph, method, k, 0, "layer", seed, settings, k_max)
     labels = quality["labels"]
     n_clusters = int(quality["n_clusters"])
