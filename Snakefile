@@ -45,7 +45,7 @@ wildcard_constraints:
     dataset=r"[a-z0-9-]+",
     seed=r"\d+",
     phase=wc.one_of(PHASE_FILES),
-    k=r"\d+",
+    k=r"\d+|auto",  # auto: clusterability's eigengap choice (wc.k_setting)
     kind=wc.one_of((*SHUFFLE_KINDS, "none")),  # none: a row without shuffles (n_shuffles: 0)
     partitioning=wc.one_of(PARTITIONINGS),
     transitions=wc.NAME_REGEX,

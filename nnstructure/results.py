@@ -53,16 +53,19 @@ def clusterability_row(
     ``labels`` are the identifying columns; ``clustering`` the settings
     (``k, n_init, shuffle, kernel_norm, fold_batchnorm``; graph settings absent
     where they do not apply, e.g. for MLPs, and then recorded as missing);
-    ``summary`` the clustering's summary (``ncut, n_nodes, n_init``);
+    ``summary`` the clustering's summary (``ncut, n_nodes, n_init``, and ``k``);
     ``shuffled`` the shuffled networks' n-cuts (``None``: no shuffles drawn).
+    With ``clustering["k"] == "auto"`` the row's ``k`` is the one the clustering
+    chose (``summary["k"]``) and the row has ``k_setting: "auto"``.
     """
     from nnstructure.cluster import relative_clusterability_stats
 
     shuffled = np.asarray([] if shuffled is None else shuffled, dtype=float)
     stats = relative_clusterability_stats(summary["ncut"], shuffled) if len(shuffled) else {}
+    auto = clustering["k"] == "auto"  # k chosen by the eigengap on this network's graph: the summary has it
     row = {
         **labels,
-        "k": int(clustering["k"]),
+        "k": int(summary["k"] if auto else clustering["k"]),
         "n_init": summary.get("n_init", clustering.get("n_init")),
         "shuffle": clustering["shuffle"],
         "kernel_norm": clustering.get("kernel_norm"),
@@ -77,6 +80,8 @@ def clusterability_row(
         "z_score": stats.get("z_score", math.nan),
         "n_nodes": int(summary["n_nodes"]),
     }
+    if auto:
+        row["k_setting"] = "auto"
     network = network_columns(network_metadata)
     row.update({k: v for k, v in network.items() if k not in row})
     return row

@@ -42,7 +42,7 @@ rule cluster:
     output:
         labels=PATHS.cluster_labels("{entry}", "{condition}", "{seed}", "{phase}", "{k}"),
     params:
-        cluster=lambda w: wc.cluster_params(config, analysis_cell("clusterability", w), int(w.k)),
+        cluster=lambda w: wc.cluster_params(config, analysis_cell("clusterability", w), w.k),
     log:
         PATHS.log("cluster", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}"),
     benchmark:
@@ -64,7 +64,7 @@ rule shuffles:
     output:
         shuffles=PATHS.shuffles("{entry}", "{condition}", "{seed}", "{phase}", "{k}", "{kind}"),
     params:
-        shuffle=lambda w: wc.shuffle_params(config, analysis_cell("clusterability", w), int(w.k), w.kind),
+        shuffle=lambda w: wc.shuffle_params(config, analysis_cell("clusterability", w), w.k, w.kind),
     log:
         PATHS.log("shuffles", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}-{kind}"),
     benchmark:
@@ -87,7 +87,7 @@ rule cluster_by_method:
     output:
         labels=PATHS.cluster_labels("{entry}", "{condition}", "{seed}", "{phase}", "{k}"),
     params:
-        cluster=lambda w: wc.cluster_params(config, analysis_cell("clusterability", w), int(w.k)),
+        cluster=lambda w: wc.cluster_params(config, analysis_cell("clusterability", w), w.k),
     log:
         PATHS.log("cluster", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}"),
     benchmark:
@@ -109,7 +109,7 @@ rule shuffles_by_method:
     output:
         shuffles=PATHS.shuffles("{entry}", "{condition}", "{seed}", "{phase}", "{k}", "{kind}"),
     params:
-        shuffle=lambda w: wc.shuffle_params(config, analysis_cell("clusterability", w), int(w.k), w.kind),
+        shuffle=lambda w: wc.shuffle_params(config, analysis_cell("clusterability", w), w.k, w.kind),
     log:
         PATHS.log("shuffles", "{entry}", "{condition}", "seed{seed}", "{phase}-k{k}-{kind}"),
     benchmark:

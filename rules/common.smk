@@ -127,7 +127,7 @@ def row_shuffles(wildcards):
 def row_clustering(wildcards):
     cell = analysis_cell("clusterability", wildcards)
     settings = wc.clustering_settings(config, cell.entry)
-    return {"k": int(wildcards.k), "n_init": settings["n_init"], "shuffle": wildcards.kind,
+    return {"k": wc.k_setting(wildcards.k), "n_init": settings["n_init"], "shuffle": wildcards.kind,
             **wc.graph_params(config, cell.entry, cell.network)}
 
 

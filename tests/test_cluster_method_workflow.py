@@ -1,5 +1,5 @@
-"""clusterability.method in chapter 3's own workflow (issue 21): a tiny MLP's cluster and shuffles steps run by
-Snakemake with method leiden, and the spectral jobs of an existing results folder left alone."""
+"""clusterability.method and k: auto in chapter 3's own workflow (issue 21): a tiny MLP's cluster and shuffles steps
+run by Snakemake with method leiden and with k: auto, and the spectral jobs of an existing results folder left alone."""
 
 import json
 
@@ -7,6 +7,11 @@ import pandas as pd
 import pytest
 import yaml
 from test_workflow_snakemake import job_counts, snakemake
+
+from nnstructure.cluster.choose_k import eigengap_k
+from nnstructure.graph import load_graph
+from nnstructure.graph.subgraph import drop_isolated_nodes
+from nnstructure.report.ch3 import build_tables, tables_markdown
 
 TINY = {
     "preset": "methods-tiny",
@@ -39,6 +44,28 @@ def test_leiden_clusterability_in_the_workflow(tmp_path):
     same = {**TINY, "clusterability": {**TINY["clusterability"], "method": "spectral",
                                        "method_settings": {"leiden": {"resolution": 2.0}}}}
     assert "Nothing to be done" in (lambda p: p.stdout + p.stderr)(_run(tmp_path, same, "-n"))
+
+    # k: auto beside k 3: only the auto cell's jobs run; its row holds the eigengap k of the network's graph, its
+    # shuffles are clustered at that k, and the chapter-3 report keeps it out of the thesis comparison.
+    auto = {**TINY, "clusterability": {**TINY["clusterability"], "k": [3, "auto"]}}
+    assert job_counts(_run(tmp_path, auto, "-n").stdout) == {"cluster": 1, "shuffles": 1, "clusterability_row": 1,
+                                                             "aggregate_clusterability": 1}
+    _run(tmp_path, auto)
+    rows = pd.read_parquet(tmp_path / TABLE).sort_values("k_setting", na_position="first").reset_index(drop=True)
+    assert rows["k_setting"].isna().iloc[0] and rows["k_setting"].iloc[1] == "auto"
+    fixed, chosen = rows.iloc[0], rows.iloc[1]
+    assert fixed["k"] == 3 and (fixed["ncut"], fixed["p_value"]) == (spectral["ncut"].iloc[0], spectral["p_value"].iloc[0])
+    graph = load_graph(tmp_path / f"results/methods-tiny/clusterability/graphs/mlp-lines/none/seed0/{fixed['phase']}.npz")
+    sub, _ = drop_isolated_nodes(graph)
+    assert chosen["k"] == eigengap_k(sub.adjacency)[0] == chosen["n_clusters"]
+    cells = (tmp_path / "results/methods-tiny/clusterability/shuffles").rglob("*.parquet")
+    assert sorted(p.name for p in cells) == [f"{fixed['phase']}-k3-layer.parquet", f"{fixed['phase']}-kauto-layer.parquet"]
+    shuffles = pd.read_parquet(tmp_path / SHUFFLES)
+    assert (shuffles.loc[shuffles["k_setting"] == "auto", "k"] == chosen["k"]).all() and len(shuffles) == 6
+    tables = build_tables({"clusterability": rows})
+    assert list(tables["table_clusterability"]["k"]) == [3]  # the thesis-style summary: fixed k only
+    assert tables["table_k_auto"][["k", "ncut"]].values.tolist() == [[chosen["k"], chosen["ncut"]]]
+    assert "not compared" in tables_markdown(tables)["table_k_auto"]
 
     leiden = {**TINY, "clusterability": {**TINY["clusterability"], "method": "leiden"}}
     counts = job_counts(_run(tmp_path, leiden, "-n").stdout)

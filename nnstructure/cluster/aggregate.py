@@ -54,6 +54,12 @@ def partition_columns(summary: dict, shuffles: pd.DataFrame | None) -> dict:
     return cols
 
 
+def row_k_setting(row) -> int | str:
+    """The ``k`` a row's files are named by: ``"auto"`` for a row clustered with ``k: auto`` (its ``k`` column
+    holds the k chosen), else the row's ``k``."""
+    return "auto" if row.get("k_setting") == "auto" else int(row["k"])
+
+
 def aggregate_clusterability(row_paths: Sequence[str | os.PathLike], paths: ArtifactPaths) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(all rows, all shuffled n-cuts); each row's shuffle table is found by the row's key, not by position.
 
@@ -64,14 +70,17 @@ def aggregate_clusterability(row_paths: Sequence[str | os.PathLike], paths: Arti
     if not row_paths:
         return pd.DataFrame(), pd.DataFrame(columns=[*SHUFFLE_LABELS, *SHUFFLE_VALUES])
     rows = pd.concat([read_parquet(p) for p in row_paths], ignore_index=True)
-    duplicated = rows.duplicated(list(ROW_KEYS))
+    keys = [*ROW_KEYS, "k_setting"] if "k_setting" in rows else list(ROW_KEYS)  # k: [12, auto] may both give 12
+    duplicated = rows.duplicated(keys)
     if duplicated.any():
-        raise ValueError(f"duplicate clusterability rows for keys {rows.loc[duplicated, list(ROW_KEYS)].to_dict('records')[:3]}")
+        raise ValueError(f"duplicate clusterability rows for keys {rows.loc[duplicated, keys].to_dict('records')[:3]}")
     from nnstructure.cluster.labels_table import read_cluster_summary
 
+    # k_setting (issue 21) only where some row chose its k: a preset without k: auto has the columns it had
+    labels_out = [*SHUFFLE_LABELS, "k_setting"] if "k_setting" in rows else list(SHUFFLE_LABELS)
     frames, partitions = [], []
     for _, row in rows.iterrows():
-        cell = (row["experiment"], row["condition"], int(row["seed"]), row["phase"], int(row["k"]))
+        cell = (row["experiment"], row["condition"], int(row["seed"]), row["phase"], row_k_setting(row))
         summary = read_cluster_summary(paths.cluster_labels(*cell))
         if row["shuffle"] == "none":
             partitions.append(partition_columns(summary, None))
@@ -86,11 +95,11 @@ def aggregate_clusterability(row_paths: Sequence[str | os.PathLike], paths: Arti
         partitions.append(partition_columns(summary, table))
         labels = {**row.to_dict(), "method": partitions[-1]["method"]}
         df = table.reindex(columns=list(SHUFFLE_VALUES))  # modularity, n_clusters: nan for spectral shuffles
-        for name in SHUFFLE_LABELS:
+        for name in labels_out:
             df[name] = labels.get(name)
         frames.append(df)
     partition = pd.DataFrame(partitions, columns=list(PARTITION_COLUMNS), index=rows.index)
     rows = pd.concat([rows.drop(columns=[c for c in PARTITION_COLUMNS if c in rows]), partition], axis=1)
-    shuffles = (pd.concat(frames, ignore_index=True)[[*SHUFFLE_LABELS, *SHUFFLE_VALUES]] if frames
-                else pd.DataFrame(columns=[*SHUFFLE_LABELS, *SHUFFLE_VALUES]))
+    shuffles = (pd.concat(frames, ignore_index=True)[[*labels_out, *SHUFFLE_VALUES]] if frames
+                else pd.DataFrame(columns=[*labels_out, *SHUFFLE_VALUES]))
     return rows, shuffles

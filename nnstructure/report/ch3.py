@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nnstructure.cluster.choose_k import DEFAULT_K_MAX, K_MIN
 from nnstructure.report import ch3_items
 from nnstructure.report.figures import (
     figure_3_7_networks,
@@ -54,11 +55,43 @@ def split_random_init(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return rows[~is_random].reset_index(drop=True), rows[is_random].reset_index(drop=True)
 
 
+def split_k_auto(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``rows`` into (rows at a fixed k, rows whose k the eigengap chose: ``k_setting == "auto"``).
+
+    The thesis fixes k, so only the first are compared with it; the second are reported on their own
+    (``table_k_auto``), one row per network with the k it chose."""
+    if "k_setting" not in rows.columns:
+        return rows, rows.iloc[0:0]
+    auto = rows["k_setting"] == "auto"
+    return rows[~auto].reset_index(drop=True), rows[auto].reset_index(drop=True)
+
+
 def _rows(inputs: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trained and pretrained networks' rows, random-init rows), both at fixed k."""
     rows = inputs.get("clusterability")
     if rows is None:
         raise ValueError("chapter-3 report inputs need the 'clusterability' table (one row per network and clustering)")
-    return split_random_init(rows)
+    return split_random_init(split_k_auto(rows)[0])
+
+
+#: Columns of ``table_k_auto`` (those the rows have), one row per network clustered with ``k: auto``.
+K_AUTO_COLUMNS = ("experiment", "condition", "seed", "phase", "arch", "dataset", "reg", "pruned", "kind", "k",
+                  "n_nodes", "ncut", "shuffle", "n_shuffles", "shuffle_mean", "shuffle_std", "p_value", "z_score")
+
+
+K_AUTO_CAPTION = ("One row per network clustered with k: auto. k is the eigengap choice on the network's own graph "
+                  "(the largest gap among the normalised Laplacian's smallest eigenvalues, k in "
+                  f"{K_MIN}-{DEFAULT_K_MAX}); its shuffles are clustered at the same k. The thesis fixes k, so these rows "
+                  "are not compared with it.")
+
+
+def k_auto_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows clustered with ``k: auto``: each network's eigengap k, its n-cut and its shuffles' (which were
+    clustered at the same k), in experiment order."""
+    auto = split_k_auto(rows)[1]
+    columns = [c for c in K_AUTO_COLUMNS if c in auto.columns]
+    order = [c for c in ("experiment", "condition", "seed", "phase", "shuffle") if c in auto.columns]
+    return auto[columns].sort_values(order, kind="stable").reset_index(drop=True)
 
 
 def build_tables(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -67,6 +100,9 @@ def build_tables(inputs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     trained, _ = _rows(inputs)
     summary = summarize_clusterability(trained)
     tables = {"table_clusterability": summary}
+    auto = k_auto_table(inputs["clusterability"])
+    if len(auto):
+        tables["table_k_auto"] = auto
     if "experiment" in summary.columns:
         for experiment, group in summary.groupby("experiment", sort=True):
             tables[str(experiment)] = group.reset_index(drop=True)
@@ -176,6 +212,8 @@ def tables_markdown(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
     for name, df in tables.items():
         if name == "table_clusterability":
             out[name] = clusterability_markdown(df)
+        elif name == "table_k_auto":
+            out[name] = "# Clusterability at k: auto\n\n" + to_markdown(df, caption=K_AUTO_CAPTION)
         elif name in _ITEM_BY_STEM and "thesis_item" in df.columns:
             # a thesis table: its caption says what of our run it holds (one value, repeated per row)
             caption = str(df["caption"].iloc[0]) if len(df) else f"{_ITEM_BY_STEM[name]}: no rows."

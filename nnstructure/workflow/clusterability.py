@@ -28,10 +28,16 @@ from nnstructure.workflow.config import (
 CLUSTERING_KEYS = ENTRY_SETTINGS["clusterability"]
 
 
+def k_setting(value) -> int | str:
+    """A ``k`` of the clusterability section or its ``{k}`` wildcard: an int, or ``"auto"`` (the eigengap choice
+    on the network's graph, :func:`nnstructure.cluster.choose_k.resolve_k`)."""
+    return "auto" if value == "auto" else int(value)
+
+
 def clustering_settings(config: dict, entry: str) -> dict:
     """The clustering settings of an entry (:func:`entry_settings`); k and shuffle as lists."""
     settings = entry_settings(config, "clusterability", entry)
-    return {**settings, "k": [int(k) for k in as_list(settings["k"])], "shuffle": as_list(settings["shuffle"])}
+    return {**settings, "k": [k_setting(k) for k in as_list(settings["k"])], "shuffle": as_list(settings["shuffle"])}
 
 
 def graph_params(config: dict, entry: str, network: Network) -> dict:
@@ -77,16 +83,18 @@ def method_entries(config: dict) -> tuple[list[str], list[str]]:
     return spectral, other
 
 
-def cluster_params(config: dict, cell: AnalysisCell, k: int) -> dict:
+def cluster_params(config: dict, cell: AnalysisCell, k: int | str) -> dict:
     s = clustering_settings(config, cell.entry)
-    return {"k": int(k), "n_init": s["n_init"], "seed": derive_seed(cell_key(cell), _seed_phase(cell.phase), "cluster", k),
+    k = k_setting(k)
+    return {"k": k, "n_init": s["n_init"], "seed": derive_seed(cell_key(cell), _seed_phase(cell.phase), "cluster", k),
             **method_params(config, cell.entry)}
 
 
-def shuffle_params(config: dict, cell: AnalysisCell, k: int, kind: str) -> dict:
+def shuffle_params(config: dict, cell: AnalysisCell, k: int | str, kind: str) -> dict:
     s = clustering_settings(config, cell.entry)
+    k = k_setting(k)
     return {
-        "k": int(k),
+        "k": k,
         "n_init": s["n_init"],
         "n_shuffles": int(s["n_shuffles"]),
         "kind": kind,

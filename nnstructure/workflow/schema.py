@@ -96,6 +96,11 @@ def _definitions() -> dict:
             "oneOf": [{"type": "integer", "minimum": 2},
                       {"type": "array", "items": {"type": "integer", "minimum": 2}, "minItems": 1}],
         },
+        "k_or_auto": {"oneOf": [{"type": "integer", "minimum": 2}, {"type": "string", "enum": ["auto"]}]},
+        "k_or_auto_list": {
+            "oneOf": [{"$ref": "#/$defs/k_or_auto"},
+                      {"type": "array", "items": {"$ref": "#/$defs/k_or_auto"}, "minItems": 1, "uniqueItems": True}],
+        },
         "train_settings": _train_settings(False),
         "condition": condition,
         "network_set": {
@@ -165,7 +170,10 @@ def _clustering_properties(with_defaults: bool) -> dict:
                                   "(the thesis's, k clusters), leiden, louvain or infomap (their own number of "
                                   "clusters; k then only names the output folder)"},
         "method_settings": _method_settings_schema(),
-        "k": {"$ref": "#/$defs/k_list", "description": "number of clusters, or a list"},
+        "k": {"$ref": "#/$defs/k_or_auto_list",
+              "description": "number of clusters, auto (the eigengap choice on each network's graph, used for its "
+                             "shuffles too; such rows are reported beside the thesis's fixed-k cells, not against them), "
+                             "or a list"},
         "n_init": {"$ref": "#/$defs/n_init"},
         "n_shuffles": {"type": "integer", "minimum": 0, "description": "shuffled networks per network (0: n-cut only)"},
         "shuffle": {"oneOf": [{"$ref": "#/$defs/shuffle_kind"},
