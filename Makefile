@@ -54,6 +54,11 @@ dryrun: check-config $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The kill -9 reliability drills (tests/test_drills.py, about 2.5 CPU-minutes); CI runs them after make test.
+.PHONY: test-drills
+test-drills: $(STAMP)
+	$(BIN)/python -m pytest -m drill
+
 # The workflow through profiles/slurm on a real one-node SLURM (installed with apt-get;
 # needs root on Debian/Ubuntu, prints SKIPPED elsewhere), compared with a local run.
 .PHONY: test-slurm

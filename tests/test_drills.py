@@ -31,6 +31,10 @@ import yaml
 
 from nnstructure.compare_runs import compare_runs
 
+# Each drill runs Snakemake three times (reference, killed, recovered): about 35 CPU-seconds, half of the
+# unit suite's time together. They run by `make test-drills` (CI runs it after `make test`), not `make test`.
+pytestmark = pytest.mark.drill
+
 ROOT = Path(__file__).resolve().parents[1]
 PRESET = "drill"
 CONFIG = {
