@@ -221,3 +221,38 @@ def test_chapter_4_coverage_counts_each_thesis_number_of_the_networks_run_once()
     assert cov.loc[4, "not_run"] == len(ch4_numbers) - len(mlp)
     assert cov.loc[4, "not_run_left out"] == (ch4_numbers.reason == "left out").sum() - len(mlp)  # the CNN's
     assert cov.loc[4, "compared"] == card["agrees"].notna().sum()
+
+
+def test_residuals_in_standard_deviations_and_the_largest_listed():
+    """The generic chapter-3 card carries each n-cut cell's difference in the thesis's s.d. (the same number as the
+    detailed card's), chapter 4's effect rows theirs in the combined standard error; the combined scorecard lists
+    the largest by absolute value."""
+    from nnstructure.report import ch3, engine
+    from nnstructure.report.ch4 import scorecard as ch4_scorecard
+    from nnstructure.report.scorecard import RESIDUAL_SD, largest_residuals
+
+    rows = clusterability_rows()
+    generic = ch3.scorecard({"clusterability": rows}, load_thesis_reference())
+    ncut = generic[(generic.table == "A.1") & (generic.metric == "ncut") & (generic.cell.str.contains("dropout pruned"))]
+    assert ncut[RESIDUAL_SD].tolist() == pytest.approx([-0.15 / 0.039])  # as hand-computed above
+    assert generic.loc[generic.metric == "test_accuracy", RESIDUAL_SD].isna().all()  # not an s.d. criterion
+
+    # chapter 4: one network's effect against a thesis cell with a standard error: (ours - theirs) / sqrt(se1^2 + se2^2)
+    ref = pd.DataFrame([{"table": "4.2", "network": "MLP, MNIST", "partitioning": "weight-network", "k": 16,
+                         "metric": "accuracy_drop", "quantity": q, "value": v}
+                        for q, v in (("fisher", 2.0), ("p_value", 0.001), ("effect", 1.0), ("effect_se", 0.03))])
+    stats = pd.DataFrame([{"network_label": "MLP, MNIST", "partitioning": "weight-network", "k": 16,
+                           "metric": "accuracy_drop", "fisher": 3.0, "p_value": 1e-4, "effect": 1.2, "effect_se": 0.04,
+                           "significant": True, "n_networks": 2, "n_subclusters": 30}])
+    card4 = ch4_scorecard({"specialization": stats}, ref)
+    effect = card4[card4.metric == "effect"].iloc[0]
+    assert effect[RESIDUAL_SD] == pytest.approx(0.2 / 0.05) and not effect.agrees  # 4 combined s.e. away
+    assert card4.loc[card4.metric != "effect", RESIDUAL_SD].isna().all()
+
+    card = pd.concat([engine.normalise_card(generic, 3), engine.normalise_card(card4, 4)], ignore_index=True)
+    top = largest_residuals(card, n=3)
+    expected = card[RESIDUAL_SD].abs().sort_values(ascending=False).dropna().iloc[:3]
+    assert top[RESIDUAL_SD].abs().tolist() == pytest.approx(expected.tolist()) and len(top) == 3
+    text = engine.combined_scorecard_markdown([card])
+    assert "## Largest residuals in standard deviations" in text and "+4.0" in text
+    assert "Largest residuals" not in engine.combined_scorecard_markdown([card.drop(columns=[RESIDUAL_SD])])

@@ -32,7 +32,7 @@ from nnstructure.report.figures import (
     plot_random_init,
 )
 from nnstructure.report.reference import load_random_init_ranges, parse_thesis_reference
-from nnstructure.report.scorecard import random_init_scorecard
+from nnstructure.report.scorecard import RESIDUAL_SD, random_init_scorecard
 from nnstructure.report.scorecard import scorecard as detailed_scorecard
 from nnstructure.report.tables import summarize_clusterability, to_markdown
 
@@ -294,6 +294,8 @@ def scorecard(inputs: dict[str, pd.DataFrame], reference: pd.DataFrame) -> pd.Da
         "criterion": card["criterion"],
         "note": [f"{int(a)} networks (thesis {'' if math.isnan(b) else int(b)}); {s}" for a, b, s in
                  zip(card["ours_n_networks"], card["theirs_n_networks"], card["settings"].fillna(""))],
+        # n-cut cells: the difference in the thesis's s.d. that their criterion uses (shuffle s.d., or n-cut s.d.)
+        RESIDUAL_SD: card["diff"] / card["scale"] if len(card) else pd.Series(dtype=float),
     })
     if random_card is not None and len(random_card):
         extra = pd.DataFrame({

@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nnstructure.report.scorecard import RESIDUAL_SD
+
 CHAPTER = 4
 REFERENCE_FILES = ("thesis_ch4.csv",)
 
@@ -360,7 +362,7 @@ def scorecard(inputs: dict[str, pd.DataFrame], reference: pd.DataFrame | None = 
         for quantity in ("fisher", "p_value", "effect", "effect_se"):
             table, theirs = index.get(key + (quantity,), ("", np.nan))
             ours = float(r[quantity])
-            agrees, criterion = None, ""
+            agrees, criterion, residual = None, "", np.nan
             if np.isfinite(theirs):
                 if quantity == "fisher" and np.isfinite(thesis_p):
                     agrees = bool(r["significant"]) == bool(thesis_p <= THESIS_CRITICAL_P)
@@ -371,7 +373,8 @@ def scorecard(inputs: dict[str, pd.DataFrame], reference: pd.DataFrame | None = 
                     if np.isfinite(se):
                         agrees = bool(abs(ours - theirs) <= 2 * se)
                         criterion = "within 2 combined standard errors"
+                        residual = (ours - theirs) / se if se > 0 else np.nan
             out.append({"chapter": CHAPTER, "table": table or "", "cell": cell, "metric": quantity, "ours": ours,
                         "theirs": theirs, "diff": ours - theirs if np.isfinite(theirs) else np.nan,
-                        "agrees": agrees, "criterion": criterion, "note": note})
-    return pd.DataFrame(out, columns=columns)
+                        "agrees": agrees, "criterion": criterion, "note": note, RESIDUAL_SD: residual})
+    return pd.DataFrame(out, columns=[*columns, RESIDUAL_SD])

@@ -159,4 +159,22 @@ def combined_scorecard_markdown(cards: list[pd.DataFrame], notes: dict[int, str]
         lines += [to_markdown(shown), ""]
     if card.empty:
         lines += ["No chapter produced results in this preset.", ""]
+    lines += _residuals_section(card)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _residuals_section(card: pd.DataFrame) -> list[str]:
+    """The largest residuals in standard deviations (:func:`nnstructure.report.scorecard.largest_residuals`)."""
+    from nnstructure.report.scorecard import N_LARGEST_RESIDUALS, RESIDUAL_SD, largest_residuals
+    from nnstructure.report.tables import to_markdown
+
+    top = largest_residuals(card)
+    if top.empty:
+        return []
+    shown = pd.DataFrame({"Chapter": top["chapter"].astype(int), "Table": top["table"], "Cell": top["cell"],
+                          "Metric": top["metric"], "Ours": top["ours"].map(_fmt), "Thesis": top["theirs"].map(_fmt),
+                          "Diff / s.d.": top[RESIDUAL_SD].map(lambda v: f"{v:+.1f}")})
+    return [f"## Largest residuals in standard deviations (at most {N_LARGEST_RESIDUALS})", "",
+            "Chapter 3's n-cuts in the thesis's shuffle s.d. (or its n-cut s.d. over networks where a table has no "
+            "shuffle s.d.); chapter 4's effect measures in their combined standard error. FIDELITY.md gives the "
+            "likely cause of each cell outside its criterion.", "", to_markdown(shown), ""]
