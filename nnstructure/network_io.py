@@ -393,9 +393,15 @@ def _eager_sequential(scripted) -> nn.Sequential | None:
 def _eager_layer(c) -> nn.Module | None:
     from torch import nn
 
+    from nnstructure.train.precision import Float32Linear, Float32SpatialMean
+
     kind = c.original_name
     if kind == "Linear":
         return nn.Linear(c.in_features, c.out_features, bias=c.bias is not None)
+    if kind == "Float32Linear":  # the reward net's head (float32 under autocast)
+        return Float32Linear(c.in_features, c.out_features, bias=c.bias is not None)
+    if kind == "Float32SpatialMean":
+        return Float32SpatialMean(c.output_size)
     if kind == "Conv2d":
         return nn.Conv2d(c.in_channels, c.out_channels, c.kernel_size, stride=c.stride, padding=c.padding,
                          dilation=c.dilation, groups=c.groups, bias=c.bias is not None, padding_mode=c.padding_mode)

@@ -29,7 +29,9 @@ def test_architecture_matches_the_thesis_and_the_width_multiplier():
     convs = [m for m in model if isinstance(m, nn.Conv2d)]
     assert [c.out_channels for c in convs] == [96, 256, 384, 384, 256]
     assert all(c.kernel_size == (3, 3) and c.stride == (1, 1) and c.padding == (1, 1) for c in convs)
-    assert [type(m).__name__ for m in model] == ["Conv2d", "ReLU"] * 5 + ["AdaptiveAvgPool2d", "Flatten", "Linear"]
+    # the average and the head: AdaptiveAvgPool2d and Linear computed in float32 (test below)
+    assert [type(m).__name__ for m in model] == ["Conv2d", "ReLU"] * 5 + ["Float32SpatialMean", "Flatten", "Float32Linear"]
+    assert isinstance(model[-3], nn.AdaptiveAvgPool2d) and model[-3].output_size == 1 and isinstance(model[-1], nn.Linear)
     assert model[-1].in_features == 256 and model[-1].out_features == 15
     quarter = reward_net_spec(width_multiplier=0.25)
     assert reward_channels(quarter) == [24, 64, 96, 96, 64]
@@ -185,3 +187,39 @@ def test_chapter_4_refuses_a_reward_net_saying_what_to_use(trained, tmp_path, ca
     assert main(["specialization", str(out), "--dataset", str(tmp_path / "any.npz"), "--device", "cpu"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a chapter-5 reward net" in err and "noise-test" in err, err
+
+
+def test_the_average_and_head_stay_float32_under_bf16_autocast():
+    """A 3x3-pixel change in a dense 64x64 channel (the size of CoinRun's coin) moves its mean by 9/4096. Rounded to
+    bfloat16, as plain autocast leaves AdaptiveAvgPool2d on a bfloat16 map, the change vanishes; the reward net's
+    own average keeps it, and its head computes in float32 what an fp32 Linear computes."""
+    from nnstructure.train.precision import Float32Linear, Float32SpatialMean, autocast
+
+    gen = torch.Generator().manual_seed(0)
+    h = torch.rand(2, 4, 64, 64, generator=gen) + 1.0
+    bumped = h.clone()
+    bumped[:, 0, 30:33, 30:33] += 1.0
+    plain, ours = nn.AdaptiveAvgPool2d(1), Float32SpatialMean(1)
+    with autocast("cpu", "bf16"):
+        # in bfloat16 the mean (about 1.5) moves in steps of 2^-7: by 0 or one step, never by the coin's 9/4096
+        rounded = (plain(bumped.bfloat16()) - plain(h.bfloat16())).float()[:, 0, 0, 0]
+        change = (ours(bumped.bfloat16()) - ours(h.bfloat16()))[:, 0, 0, 0]
+    assert ((rounded == 0) | (rounded.abs() == 2**-7)).all()
+    assert change.dtype == torch.float32
+    torch.testing.assert_close(change, torch.full((2,), 9 / 4096), rtol=0.05, atol=0)  # bfloat16 inputs, float32 sum
+
+    head = Float32Linear(4, 15)
+    x = torch.rand(8, 4, generator=gen)
+    with autocast("cpu", "bf16"):
+        out = head(x)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, nn.functional.linear(x, head.weight, head.bias), rtol=1e-6, atol=1e-6)
+    scripted = torch.jit.script(nn.Sequential(ours, nn.Flatten(), head))  # TorchScript exports keep working
+    torch.testing.assert_close(scripted(h), head(ours(h).flatten(1)))
+
+    net = build_model(reward_net_spec(width_multiplier=0.0625), seed=0)
+    assert isinstance(net[-3], Float32SpatialMean) and isinstance(net[-1], Float32Linear)
+    plain_net = nn.Sequential(*list(net)[:-3], nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(net[-1].in_features, 15))
+    plain_net.load_state_dict(net.state_dict())  # the state dict is the plain layout's
+    x = torch.rand(3, 6, 64, 64, generator=gen)
+    torch.testing.assert_close(net(x), plain_net(x), rtol=1e-5, atol=1e-6)  # fp32: the same function

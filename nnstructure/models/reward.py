@@ -12,6 +12,9 @@ spec (registered as arch ``"reward"`` in :func:`nnstructure.models.build_model`)
   ``round(channels[i] * width_multiplier)`` channels, no pooling or dropout, then
   ``AdaptiveAvgPool2d(1)``, ``Flatten``, ``Linear(channels[-1] -> N)``, as the
   original code's ``imitation.rewards.reward_nets.CnnRewardNet`` (``build_cnn``).
+  The average and the linear head are computed in float32 even under bf16 autocast
+  (:class:`~nnstructure.train.precision.Float32SpatialMean`, ``Float32Linear``): in
+  bfloat16 the average would round away the few pixels that tell a rewarded transition.
 * ``init``: ``"torch"`` (PyTorch's default layer initialisation, which the
   original PyTorch code used; the default) or ``"glorot"`` (Keras-style
   Glorot-uniform kernels and zero biases, as the chapter-3 networks). The thesis
@@ -30,6 +33,7 @@ import torch
 from torch import nn
 
 from nnstructure.models.init import keras_init_
+from nnstructure.train.precision import Float32Linear, Float32SpatialMean
 
 REWARD_CHANNELS: tuple[int, ...] = (96, 256, 384, 384, 256)
 REWARD_INITS: tuple[str, ...] = ("torch", "glorot")
@@ -76,7 +80,8 @@ def build_reward_net(spec: dict, generator: torch.Generator | None = None) -> nn
         for width in channels:
             layers += [nn.Conv2d(fan_in, width, 3, stride=1, padding=1), nn.ReLU()]
             fan_in = width
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(fan_in, spec["n_outputs"])]
+        # the average and the head in float32 even under bf16 autocast (nnstructure.train.precision)
+        layers += [Float32SpatialMean(1), nn.Flatten(), Float32Linear(fan_in, spec["n_outputs"])]
     model = nn.Sequential(*layers)
     if spec["init"] == "glorot":
         return keras_init_(model, generator)

@@ -5,6 +5,13 @@
 CUDA) while the weights, the optimiser state and the loss stay in float32
 (mixed precision: callers compute the loss from ``output.float()``). bfloat16
 has float32's exponent range, so no loss scaling is needed.
+
+A spatial average and the layer after it stay in float32 (:class:`Float32SpatialMean`,
+:class:`Float32Linear`): bfloat16 keeps 8 significant bits, so a mean over a 64x64 map rounded
+to bfloat16 loses any change confined to a few pixels. The reward net's evidence of reward (the
+agent's sprite on a 3x3-pixel coin) is such a change: averaged into a channel of mean 1.5, a
+3x3 bump of +1 moves the mean by 0.0022, below bfloat16's step of 0.0078 there, so under plain
+autocast the head never sees it.
 """
 
 from __future__ import annotations
@@ -26,6 +33,26 @@ def autocast(device: torch.device | str, precision: str):
     if device_type not in ("cpu", "cuda"):
         raise ValueError(f"bf16 autocast runs on cpu or cuda, not {device_type}; use precision fp32")
     return torch.autocast(device_type=device_type, dtype=torch.bfloat16)
+
+
+class Float32SpatialMean(torch.nn.AdaptiveAvgPool2d):
+    """``AdaptiveAvgPool2d`` computed in float32 from its input upcast, also under autocast (a drop-in subclass:
+    no parameters, same output shape; autocast leaves pooling at its input's dtype)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.adaptive_avg_pool2d(x.float(), self.output_size)
+
+
+class Float32Linear(torch.nn.Linear):
+    """``Linear`` computed in float32, also under autocast (a drop-in subclass: same parameters and state dict).
+
+    Written as a broadcast product and sum, which autocast does not cast (``linear`` and ``matmul`` it would
+    run in bfloat16), so it also runs scripted, where an autocast context cannot be switched off. Meant for
+    small heads (a few hundred inputs, a few outputs)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = (x.float().unsqueeze(-2) * self.weight).sum(-1)
+        return out + self.bias if self.bias is not None else out
 
 
 def network_precision(metadata: dict) -> str:
