@@ -5,7 +5,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from test_workflow_snakemake import _trained_and_init, job_counts, snakemake
+from test_workflow_dry_runs import _trained_and_init
+from test_workflow_snakemake import job_counts, snakemake
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESET = ROOT / "config" / "mlp-cpu.yaml"
