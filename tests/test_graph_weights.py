@@ -138,3 +138,28 @@ def test_drop_isolated_nodes_keeps_the_rest():
     assert sub.meta["node_ids"].tolist() == [0, 1, 2, 3, 5, 6, 7]
     full = g.adjacency.toarray()
     np.testing.assert_array_equal(sub.adjacency.toarray(), full[keep][:, keep])
+
+
+def test_denormal_weights_are_read_as_zeros_as_tensorflow_stored_them():
+    """A dead unit whose weights decayed to float32 denormals has no edge (TensorFlow flushes denormals to zero,
+    so the thesis's graphs had none); a unit with tiny but normal weights keeps its edges, with their values."""
+    from nnstructure.cluster import cluster_graph
+    from nnstructure.graph.stored_weights import FLOAT32_TINY, stored_weights
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    with torch.no_grad():
+        model[0].weight[1] = 1e-40   # hidden unit 1: every weight a denormal
+        model[2].weight[:, 1] = -1e-40
+        model[0].weight[2] = 1e-30   # hidden unit 2: tiny, but normal floats
+    assert 0 < 1e-40 < FLOAT32_TINY < 1e-30
+    assert torch.tensor(1e-40).item() != 0 and stored_weights(torch.tensor([1e-40, -2e-39, 1e-30]))[2] == pytest.approx(1e-30)
+    np.testing.assert_array_equal(stored_weights(np.array([1e-40, -2e-39, 3.0])), [0.0, 0.0, 3.0])
+    graph = weight_graph(model)
+    degree = np.asarray(graph.adjacency.sum(axis=1)).ravel()
+    hidden = 6 + np.arange(5)
+    assert degree[hidden[1]] == 0 and degree[hidden[2]] > 0
+    sub, keep = drop_isolated_nodes(graph)
+    assert not keep[hidden[1]] and sub.n_nodes == graph.n_nodes - 1
+    labels, _ = cluster_graph(graph, k=2, n_init=3, seed=0)
+    assert labels[hidden[1]] == -1  # not a vertex: never a cluster of its own

@@ -80,6 +80,7 @@ from torch import nn
 
 from nnstructure.graph.blocks import Block, BlockGraph
 from nnstructure.graph.kernel_norms import check_kernel_norm, kernel_slice_norms
+from nnstructure.graph.stored_weights import stored_weights
 
 
 _IMAGE = "<image>"
@@ -251,7 +252,7 @@ def weight_graph_from_flow(
             if producer not in input_groups:
                 continue  # the stem conv: its inputs (the image) are not nodes
             if producer not in norms:
-                norms[producer] = kernel_slice_norms(_array(state, f"{producer}.weight"), kernel_norm)
+                norms[producer] = kernel_slice_norms(stored_weights(_array(state, f"{producer}.weight")), kernel_norm)
             a = norms[producer]
             if fold_batchnorm and factor is not None:
                 a = a * factor[None, :]

@@ -37,6 +37,7 @@ import numpy as np
 
 from nnstructure.graph.blocks import Block, BlockGraph
 from nnstructure.graph.kernel_norms import check_kernel_norm, kernel_slice_norms
+from nnstructure.graph.stored_weights import stored_weights
 
 if TYPE_CHECKING:  # torch is imported lazily: shuffle workers unpickle graphs without needing it
     from torch import nn
@@ -124,7 +125,7 @@ def _mlp_graph(layers: list[tuple[str, "nn.Module", np.ndarray]]) -> BlockGraph:
     sizes = [layers[0][1].weight.shape[1]]
     blocks = []
     for i, (name, module, scale) in enumerate(layers):
-        w = np.abs(module.weight.detach().cpu().double().numpy())  # (out, in)
+        w = np.abs(stored_weights(module.weight))  # (out, in); denormals as zeros
         if w.shape[1] != sizes[-1]:
             raise ValueError(f"Linear {name!r} expects {w.shape[1]} inputs but the previous layer has {sizes[-1]} units")
         blocks.append(Block(i, i + 1, (w * scale[:, None]).T))
@@ -144,6 +145,6 @@ def _cnn_graph(layers: Iterable[tuple[str, "nn.Module", np.ndarray]], kernel_nor
         name, conv, scale = convs[i]
         if conv.in_channels != sizes[i - 1]:
             raise ValueError(f"Conv2d {name!r} reads {conv.in_channels} channels but {names[i - 1]!r} makes {sizes[i - 1]}")
-        norms = kernel_slice_norms(conv.weight.detach().cpu().double().numpy(), kernel_norm)
+        norms = kernel_slice_norms(stored_weights(conv.weight), kernel_norm)
         blocks.append(Block(i - 1, i, norms * scale[None, :]))
     return BlockGraph(names, sizes, blocks, {"kind": "cnn"})
