@@ -229,7 +229,7 @@ def test_residuals_in_standard_deviations_and_the_largest_listed():
     the largest by absolute value."""
     from nnstructure.report import ch3, engine
     from nnstructure.report.ch4 import scorecard as ch4_scorecard
-    from nnstructure.report.scorecard import RESIDUAL_SD, largest_residuals
+    from nnstructure.report.residuals import RESIDUAL_SD, largest_residuals
 
     rows = clusterability_rows()
     generic = ch3.scorecard({"clusterability": rows}, load_thesis_reference())

@@ -32,7 +32,8 @@ from nnstructure.report.figures import (
     plot_random_init,
 )
 from nnstructure.report.reference import load_random_init_ranges, parse_thesis_reference
-from nnstructure.report.scorecard import RESIDUAL_SD, random_init_scorecard
+from nnstructure.report.residuals import RESIDUAL_SD
+from nnstructure.report.scorecard import random_init_scorecard
 from nnstructure.report.scorecard import scorecard as detailed_scorecard
 from nnstructure.report.tables import summarize_clusterability, to_markdown
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nnstructure.report.scorecard import RESIDUAL_SD
+from nnstructure.report.residuals import RESIDUAL_SD
 
 CHAPTER = 4
 REFERENCE_FILES = ("thesis_ch4.csv",)

@@ -369,21 +369,6 @@ NOT_RUN_DATA = "no data here"
 NOT_RUN_LEFT_OUT = "left out"
 NOT_RUN_REASONS: tuple[str, ...] = (NOT_RUN_GPU, NOT_RUN_DATA, NOT_RUN_LEFT_OUT)
 
-#: Optional scorecard column: a comparison's difference in the standard deviations its criterion uses (chapter
-#: 3's n-cuts: the thesis's shuffle s.d., or its n-cut s.d. over networks; chapter 4's effect measures: the
-#: combined standard error); empty where the criterion is not in standard deviations.
-RESIDUAL_SD = "diff_sd"
-#: How many of the largest residuals :func:`largest_residuals` lists.
-N_LARGEST_RESIDUALS = 10
-
-
-def largest_residuals(card: pd.DataFrame, n: int = N_LARGEST_RESIDUALS) -> pd.DataFrame:
-    """The ``n`` comparisons farthest from the thesis in standard deviations (by ``|diff_sd|``), largest first."""
-    if RESIDUAL_SD not in card.columns:
-        return card.iloc[0:0]
-    sd = pd.to_numeric(card[RESIDUAL_SD], errors="coerce")
-    return card.assign(**{RESIDUAL_SD: sd})[sd.notna()].reindex(sd.abs().sort_values(ascending=False).index[:n]).dropna(
-        subset=[RESIDUAL_SD])
 #: The metric name of the random-initialisation rows of chapter 3's generic card (one per thesis figure range).
 RANDOM_INIT_METRIC = "mean random-init n-cut"
 COVERAGE_COLUMNS: tuple[str, ...] = ("chapter", "thesis_numbers", "compared", "within", "outside", "not_run",
