@@ -164,7 +164,7 @@ def combined_scorecard_markdown(cards: list[pd.DataFrame], notes: dict[int, str]
 
 
 def _residuals_section(card: pd.DataFrame) -> list[str]:
-    """The largest residuals in standard deviations (:func:`nnstructure.report.scorecard.largest_residuals`)."""
+    """The largest residuals in standard deviations (:func:`nnstructure.report.residuals.largest_residuals`)."""
     from nnstructure.report.residuals import N_LARGEST_RESIDUALS, RESIDUAL_SD, largest_residuals
     from nnstructure.report.tables import to_markdown
 
