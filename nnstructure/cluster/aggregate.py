@@ -70,14 +70,16 @@ def aggregate_clusterability(row_paths: Sequence[str | os.PathLike], paths: Arti
     if not row_paths:
         return pd.DataFrame(), pd.DataFrame(columns=[*SHUFFLE_LABELS, *SHUFFLE_VALUES])
     rows = pd.concat([read_parquet(p) for p in row_paths], ignore_index=True)
-    keys = [*ROW_KEYS, "k_setting"] if "k_setting" in rows else list(ROW_KEYS)  # k: [12, auto] may both give 12
+    # k_setting (issue 21) only where some row chose its k (k: [12, auto] may both give 12); a preset without
+    # k: auto keeps the columns it had
+    chosen_k = ["k_setting"] if "k_setting" in rows else []
+    keys = [*ROW_KEYS, *chosen_k]
     duplicated = rows.duplicated(keys)
     if duplicated.any():
         raise ValueError(f"duplicate clusterability rows for keys {rows.loc[duplicated, keys].to_dict('records')[:3]}")
     from nnstructure.cluster.labels_table import read_cluster_summary
 
-    # k_setting (issue 21) only where some row chose its k: a preset without k: auto has the columns it had
-    labels_out = [*SHUFFLE_LABELS, "k_setting"] if "k_setting" in rows else list(SHUFFLE_LABELS)
+    labels_out = [*SHUFFLE_LABELS, *chosen_k]
     frames, partitions = [], []
     for _, row in rows.iterrows():
         cell = (row["experiment"], row["condition"], int(row["seed"]), row["phase"], row_k_setting(row))
