@@ -2,7 +2,7 @@
 
 Each ``--recipe`` is a JSON object of reward-net settings (``nnstructure.reward.settings.REWARD_NET_SETTINGS``:
 ``width_multiplier``, ``epochs``, ``lr``, ``batch_size``, ``zero_reward_discard``, ``discard_weighting``,
-``precision``, ``init``). For every recipe it trains one net through the workflow's own
+``precision``, ``init``, ``terminal_frame``). For every recipe it trains one net through the workflow's own
 ``train_reward_net`` and, after every epoch, records the test loss on the whole (undiscarded) test
 split, its ratio to mean guessing, the mean prediction on rewarded and unrewarded test transitions
 and, with ``--edits``, the mean prediction on the original Table 5.2 transitions. It writes one
@@ -27,13 +27,14 @@ import numpy as np
 import torch
 
 
-def _original_predictions(model, edits_dir: Path | None, precision: str) -> float:
+def _original_predictions(model, edits_dir: Path | None, precision: str, terminal_frame: str) -> float:
     if edits_dir is None:
         return float("nan")
     from nnstructure.reward.noise import load_edit_sets
     from nnstructure.models.reward import predict_rewards
+    from nnstructure.reward.terminal_frames import edit_sets_with_terminal_frame
 
-    sets = load_edit_sets(edits_dir)
+    sets = edit_sets_with_terminal_frame(load_edit_sets(edits_dir), terminal_frame)
     original = sets["original"]
     pred = predict_rewards(model, torch.as_tensor(original["obs"]), torch.as_tensor(original["next_obs"]),
                            torch.as_tensor(original["action"]), precision=precision)
@@ -64,9 +65,9 @@ def run_recipe(name: str, recipe: dict, dataset_path: Path, edits: Path | None, 
     from nnstructure.reward.nets import mean_guess_mse, reward_net_settings, train_reward_net
     from nnstructure.reward.transitions import TransitionDataset
 
-    dataset = TransitionDataset(dataset_path)
-    baseline = mean_guess_mse(dataset)["test"]
     settings = reward_net_settings(recipe)
+    dataset = TransitionDataset(dataset_path, terminal_frame=settings["terminal_frame"])
+    baseline = mean_guess_mse(dataset)["test"]
     rows: list[dict] = []
     t0, c0 = time.perf_counter(), time.process_time()
 
@@ -88,7 +89,8 @@ def run_recipe(name: str, recipe: dict, dataset_path: Path, edits: Path | None, 
                "epoch": epoch + 1, "train_loss": metrics["train_loss"], "test_loss": metrics["test_loss"],
                "mean_guess_test_mse": baseline, "loss_ratio": metrics["test_loss"] / baseline,
                "pred_rewarded_test": rewarded, "pred_unrewarded_test": other,
-               "pred_originals": _original_predictions(model, edits, settings["precision"]),
+               "pred_originals": _original_predictions(model, edits, settings["precision"], settings["terminal_frame"]),
+               "terminal_frame": settings["terminal_frame"],
                "train_seconds_cumulative": time.perf_counter() - t0, "cpu_seconds_cumulative": time.process_time() - c0}
         rows.append(row)
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}), flush=True)

@@ -140,12 +140,14 @@ def cache_features(checkpoint: str | os.PathLike, out: str | os.PathLike, layers
     if dataset is not None:
         from nnstructure.reward.transitions import TransitionDataset
 
-        data = TransitionDataset(dataset)
+        from nnstructure.reward.terminal_frames import network_terminal_frame
+
+        data = TransitionDataset(dataset, terminal_frame=network_terminal_frame(ckpt_meta))
         batches = _checked_batches(model, transition_batches(data, batch_size), f"transition dataset {dataset}", ckpt_meta)
         feats, cols = pooled_features(model, batches, layers, dev, progress,
                                       total=math.ceil(data.n() / batch_size), precision=precision)
         rows = transition_rows(data, cols["row"])
-        source = {"source": str(Path(dataset)), "source_kind": "transitions"}
+        source = {"source": str(Path(dataset)), "source_kind": "transitions", "terminal_frame": data.terminal_frame}
     else:
         batches = _checked_batches(model, dots_batches(dots_seed, dots_n, batch_size), "the dots images", ckpt_meta)
         feats, cols = pooled_features(model, batches, layers, dev, progress,

@@ -66,12 +66,13 @@ ADVERSARIAL_DEFAULTS: dict = {
     "zero_reward_discard": 0.0,
     "discard_weighting": True,
     "weighting_from_epoch": 1,
+    "terminal_frame": NETWORK_KIND_SETTINGS["adversarial"]["terminal_frame"]["default"],
     "precision": NETWORK_KIND_SETTINGS["adversarial"]["precision"]["default"],  # defined in nnstructure.reward.settings
 }
 MODEL_KEYS = ("width_multiplier", "channels", "init")
 ADVERSARIAL_KEYS = ("first_adversarial_epoch", "adversarial_fraction", "optimization_steps", "optimization_lr",
                     "max_shift", "optimization_batch", "clip_percentile", "zero_reward_discard", "discard_weighting",
-                    "weighting_from_epoch")
+                    "weighting_from_epoch", "terminal_frame")
 
 
 def fraction_variant(fraction: float) -> str:
@@ -370,7 +371,7 @@ def adversarial_train(dataset_path: str | os.PathLike, settings: dict | None, se
     from nnstructure.train.loop import train_network
 
     full = adversarial_settings(settings)
-    dataset = TransitionDataset(dataset_path)
+    dataset = TransitionDataset(dataset_path, terminal_frame=full["terminal_frame"])
     c, h, w = dataset.frame_shape
     spec = reward_net_spec([2 * c, h, w], N_PROCGEN_ACTIONS, width_multiplier=full["width_multiplier"],
                            channels=full["channels"], init=full["init"])

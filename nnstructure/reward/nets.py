@@ -22,7 +22,7 @@ from nnstructure.reward.settings import defaults as settings_defaults
 
 # Model keys and training-data keys of the flat settings dict; everything else is a TrainConfig field.
 MODEL_KEYS = ("width_multiplier", "channels", "init")
-SAMPLING_KEYS = ("zero_reward_discard", "discard_weighting", "weighting_from_epoch")
+SAMPLING_KEYS = ("zero_reward_discard", "discard_weighting", "weighting_from_epoch", "terminal_frame")
 
 #: The defaults of the workflow's reward-net settings (:data:`nnstructure.reward.settings.REWARD_NET_SETTINGS`,
 #: their one definition) plus the fixed ones: no pruning, torch's Adam epsilon, the thesis's channels.
@@ -92,11 +92,11 @@ def train_reward_net(
     from nnstructure.reward.transitions import TransitionDataset
     from nnstructure.train.loop import train_network
 
-    dataset = TransitionDataset(dataset_path)
+    full = reward_net_settings(settings)
+    dataset = TransitionDataset(dataset_path, terminal_frame=full["terminal_frame"])
     channels, height, width = dataset.frame_shape
     input_shape = [2 * channels, height, width]
 
-    full = reward_net_settings(settings)
     spec, config = split_reward_settings(full, input_shape, N_PROCGEN_ACTIONS)
     game = str(dataset.column("game")[0]) if "game" in dataset._schema_names and dataset.n_rows else None
     baselines = mean_guess_mse(dataset)
@@ -119,6 +119,7 @@ def train_reward_net(
 def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> dict:
     """One results row for a reward-net checkpoint: game, settings, test loss beside the mean-guessing baseline."""
     from nnstructure.checkpoint import read_metadata
+    from nnstructure.reward.terminal_frames import network_terminal_frame
 
     meta = read_metadata(checkpoint)
     if meta.get("spec", {}).get("arch") != "reward":
@@ -139,6 +140,7 @@ def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> d
         "zero_reward_discard": float(settings.get("zero_reward_discard", 0.0)),
         "discard_weighting": bool(settings.get("discard_weighting", True)),
         "weighting_from_epoch": int(settings.get("weighting_from_epoch", 1)),
+        "terminal_frame": network_terminal_frame(meta),
         "n_train": int(meta.get("n_train", 0)),
         "n_test": int(meta.get("n_test", 0)),
         "train_loss": float(history[-1]["train_loss"]) if history else float("nan"),

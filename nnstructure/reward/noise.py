@@ -108,6 +108,7 @@ def noise_test_checkpoint(checkpoint: str | os.PathLike, n: int = 100, clip: boo
     from pathlib import Path
 
     from nnstructure.reward.nets import load_reward_net
+    from nnstructure.reward.terminal_frames import network_terminal_frame
     from nnstructure.train.precision import network_precision
 
     ckpt = load_reward_net(checkpoint, device, allow_pickle=allow_pickle)
@@ -115,6 +116,7 @@ def noise_test_checkpoint(checkpoint: str | os.PathLike, n: int = 100, clip: boo
     frame_shape = (spec["input_shape"][0] // 2, *spec["input_shape"][1:])
     df = noise_test(ckpt.model, n=n, clip=clip, seed=seed, network=network or Path(checkpoint).stem, frame_shape=frame_shape,
                     precision=network_precision(ckpt.metadata))
+    df["terminal_frame"] = network_terminal_frame(ckpt.metadata)  # what the net learnt from, beside its answer to noise
     df["game"] = ckpt.metadata.get("game")
     df["epochs"] = int(ckpt.metadata.get("epochs_trained", 0))
     return df
@@ -203,11 +205,15 @@ def predict_edits_checkpoint(checkpoint: str | os.PathLike, edits_dir: str | os.
     from pathlib import Path
 
     from nnstructure.reward.nets import load_reward_net
+    from nnstructure.reward.terminal_frames import edit_sets_with_terminal_frame, network_terminal_frame
     from nnstructure.train.precision import network_precision
 
     ckpt = load_reward_net(checkpoint, device, allow_pickle=allow_pickle)
-    df = predict_transition_sets(ckpt.model, load_edit_sets(edits_dir), network=network or Path(checkpoint).stem,
+    terminal_frame = network_terminal_frame(ckpt.metadata)
+    sets = edit_sets_with_terminal_frame(load_edit_sets(edits_dir), terminal_frame)
+    df = predict_transition_sets(ckpt.model, sets, network=network or Path(checkpoint).stem,
                                  precision=network_precision(ckpt.metadata))
+    df["terminal_frame"] = terminal_frame
     df["game"] = ckpt.metadata.get("game")
     df["epochs"] = int(ckpt.metadata.get("epochs_trained", 0))
     return df

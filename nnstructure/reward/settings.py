@@ -71,6 +71,11 @@ REWARD_NET_SETTINGS: dict[str, dict] = {
     "weighting_from_epoch": _s({"type": "integer", "minimum": 1, "default": 1},
                                "with discard_weighting, the first epoch (from 1) whose loss is weighted; the epochs "
                                "before train unweighted, where the rewarded transitions dominate the gradient"),
+    "terminal_frame": _s({"type": "string", "enum": ["real", "repeat"], "default": "real"},
+                         "the next observation of a step that ends an episode: the real frame after the final action "
+                         "(the thesis text; the original code's final-obs env), or the observation again (repeat: "
+                         "procgen's gym env, under which the original code's 15-epoch CoinRun net was trained); "
+                         "see nnstructure.reward.terminal_frames"),
 }
 
 #: ``nnstructure adversarial-train``: adversarial training of a reward net (thesis 5.8).
@@ -92,6 +97,7 @@ ADVERSARIAL_SETTINGS: dict[str, dict] = {
     "zero_reward_discard": REWARD_NET_SETTINGS["zero_reward_discard"],
     "discard_weighting": REWARD_NET_SETTINGS["discard_weighting"],
     "weighting_from_epoch": REWARD_NET_SETTINGS["weighting_from_epoch"],
+    "terminal_frame": REWARD_NET_SETTINGS["terminal_frame"],
 }
 
 #: ``nnstructure dots-net``: a network on dots and distances images made on the fly (thesis 5.9).

@@ -188,6 +188,7 @@ def visualize_reward(checkpoint, out, settings: Mapping[str, Any], *, dataset=No
     from nnstructure.io import write_parquet
     from nnstructure.reward import visualize as vis_mod
     from nnstructure.reward.nets import load_reward_net
+    from nnstructure.reward.terminal_frames import network_terminal_frame
 
     s = step_settings("visualize_reward", settings, VISUALIZE_DEFAULTS, required=("mode",))
     mode, seed, lr, max_shift = s["mode"], as_int(s["seed"]), as_float(s["lr"]), as_int(s["max_shift"])
@@ -195,6 +196,7 @@ def visualize_reward(checkpoint, out, settings: Mapping[str, Any], *, dataset=No
     snapshots = tuple(as_int(v) for v in s["snapshots"])
     ckpt = load_reward_net(checkpoint, device, allow_pickle=allow_pickle)
     model, spec = ckpt.model, ckpt.metadata["spec"]
+    terminal_frame = network_terminal_frame(ckpt.metadata)  # the transitions as the net was trained on them
     frame_shape = (3, *spec["input_shape"][1:])
     label = label or Path(checkpoint).stem
     out = Path(out)
@@ -214,14 +216,16 @@ def visualize_reward(checkpoint, out, settings: Mapping[str, Any], *, dataset=No
                 raise ValueError("--mode from-dataset needs --dataset (the transition dataset folder)")
             from nnstructure.reward.transitions import TransitionDataset
 
-            start = vis_mod.high_reward_transitions(model, TransitionDataset(dataset), n=as_int(s["n"]), split=s["split"])
+            start = vis_mod.high_reward_transitions(model, TransitionDataset(dataset, terminal_frame=terminal_frame),
+                                                    n=as_int(s["n"]), split=s["split"])
             items = start["row"].numpy()
         else:
             if not edits:
                 raise ValueError("--mode from-edits needs --edits (the edited-transitions folder)")
             from nnstructure.reward.noise import load_edit_sets
+            from nnstructure.reward.terminal_frames import edit_sets_with_terminal_frame
 
-            sets = load_edit_sets(edits)
+            sets = edit_sets_with_terminal_frame(load_edit_sets(edits), terminal_frame)
             if s["edit"] not in sets:
                 raise ValueError(f"--edit {s['edit']!r} is not in {edits}; it holds {', '.join(sets)}")
             start = sets[s["edit"]]

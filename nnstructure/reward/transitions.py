@@ -8,7 +8,9 @@ The folder layout (written by ch5's rollout jobs; agreed in the chapter-5 interf
     <dataset>/summary.parquet              one row of dataset statistics
 
 A transition's observation is ``frames[obs_frame]`` and its next observation
-``frames[next_obs_frame]`` of shard ``shard``. Rows whose ``kept`` column is
+``frames[next_obs_frame]`` of shard ``shard`` (with ``terminal_frame="repeat"``,
+``frames[obs_frame]`` again on the steps that end an episode:
+:mod:`nnstructure.reward.terminal_frames`). Rows whose ``kept`` column is
 False (Heist zero-reward transitions discarded by the 95% filter) are skipped
 by every reader here; a table without a ``kept`` column keeps every row.
 
@@ -71,8 +73,12 @@ def read_shard_frames(path: str | os.PathLike) -> np.ndarray:
 class TransitionDataset:
     """A transition dataset folder (see the module docstring)."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, terminal_frame: str = "real"):
+        from nnstructure.reward.terminal_frames import check_terminal_frame
+
         self.path = Path(path)
+        #: Which next observation the terminal transitions have (:mod:`nnstructure.reward.terminal_frames`).
+        self.terminal_frame = check_terminal_frame(terminal_frame)
         if not self.path.is_dir():
             raise ArtifactError(f"transition dataset folder {self.path} does not exist; {_REBUILD_HINT}")
         self.table_path = self.path / TABLE_FILE
@@ -84,7 +90,8 @@ class TransitionDataset:
         self._columns: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
-        return f"TransitionDataset({str(self.path)!r})"
+        extra = "" if self.terminal_frame == "real" else f", terminal_frame={self.terminal_frame!r}"
+        return f"TransitionDataset({str(self.path)!r}{extra})"
 
     def training_data(self, device):
         """The training loop's view of every transition (:class:`~nnstructure.reward.training_data.StreamedTransitions`)."""
@@ -213,9 +220,20 @@ class TransitionDataset:
         frames = read_shard_frames(shard_frames_path(self.path, shard))
         return torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
 
+    @cached_property
+    def next_obs_frames(self) -> np.ndarray:
+        """Every row's next-observation frame index under :attr:`terminal_frame` (``repeat``: the observation's on
+        terminal rows; see :mod:`nnstructure.reward.terminal_frames`)."""
+        from nnstructure.reward.terminal_frames import next_obs_frames
+
+        if self.terminal_frame == "real":
+            return self.column("next_obs_frame")
+        return next_obs_frames(self.column("obs_frame"), self.column("next_obs_frame"), self.column("done"),
+                               self.terminal_frame)
+
     def _gather(self, frames: torch.Tensor, shard: int, rows: np.ndarray, columns: Sequence[str]) -> dict:
         obs_idx = self.column("obs_frame")[rows].astype(np.int64)
-        next_idx = self.column("next_obs_frame")[rows].astype(np.int64)
+        next_idx = self.next_obs_frames[rows].astype(np.int64)
         top = int(max(obs_idx.max(initial=-1), next_idx.max(initial=-1)))
         if top >= len(frames) or min(obs_idx.min(initial=0), next_idx.min(initial=0)) < 0:
             raise ArtifactError(
