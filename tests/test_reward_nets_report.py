@@ -63,6 +63,10 @@ def test_tables_put_ours_beside_the_thesis(inputs):
     nets = tables["reward_nets"].set_index("Network")
     assert nets.loc["cr-small", "Thesis test loss"] == "0.0460" and nets.loc["cr-long", "Thesis network"] == "CoinRun, 40 epochs"
     assert nets.loc["cr-small", "Loss / mean guessing"] == "0.333"
+    assert set(nets["Terminal frame"]) == {"real"}  # rows from before the setting: the real frames
+    repeat = {**inputs, "reward_nets": inputs["reward_nets"].assign(terminal_frame="repeat")}
+    assert set(ch5.reward_net_table(repeat)["Terminal frame"]) == {"repeat"}
+    assert "terminal frame repeated" in ch5.network_as_trained("cr-small", repeat)
     data = tables["transition_datasets"].set_index("")
     assert data.loc["Train transitions", "coinrun (thesis)"] == "900,173" and data.loc["Episodes rewarded", "coinrun (ours)"] == "95%"
     md = ch5.tables_markdown(tables, {"table_5_1": ch5.noise_caption(inputs["noise"])})

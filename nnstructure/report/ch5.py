@@ -136,6 +136,13 @@ def _network_label(name: str, nets: pd.DataFrame | None) -> str:
     return f"{name} ({r['game']}, {int(r['epochs'])} ep., width x{float(r['width_multiplier']):g})"
 
 
+def _terminal_frame(r) -> str:
+    """A reward-net row's ``terminal_frame`` (:mod:`nnstructure.reward.terminal_frames`); rows from before the
+    setting existed were trained on the real frames."""
+    value = r.get("terminal_frame")
+    return str(value) if isinstance(value, str) and value else "real"
+
+
 def network_as_trained(name: str, inputs: dict) -> str:
     """``"cr-small (CoinRun, 3 epochs, width x0.25; stands in for the thesis's CoinRun, 15 epochs)"``: a network of
     ours named as trained, beside the thesis network it is compared with (for figure titles and captions)."""
@@ -151,6 +158,8 @@ def network_as_trained(name: str, inputs: dict) -> str:
             parts.append(f"{int(r['epochs'])} epochs")
         if r.get("width_multiplier") is not None and pd.notna(r.get("width_multiplier")):
             parts.append(f"width x{float(r['width_multiplier']):g}")
+        if _terminal_frame(r) == "repeat":
+            parts.append("terminal frame repeated")
     text = ", ".join(parts)
     tn = mapping.get(name)
     if tn in THESIS_NETWORKS:
@@ -232,6 +241,7 @@ def reward_net_table(inputs: dict) -> pd.DataFrame:
         rows.append({
             "Network": str(r["network"]), "Game": r.get("game"), "Width": f"x{float(r['width_multiplier']):g}",
             "Epochs": int(r["epochs"]), "Batch": _count(r.get("batch_size", np.nan)), "Init": r.get("init", ""),
+            "Terminal frame": _terminal_frame(r),
             "Train transitions": f"{int(r['n_train']):,}",
             "Test loss": _fmt(r["test_loss"]), "Mean-guessing test MSE": _fmt(r.get("mean_guess_test_mse")),
             "Loss / mean guessing": _fmt(r["test_loss"] / r["mean_guess_test_mse"]) if r.get("mean_guess_test_mse") else "",
