@@ -96,3 +96,16 @@ def test_a_repeat_net_records_its_setting_and_scores_the_edits_as_it_learnt_them
     spec = reward_net_spec([6, 8, 8], width_multiplier=1 / 32)
     save_checkpoint(tmp_path / "old.pt", build_model(spec, seed=0), {"spec": spec})
     assert set(predict_edits_checkpoint(tmp_path / "old.pt", tmp_path / "edits")["terminal_frame"]) == {"real"}
+
+
+def test_a_resume_state_of_the_real_frames_is_not_continued_on_repeated_ones(tmp_path):
+    from nnstructure.reward.training_data import TransitionTraining
+
+    root = write_transition_dataset(tmp_path / "ds", n_shards=2, episodes_per_shard=3, steps=3, size=8)
+    cpu = torch.device("cpu")
+    real = TransitionTraining(TransitionDataset(root)).training_data(cpu)
+    repeat = TransitionTraining(TransitionDataset(root, terminal_frame="repeat")).training_data(cpu)
+    assert real.sampling is None  # unchanged for the real frames: earlier resume states stay valid
+    assert repeat.sampling == {"terminal_frame": "repeat"}
+    both = TransitionTraining(TransitionDataset(root, terminal_frame="repeat"), 0.5).training_data(cpu)
+    assert both.sampling["terminal_frame"] == "repeat" and both.sampling["zero_reward_discard"] == 0.5
