@@ -610,7 +610,8 @@ def scorecard(inputs: dict[str, pd.DataFrame], reference: pd.DataFrame | None = 
         for _, r in nets.iterrows():
             tn = mapping.get(str(r["network"]))
             theirs = _theirs(ref, "5.3-text", tn, "network", "test_loss") if tn else np.nan
-            note = f"{int(r['epochs'])} epochs, width x{float(r['width_multiplier']):g}, {int(r['n_train'])} train transitions"
+            note = (f"{int(r['epochs'])} epochs, width x{float(r['width_multiplier']):g}, {int(r['n_train'])} train transitions, "
+                    f"terminal frame {_terminal_frame(r)}")
             out.append(_card("5.3", f"{r['network']} vs {THESIS_NETWORKS.get(tn, tn)}: test loss", "test_loss",
                              float(r["test_loss"]), theirs, _within_factor(float(r["test_loss"]), theirs, 1.5),
                              "within 50%", note))
