@@ -139,8 +139,10 @@ def _network_label(name: str, nets: pd.DataFrame | None) -> str:
 def _terminal_frame(r) -> str:
     """A reward-net row's ``terminal_frame`` (:mod:`nnstructure.reward.terminal_frames`); rows from before the
     setting existed were trained on the real frames."""
+    from nnstructure.reward.terminal_frames import UNRECORDED
+
     value = r.get("terminal_frame")
-    return str(value) if isinstance(value, str) and value else "real"
+    return str(value) if isinstance(value, str) and value else UNRECORDED
 
 
 def network_as_trained(name: str, inputs: dict) -> str:

@@ -80,7 +80,7 @@ class StreamedTransitions:
         #: What of the sampling the resume state must match (None: every transition, every epoch).
         self.sampling = ({"zero_reward_discard": self.discard, "discard_weighting": self.weighting,
                           "weighting_from_epoch": self.weighting_from} if self.discard else None)
-        terminal_frame = getattr(dataset, "terminal_frame", "real")
+        terminal_frame = dataset.terminal_frame
         if terminal_frame != "real":  # other inputs: a resume state of the real frames must not be continued
             self.sampling = {**(self.sampling or {}), "terminal_frame": terminal_frame}
 
