@@ -239,3 +239,31 @@ def test_probe_steps_write_what_their_commands_write(reward_setup, tmp_path, cap
     assert cli_out.replace("cli-feats", "step-feats") == step_out
     same_files(tmp_path / "step-feats", tmp_path / "cli-feats")
     same_files(tmp_path / "step.parquet", tmp_path / "cli.parquet")
+
+
+def test_probe_features_on_a_seeded_subset_of_the_transitions(reward_setup, tmp_path):
+    from nnstructure.probe.features import load_feature_cache
+    from nnstructure.probe.sources import transition_subset
+    from nnstructure.probe.steps import probe_features
+    from nnstructure.reward.transitions import TransitionDataset
+
+    root, dataset = reward_setup
+    data = TransitionDataset(dataset)
+    kept = data.n()
+    assert transition_subset(data, None) is None
+    mask = transition_subset(data, 7)
+    assert mask.sum() == 7 and not (mask & ~data.mask()).any()  # only kept transitions
+    assert (transition_subset(data, 7) == mask).all() and transition_subset(data, kept + 5).sum() == kept
+    settings = {"layers": [2], "transitions_n": 7}
+    probe_features(root / "net.pt", tmp_path / "sub", settings, dataset=str(dataset), network="coin-a", device="cpu",
+                   progress=False)
+    probe_features(root / "net.pt", tmp_path / "all", {"layers": [2]}, dataset=str(dataset), network="coin-a",
+                   device="cpu", progress=False)
+    sub, full = load_feature_cache(tmp_path / "sub"), load_feature_cache(tmp_path / "all")
+    assert len(sub.rows) == 7 and len(full.rows) == kept and sub.metadata["transitions_n"] == 7
+    assert sorted(sub.rows["row"]) == sorted(np.flatnonzero(mask))
+    # the subset's features are the full pass's features of the same transitions
+    at = {int(r): i for i, r in enumerate(full.rows["row"])}
+    np.testing.assert_allclose(sub.layer(2), full.layer(2)[[at[int(r)] for r in sub.rows["row"]]], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="at least 1"):
+        transition_subset(data, 0)

@@ -452,6 +452,11 @@ def test_chapter5_labels_are_params_of_the_aggregation_only():
     cfg["probes"]["epochs"] = 5
     fit = wc.probe_fit_params(cfg, cell, "trained", 2, "distance", "all")
     assert fit["epochs"] == 5 and "thesis_network" not in fit
+    # Every transition probed (the default) leaves the features' params as they were; a subset is a param.
+    assert "transitions_n" not in before[1]
+    cfg["probes"]["transitions_n"] = 5000
+    validate(cfg, str(SCHEMA))
+    assert wc.probe_features_params(cfg, cell, "trained") == {**before[1], "transitions_n": 5000}
 
 
 def test_job_network_name_comes_from_the_wildcards():

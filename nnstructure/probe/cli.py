@@ -29,6 +29,8 @@ def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default=None, help="transition dataset folder (with transitions.parquet and shards/)")
     p.add_argument("--dots-seed", type=int, default=None, help="probe on a fresh dots-and-distances dataset from this seed instead")
     p.add_argument("--dots-n", type=int, default=90_000, help="images in the fresh dots dataset (thesis: 9e4); the last 10%% are the test split")
+    p.add_argument("--transitions-n", type=int, default=None, metavar="N",
+                   help="probe a seeded random subset of N transitions of --dataset (default: every transition, the thesis)")
     p.add_argument("--random-init", type=int, default=None, metavar="SEED",
                    help="probe a randomly initialised network of the checkpoint's architecture (the thesis's baseline) drawn from SEED")
     p.add_argument("--network", default=None, help="name recorded in the results (default: the checkpoint's file name)")
@@ -163,7 +165,8 @@ def _add_settings_options(parser, kind: str, names: tuple[str, ...] = ("precisio
 
 
 def _features_settings(args, layers) -> dict:
-    return {"layers": layers, "dots_seed": args.dots_seed, "dots_n": args.dots_n, "random_init": args.random_init,
+    return {"layers": layers, "dots_seed": args.dots_seed, "dots_n": args.dots_n, "transitions_n": args.transitions_n,
+            "random_init": args.random_init,
             "batch_size": args.batch_size}
 
 

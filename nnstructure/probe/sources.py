@@ -34,12 +34,29 @@ TRANSITION_ID_COLUMNS = ("episode", "step", "shard", "action", "reward")
 DOTS_PROBE_SPLIT = "probe"  # the generator stream of probe datasets, disjoint from the training splits
 
 
-def transition_batches(dataset, batch_size: int = 256) -> Iterator[tuple[torch.Tensor, dict]]:
-    """``(inputs [B, 6, H, W] in [0, 1], {"row": table positions})`` over every kept transition, in table order."""
+def transition_batches(dataset, batch_size: int = 256, where=None) -> Iterator[tuple[torch.Tensor, dict]]:
+    """``(inputs [B, 6, H, W] in [0, 1], {"row": table positions})`` over every kept transition (or those of the
+    boolean row mask ``where``), in table order."""
     from nnstructure.models.reward import transition_inputs
 
-    for batch in dataset.batches(None, batch_size, shuffle=False, columns=("row",)):
+    for batch in dataset.batches(None, batch_size, shuffle=False, columns=("row",), where=where):
         yield transition_inputs(batch["obs"], batch["next_obs"]), {"row": batch["row"]}
+
+
+def transition_subset(dataset, n: int | None) -> np.ndarray | None:
+    """A boolean row mask of a seeded random ``n`` of the dataset's kept transitions (None: every one). The
+    train/test split is the dataset's, by episode, so each split keeps its share in expectation."""
+    if n is None:
+        return None
+    kept = dataset.rows()
+    if n < 1:
+        raise ValueError(f"transitions_n must be at least 1, got {n}")
+    mask = np.zeros(dataset.n_rows, dtype=bool)
+    if n >= len(kept):
+        mask[kept] = True
+        return mask
+    mask[np.random.default_rng(derive_seed("probe-transitions", n)).choice(kept, size=n, replace=False)] = True
+    return mask
 
 
 def transition_rows(dataset, positions: np.ndarray):
@@ -119,7 +136,8 @@ def _checked_batches(model, batches, source: str, metadata: dict):
 
 
 def cache_features(checkpoint: str | os.PathLike, out: str | os.PathLike, layers, dataset: str | os.PathLike | None = None,
-                   dots_seed: int | None = None, dots_n: int = 90_000, random_init_seed: int | None = None,
+                   dots_seed: int | None = None, dots_n: int = 90_000, transitions_n: int | None = None,
+                   random_init_seed: int | None = None,
                    network: str | None = None, batch_size: int = 256, device: str | None = None,
                    progress: bool = True, allow_pickle: bool = False) -> FeatureCache:
     """Run one forward pass of a checkpoint's network (or a random one of its architecture) over a
@@ -143,11 +161,14 @@ def cache_features(checkpoint: str | os.PathLike, out: str | os.PathLike, layers
         from nnstructure.reward.terminal_frames import network_terminal_frame
 
         data = TransitionDataset(dataset, terminal_frame=network_terminal_frame(ckpt_meta))
-        batches = _checked_batches(model, transition_batches(data, batch_size), f"transition dataset {dataset}", ckpt_meta)
+        subset = transition_subset(data, transitions_n)
+        batches = _checked_batches(model, transition_batches(data, batch_size, subset), f"transition dataset {dataset}",
+                                   ckpt_meta)
         feats, cols = pooled_features(model, batches, layers, dev, progress,
-                                      total=math.ceil(data.n() / batch_size), precision=precision)
+                                      total=math.ceil(data.n(where=subset) / batch_size), precision=precision)
         rows = transition_rows(data, cols["row"])
-        source = {"source": str(Path(dataset)), "source_kind": "transitions", "terminal_frame": data.terminal_frame}
+        source = {"source": str(Path(dataset)), "source_kind": "transitions", "terminal_frame": data.terminal_frame,
+                  "transitions_n": None if transitions_n is None else int(transitions_n)}
     else:
         batches = _checked_batches(model, dots_batches(dots_seed, dots_n, batch_size), "the dots images", ckpt_meta)
         feats, cols = pooled_features(model, batches, layers, dev, progress,

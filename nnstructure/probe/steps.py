@@ -25,7 +25,8 @@ from nnstructure.step_settings import as_float, as_int, step_settings, table_set
 #: ``probe_features``: the layers cached and the inputs (a transition dataset folder, or a fresh dots dataset
 #: from ``dots_seed``), the network (trained, or a random one of its architecture drawn from ``random_init``).
 FEATURES_DEFAULTS: dict[str, Any] = {
-    "layers": [1, 2, 3, 4], "dots_seed": None, "dots_n": 90_000, "random_init": None, "batch_size": 256,
+    "layers": [1, 2, 3, 4], "dots_seed": None, "dots_n": 90_000, "transitions_n": None, "random_init": None,
+    "batch_size": 256,
 }
 #: ``probe_fit``: the layer and target (required), the rows and the two probes' fits.
 FIT_DEFAULTS: dict[str, Any] = {
@@ -106,6 +107,7 @@ def _features_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     if not layers:
         raise ValueError("probe_features: layers needs at least one layer index")
     return {"layers": layers, "dots_seed": as_int(s["dots_seed"]), "dots_n": as_int(s["dots_n"]),
+            "transitions_n": as_int(s["transitions_n"]),
             "random_init": as_int(s["random_init"]), "batch_size": as_int(s["batch_size"])}
 
 
@@ -124,6 +126,7 @@ def _cache(checkpoint, out, s: Mapping[str, Any], *, dataset, network, device, p
     if dataset is None and s["dots_seed"] is None:
         raise ValueError("give the probe's inputs: --dataset DIR (transition dataset) or --dots-seed SEED (fresh dots images)")
     return cache_features(checkpoint, out, s["layers"], dataset=dataset, dots_seed=s["dots_seed"], dots_n=s["dots_n"],
+                          transitions_n=s["transitions_n"],
                           random_init_seed=s["random_init"], network=network, batch_size=s["batch_size"],
                           device=device, progress=progress, allow_pickle=allow_pickle)
 

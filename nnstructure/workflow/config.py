@@ -83,7 +83,7 @@ ENTRY_SETTINGS = {
     "specialization": ("k", "n_init", "partitionings", "proxies", "n_random", "random_pool", "validation_size",
                        "layer_scope", "kernel_norm", "fold_batchnorm", "visualization", "method", "method_settings"),
     "reward": ("noise_n", "noise_clip", "visualization_modes", "visualization_steps"),
-    "probes": ("layers", "targets", "filtered", "random_networks", "epochs", "dots_seed", "dots_n"),
+    "probes": ("layers", "targets", "filtered", "random_networks", "epochs", "dots_seed", "dots_n", "transitions_n"),
     "partition_methods": ("methods", "k", "k_max", "method_settings", "n_shuffles", "shuffle", "proxies", "n_random",
                           "random_pool", "visualization", "kernel_norm", "fold_batchnorm"),
 }

@@ -245,6 +245,8 @@ def probe_features_params(config: dict, cell: AnalysisCell, init: str) -> dict:
     params: dict[str, Any] = {"layers": list(PROBE_LAYERS)}
     if network_kind(config, cell.network.network_set) == "dots":
         params.update(dots_seed=int(s["dots_seed"]), dots_n=int(s["dots_n"]))
+    elif s.get("transitions_n") is not None:  # absent when every transition is probed: those params stay as they were
+        params["transitions_n"] = int(s["transitions_n"])
     if init != "trained":
         params["random_init"] = derive_seed(cell_key(cell), cell.phase, "probe-random", init) % (2**31)
     return params

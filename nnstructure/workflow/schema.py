@@ -361,6 +361,9 @@ def _probe_properties(with_defaults: bool) -> dict:
                    "description": "Adam epochs (null: the thesis's table captions per network, layer and target)"},
         "dots_seed": {"type": "integer", "minimum": 0, "default": 1, "description": "dots nets: seed of the fresh probe images"},
         "dots_n": {"type": "integer", "minimum": 10, "default": 90000, "description": "dots nets: fresh probe images (thesis 9e4)"},
+        "transitions_n": {"type": ["integer", "null"], "minimum": 10, "default": None,
+                          "description": "reward nets: probe a seeded random subset of this many transitions (both splits, "
+                                         "each keeping its share) instead of every one (null, the thesis); for CPU presets"},
     }
     if not with_defaults:
         props = {k: {kk: vv for kk, vv in v.items() if kk != "default"} for k, v in props.items()}
