@@ -4,6 +4,11 @@
 # A network is made once, whichever analyses use it; its params are exactly the
 # settings that change it (no device, no analysis setting, no training setting
 # for an untrained network; no display label).
+#
+# Training jobs go first when cores are free (priority): they are the long poles of
+# every DAG, and the many short jobs downstream of the first networks would otherwise
+# hold the cores while the last training job starts late and runs alone.
+TRAIN_PRIORITY = 10
 
 
 rule train:
@@ -20,6 +25,7 @@ rule train:
     benchmark:
         PATHS.benchmark("train", "{network_set}", "{condition}", "seed{seed}")
     threads: config["threads"]["train"]
+    priority: TRAIN_PRIORITY
     resources:
         mem_mb=config["resources"]["train_mem_mb"],
         runtime=config["resources"]["train_runtime"],
@@ -90,6 +96,7 @@ rule reward_net:
     benchmark:
         PATHS.benchmark("reward_net", "{network_set}", "{condition}", "seed{seed}")
     threads: config["threads"]["train"]
+    priority: TRAIN_PRIORITY
     resources:
         mem_mb=config["resources"]["train_mem_mb"],
         runtime=config["resources"]["train_runtime"],
@@ -116,6 +123,7 @@ rule adversarial_net:
     benchmark:
         PATHS.benchmark("adversarial_net", "{network_set}", "{condition}", "seed{seed}")
     threads: config["threads"]["train"]
+    priority: TRAIN_PRIORITY
     resources:
         mem_mb=config["resources"]["train_mem_mb"],
         runtime=config["resources"]["train_runtime"],
@@ -138,6 +146,7 @@ rule dots_net:
     benchmark:
         PATHS.benchmark("dots_net", "{network_set}", "{condition}", "seed{seed}")
     threads: config["threads"]["train"]
+    priority: TRAIN_PRIORITY
     resources:
         mem_mb=config["resources"]["train_mem_mb"],
         runtime=config["resources"]["train_runtime"],
