@@ -48,9 +48,9 @@ def transition_subset(dataset, n: int | None) -> np.ndarray | None:
     train/test split is the dataset's, by episode, so each split keeps its share in expectation."""
     if n is None:
         return None
-    kept = dataset.rows()
     if n < 1:
         raise ValueError(f"transitions_n must be at least 1, got {n}")
+    kept = dataset.rows()
     mask = np.zeros(dataset.n_rows, dtype=bool)
     if n >= len(kept):
         mask[kept] = True

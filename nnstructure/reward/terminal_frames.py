@@ -34,8 +34,10 @@ from __future__ import annotations
 import numpy as np
 
 TERMINAL_FRAMES = ("real", "repeat")
+#: The frames as the shards store them: reading them needs no remapping.
+AS_STORED = "real"
 #: Checkpoints that do not record the setting were trained before it existed, on the real frames.
-UNRECORDED = "real"
+UNRECORDED = AS_STORED
 #: Table 5.2's edits whose two frames are the same edit of the one original pair, and so repeat under ``repeat``:
 #: the original, and the translation (the thesis moved coin and sprite in both frames). The rearranged edit
 #: shows the sprite jumping up to the coin in its next observation, a different frame by construction.
@@ -51,7 +53,7 @@ def check_terminal_frame(mode: str) -> str:
 
 def next_obs_frames(obs_frame: np.ndarray, next_obs_frame: np.ndarray, done: np.ndarray, mode: str) -> np.ndarray:
     """The frame index of every transition's next observation under ``mode`` (a new array for ``repeat``)."""
-    if check_terminal_frame(mode) == "real":
+    if check_terminal_frame(mode) == AS_STORED:
         return next_obs_frame
     done = np.asarray(done, dtype=bool)
     out = np.array(next_obs_frame, copy=True)
@@ -61,7 +63,7 @@ def next_obs_frames(obs_frame: np.ndarray, next_obs_frame: np.ndarray, done: np.
 
 def edit_sets_with_terminal_frame(sets: dict[str, dict], mode: str) -> dict[str, dict]:
     """Table 5.2's edit sets as a net trained with ``mode`` sees them (``repeat``: see :data:`REPEATED_EDITS`)."""
-    if check_terminal_frame(mode) == "real":
+    if check_terminal_frame(mode) == AS_STORED:
         return sets
     return {name: ({**batch, "next_obs": batch["obs"]} if name in REPEATED_EDITS else batch) for name, batch in sets.items()}
 

@@ -80,9 +80,10 @@ class StreamedTransitions:
         #: What of the sampling the resume state must match (None: every transition, every epoch).
         self.sampling = ({"zero_reward_discard": self.discard, "discard_weighting": self.weighting,
                           "weighting_from_epoch": self.weighting_from} if self.discard else None)
-        terminal_frame = dataset.terminal_frame
-        if terminal_frame != "real":  # other inputs: a resume state of the real frames must not be continued
-            self.sampling = {**(self.sampling or {}), "terminal_frame": terminal_frame}
+        from nnstructure.reward.terminal_frames import AS_STORED
+
+        if dataset.terminal_frame != AS_STORED:  # other inputs: a resume state of the stored frames must not be continued
+            self.sampling = {**(self.sampling or {}), "terminal_frame": dataset.terminal_frame}
 
     def check_compatible(self, spec: dict, config) -> None:
         from nnstructure.models.reward import N_PROCGEN_ACTIONS

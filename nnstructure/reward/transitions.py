@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from nnstructure.io import ArtifactError
+from nnstructure.reward.terminal_frames import AS_STORED, check_terminal_frame, next_obs_frames
 
 SHARDS_DIR = "shards"
 TABLE_FILE = "transitions.parquet"
@@ -73,9 +74,7 @@ def read_shard_frames(path: str | os.PathLike) -> np.ndarray:
 class TransitionDataset:
     """A transition dataset folder (see the module docstring)."""
 
-    def __init__(self, path: str | os.PathLike, terminal_frame: str = "real"):
-        from nnstructure.reward.terminal_frames import check_terminal_frame
-
+    def __init__(self, path: str | os.PathLike, terminal_frame: str = AS_STORED):
         self.path = Path(path)
         #: Which next observation the terminal transitions have (:mod:`nnstructure.reward.terminal_frames`).
         self.terminal_frame = check_terminal_frame(terminal_frame)
@@ -90,7 +89,7 @@ class TransitionDataset:
         self._columns: dict[str, np.ndarray] = {}
 
     def __repr__(self) -> str:
-        extra = "" if self.terminal_frame == "real" else f", terminal_frame={self.terminal_frame!r}"
+        extra = "" if self.terminal_frame == AS_STORED else f", terminal_frame={self.terminal_frame!r}"
         return f"TransitionDataset({str(self.path)!r}{extra})"
 
     def training_data(self, device):
@@ -224,9 +223,7 @@ class TransitionDataset:
     def next_obs_frames(self) -> np.ndarray:
         """Every row's next-observation frame index under :attr:`terminal_frame` (``repeat``: the observation's on
         terminal rows; see :mod:`nnstructure.reward.terminal_frames`)."""
-        from nnstructure.reward.terminal_frames import next_obs_frames
-
-        if self.terminal_frame == "real":
+        if self.terminal_frame == AS_STORED:  # no need to read the obs_frame and done columns
             return self.column("next_obs_frame")
         return next_obs_frames(self.column("obs_frame"), self.column("next_obs_frame"), self.column("done"),
                                self.terminal_frame)
