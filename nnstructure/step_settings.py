@@ -64,6 +64,10 @@ def table_settings(step: str, given: Mapping[str, Any] | None, table: Mapping[st
             out[name] = as_int(value)
         elif kind == "number":
             out[name] = as_float(value)
+        elif kind == "array":
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+                raise ValueError(f"{step}: setting {name} must be a list, got {value!r}")
+            out[name] = [as_int(v) for v in value] if spec.get("items", {}).get("type") == "integer" else list(value)
         else:
             out[name] = str(value)
     for name in extra:

@@ -119,6 +119,7 @@ def test_streamed_training_lowers_the_loss_below_mean_guessing(trained, dataset_
     assert meta["test_loss"] == pytest.approx(float(((pred - batch["reward"]) ** 2).mean()), rel=1e-5)
     row = reward_net_row(out, "tiny")
     assert row["game"] == "coinrun" and row["epochs"] == 10 and row["width_multiplier"] == pytest.approx(1 / 32)
+    assert row["channels"] == "3-8-12-12-8"  # the thesis's 96, 256, 384, 384, 256 at width 1/32
     assert row["test_loss"] == pytest.approx(meta["test_loss"]) and row["mean_guess_test_mse"] == pytest.approx(baseline["test"])
     assert meta["spec"]["arch"] == "reward" and meta["reward_net_settings"]["adam_eps"] == 1e-8
 
@@ -178,6 +179,28 @@ def test_cli_reward_net(dataset_dir, tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["epochs"] == 1 and printed["game"] == "coinrun"
     assert pd.read_parquet(tmp_path / "row.parquet")["test_loss"].iloc[0] == pytest.approx(printed["test_loss"])
+
+
+def test_channels_setting_builds_records_and_labels_the_net(dataset_dir, tmp_path, capsys):
+    """``--channels`` (the ``channels`` setting) replaces the thesis's channels before the width multiplier; the
+    row and the report's labels name the channels built, never a width the net does not have."""
+    from nnstructure.cli import main
+    from nnstructure.report.ch5 import width_text
+
+    out = tmp_path / "wide-first.pt"
+    rc = main(["reward-net", "--dataset", str(dataset_dir), "--epochs", "1", "--width-multiplier", "0.03125",
+               "--channels", "384,256,384,384,256", "--batch-size", "32", "--seed", "1", "--out", str(out), "--quiet"])
+    assert rc == 0
+    capsys.readouterr()
+    convs = [m for m in load_checkpoint(out).model if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [12, 8, 12, 12, 8]
+    row = reward_net_row(out, "wide-first")
+    assert row["channels"] == "12-8-12-12-8" and width_text(row) == "channels 12-8-12-12-8"
+    assert width_text({**row, "channels": "3-8-12-12-8"}) == "width x0.03125"
+    assert width_text({"width_multiplier": 0.5}) == "width x0.5"  # rows from before the setting existed
+    with pytest.raises(SystemExit):
+        main(["reward-net", "--dataset", str(dataset_dir), "--epochs", "1", "--channels", "12,zero", "--out", str(out)])
+    assert "comma-separated integers" in capsys.readouterr().err
 
 
 def test_chapter_4_refuses_a_reward_net_saying_what_to_use(trained, tmp_path, capsys):

@@ -132,6 +132,11 @@ def test_settings_are_checked_and_typed_like_the_command_line():
     assert type(typed["width_multiplier"]) is float and typed["discard_weighting"] is True
     with pytest.raises(ValueError, match="unknown setting"):
         table_settings("reward_net", {"epochs": 1, "lr_sweep": 2}, REWARD_NET_SETTINGS)
+    # A list setting: its items typed (as `--channels 12,8,12,12,8`); unset (null default), it is left out.
+    assert "channels" not in typed
+    assert table_settings("reward_net", {"epochs": 1, "channels": ["12", 8]}, REWARD_NET_SETTINGS)["channels"] == [12, 8]
+    with pytest.raises(ValueError, match="setting channels must be a list"):
+        table_settings("reward_net", {"epochs": 1, "channels": "12,8"}, REWARD_NET_SETTINGS)
 
 
 # ---------------------------------------------------------------------------------------------

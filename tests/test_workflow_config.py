@@ -403,6 +403,17 @@ def test_chapter5_networks_and_analyses():
     net = wc.Network("coin", "a", 0)
     params = wc.ch5_train_params(cfg, net)
     assert params["settings"]["epochs"] == 2 and params["settings"]["batch_size"] == 128 and params["kind"] == "reward"
+    # A setting whose default is null ("the thesis's channels") stays out of the params until it is set, so adding
+    # it reran no existing network; set, it is a param; set to null, it is the default again.
+    assert "channels" not in params["settings"]
+    train = cfg["networks"]["coin"].setdefault("train", {})
+    train["channels"] = [12, 8, 12, 12, 8]
+    validate(cfg, str(SCHEMA))
+    assert wc.ch5_train_params(cfg, net)["settings"]["channels"] == [12, 8, 12, 12, 8]
+    train["channels"] = None
+    validate(cfg, str(SCHEMA))
+    assert wc.ch5_train_params(cfg, net) == params
+    del train["channels"]
     assert wc.thesis_network(cfg, net) == "coinrun-15" and wc.network_label(cfg, net) == "coin-a"
     assert wc.network_label(cfg, wc.Network("dots", "regression-50", 0)) == "dots-regression-50"
     # Noise (clipped and unclipped), edited transitions and three visualisations per reward net.

@@ -70,6 +70,11 @@ def reward_channels(spec: dict) -> list[int]:
     return [max(1, round(c * spec["width_multiplier"])) for c in spec["channels"]]
 
 
+def channels_text(spec: dict) -> str:
+    """The convolutions' channels as built, ``"12-32-48-48-32"`` (width x1/8 of the thesis's), for results rows."""
+    return "-".join(str(c) for c in reward_channels(spec))
+
+
 def build_reward_net(spec: dict, generator: torch.Generator | None = None) -> nn.Sequential:
     """The reward net of a validated spec, initialised from ``generator`` (or torch's global RNG)."""
     channels = reward_channels(spec)

@@ -129,11 +129,23 @@ def _fmt_mean_sd(mean: float, sd: float) -> str:
     return f"{mean:.{d}f} ± {sd:.{d}f}"
 
 
+def width_text(r) -> str:
+    """``"width x0.125"``; ``"channels 12-8-12-12-8"`` where a row's channels are not the thesis's scaled by its
+    width (the ``channels`` setting), so a label never names a width the net does not have."""
+    from nnstructure.models.reward import REWARD_CHANNELS, channels_text
+
+    width = float(r["width_multiplier"])
+    built = r.get("channels")
+    if isinstance(built, str) and built and built != channels_text({"channels": REWARD_CHANNELS, "width_multiplier": width}):
+        return f"channels {built}"
+    return f"width x{width:g}"
+
+
 def _network_label(name: str, nets: pd.DataFrame | None) -> str:
     if nets is None or name not in set(nets["network"].astype(str)):
         return name
     r = nets[nets["network"].astype(str) == name].iloc[0]
-    return f"{name} ({r['game']}, {int(r['epochs'])} ep., width x{float(r['width_multiplier']):g})"
+    return f"{name} ({r['game']}, {int(r['epochs'])} ep., {width_text(r)})"
 
 
 def _terminal_frame(r) -> str:
@@ -159,7 +171,7 @@ def network_as_trained(name: str, inputs: dict) -> str:
         if r.get("epochs") is not None and pd.notna(r.get("epochs")):
             parts.append(f"{int(r['epochs'])} epochs")
         if r.get("width_multiplier") is not None and pd.notna(r.get("width_multiplier")):
-            parts.append(f"width x{float(r['width_multiplier']):g}")
+            parts.append(width_text(r))
         if _terminal_frame(r) == "repeat":
             parts.append("terminal frame repeated")
     text = ", ".join(parts)
@@ -241,7 +253,7 @@ def reward_net_table(inputs: dict) -> pd.DataFrame:
         tn = mapping.get(str(r["network"]))
         game_ref = {"coinrun-15": "coinrun", "coinrun-40": "coinrun", "heist": "heist"}.get(tn or "", "")
         rows.append({
-            "Network": str(r["network"]), "Game": r.get("game"), "Width": f"x{float(r['width_multiplier']):g}",
+            "Network": str(r["network"]), "Game": r.get("game"), "Width": width_text(r).removeprefix("width "),
             "Epochs": int(r["epochs"]), "Batch": _count(r.get("batch_size", np.nan)), "Init": r.get("init", ""),
             "Terminal frame": _terminal_frame(r),
             "Train transitions": f"{int(r['n_train']):,}",
@@ -612,7 +624,7 @@ def scorecard(inputs: dict[str, pd.DataFrame], reference: pd.DataFrame | None = 
         for _, r in nets.iterrows():
             tn = mapping.get(str(r["network"]))
             theirs = _theirs(ref, "5.3-text", tn, "network", "test_loss") if tn else np.nan
-            note = (f"{int(r['epochs'])} epochs, width x{float(r['width_multiplier']):g}, {int(r['n_train'])} train transitions, "
+            note = (f"{int(r['epochs'])} epochs, {width_text(r)}, {int(r['n_train'])} train transitions, "
                     f"terminal frame {_terminal_frame(r)}")
             out.append(_card("5.3", f"{r['network']} vs {THESIS_NETWORKS.get(tn, tn)}: test loss", "test_loss",
                              float(r["test_loss"]), theirs, _within_factor(float(r["test_loss"]), theirs, 1.5),

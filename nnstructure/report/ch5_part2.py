@@ -333,7 +333,9 @@ def network_as_trained(network: str, inputs: dict) -> str:
     if epochs is not None and pd.notna(epochs):
         parts.append(f"{int(epochs)} epoch{'s' if int(epochs) != 1 else ''}")
     if width is not None and pd.notna(width):
-        parts.append(f"width x{float(width):g}")
+        from nnstructure.report.ch5 import width_text
+
+        parts.append(width_text(r))
     return f"{network} ({', '.join(parts)})" if parts else network
 
 

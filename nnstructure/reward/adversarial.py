@@ -41,8 +41,9 @@ from torch import nn
 
 from nnstructure.io import ArtifactError, atomic_path, write_json
 from nnstructure.reward.training_data import StreamedTransitions
-from nnstructure.reward.settings import NETWORK_KIND_SETTINGS
-from nnstructure.models.reward import N_PROCGEN_ACTIONS, REWARD_CHANNELS, reward_net_spec, taken_action_output, transition_inputs
+from nnstructure.reward.settings import NETWORK_KIND_SETTINGS, without_unset
+from nnstructure.models.reward import (N_PROCGEN_ACTIONS, REWARD_CHANNELS, channels_text, reward_net_spec, taken_action_output,
+                                       transition_inputs)
 from nnstructure.seeding import derive_seed
 
 FRACTIONS = {"thesis-text": 0.001, "original-code": 0.04}
@@ -342,7 +343,7 @@ def adversarial_settings(settings: dict | None = None) -> dict:
     """:data:`ADVERSARIAL_DEFAULTS` updated with ``settings`` (unknown keys refused)."""
     from nnstructure.train.config import TrainConfig
 
-    full = {**ADVERSARIAL_DEFAULTS, **(settings or {})}
+    full = {**ADVERSARIAL_DEFAULTS, **without_unset(settings or {})}
     unknown = set(full) - set(ADVERSARIAL_DEFAULTS) - set(TrainConfig.__dataclass_fields__)
     if unknown:
         raise ValueError(f"unknown adversarial-training settings {sorted(unknown)}; known: {sorted(ADVERSARIAL_DEFAULTS)} "
@@ -432,7 +433,8 @@ def adversarial_summary(checkpoint: str | os.PathLike, examples_dir: str | os.Pa
         "examples_per_set": int(len(sets[int(full["epochs"])]["actions"])), "n_sets_trained": len(gens),
         "optimization_steps": int(full["optimization_steps"]), "clip_percentile": float(full["clip_percentile"]),
         "clip_threshold": float(clip["threshold"]) if clip is not None else float("nan"),
-        "width_multiplier": float(full["width_multiplier"]), "seed": int(meta.get("seed", 0)),
+        "width_multiplier": float(full["width_multiplier"]), "channels": channels_text(meta["spec"]),
+        "seed": int(meta.get("seed", 0)),
         "n_train": int(meta["n_train_base"]),
         "train_loss": float(history[-1]["train_loss"]) if history else float("nan"),
         "train_loss_eval": float(meta.get("train_loss", float("nan"))), "test_loss": float(meta.get("test_loss", float("nan"))),

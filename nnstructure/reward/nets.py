@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nnstructure.models.reward import N_PROCGEN_ACTIONS, REWARD_CHANNELS, reward_net_spec
+from nnstructure.models.reward import N_PROCGEN_ACTIONS, REWARD_CHANNELS, channels_text, reward_net_spec
 from nnstructure.reward.settings import REWARD_NET_SETTINGS
 from nnstructure.reward.settings import defaults as settings_defaults
+from nnstructure.reward.settings import without_unset
 
 # Model keys and training-data keys of the flat settings dict; everything else is a TrainConfig field.
 MODEL_KEYS = ("width_multiplier", "channels", "init")
@@ -37,7 +38,7 @@ REWARD_NET_DEFAULTS: dict = {
 
 def reward_net_settings(settings: dict | None = None) -> dict:
     """The full flat settings of a reward-net run: :data:`REWARD_NET_DEFAULTS` updated with ``settings``."""
-    return {**REWARD_NET_DEFAULTS, **(settings or {})}
+    return {**REWARD_NET_DEFAULTS, **without_unset(settings or {})}
 
 
 def split_reward_settings(settings: dict, input_shape, n_outputs: int):
@@ -132,6 +133,7 @@ def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> d
         "game": meta.get("game"),
         "epochs": int(meta.get("epochs_trained", 0)),
         "width_multiplier": float(meta["spec"]["width_multiplier"]),
+        "channels": channels_text(meta["spec"]),
         "init": meta["spec"].get("init"),
         "seed": int(meta.get("seed", 0)),
         "batch_size": int(settings.get("batch_size", 0)),

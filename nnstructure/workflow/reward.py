@@ -84,13 +84,14 @@ def has_edits(config: dict, name: str) -> bool:
 
 def ch5_settings(config: dict, network: Network) -> dict:
     """A chapter-5 network's settings: the step's defaults < the set's ``train`` < the condition."""
-    from nnstructure.reward.settings import NETWORK_KIND_SETTINGS, defaults
+    from nnstructure.reward.settings import NETWORK_KIND_SETTINGS, defaults, without_unset
 
     kind = network_kind(config, network.network_set)
     s = network_set(config, network.network_set)
     cond = set_conditions(config, network.network_set)[network.condition]
     table = NETWORK_KIND_SETTINGS[kind]
-    settings = {**defaults(table), **(s.get("train") or {}), **{k: v for k, v in cond.items() if k not in CONDITION_LABELS}}
+    settings = without_unset({**defaults(table), **(s.get("train") or {}),
+                              **{k: v for k, v in cond.items() if k not in CONDITION_LABELS}})
     missing = [k for k, spec in table.items() if k not in settings and "default" not in spec]
     if missing:
         raise WorkflowConfigError(
