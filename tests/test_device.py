@@ -65,3 +65,35 @@ def test_reward_net_training_sets_its_threads_while_it_runs_only(monkeypatch, tm
     before = torch.get_num_threads()
     train_reward_net(dataset, {"epochs": 1}, 0, tmp_path / "r.pt", threads=before + 2, progress=False)
     assert seen == [before + 2] and torch.get_num_threads() == before
+
+
+def test_heap_retention_is_bounded_once_on_glibc_and_an_environment_threshold_wins(monkeypatch):
+    """``select_device`` fixes glibc's mmap threshold (freed activations go back to the system); once per process,
+    and not where ``$MALLOC_MMAP_THRESHOLD_`` already chose one."""
+    import platform
+    import sys
+
+    from nnstructure import device as dev
+
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(dev, "_heap_bounded", None)
+    monkeypatch.delenv(dev.MMAP_THRESHOLD_ENV, raising=False)
+    monkeypatch.setattr("ctypes.CDLL", lambda name: FakeLibc())
+    monkeypatch.setattr(sys, "platform", "linux")
+    dev.select_device("cpu")
+    dev.select_device("cpu")
+    assert dev.bound_heap_retention() is True and calls == [(-3, 1 << 20)]
+    monkeypatch.setattr(dev, "_heap_bounded", None)
+    monkeypatch.setenv(dev.MMAP_THRESHOLD_ENV, "4194304")
+    assert dev.bound_heap_retention() is False and len(calls) == 1
+    if platform.libc_ver()[0] == "glibc":  # the real call succeeds here
+        monkeypatch.undo()
+        monkeypatch.setattr(dev, "_heap_bounded", None)
+        monkeypatch.delenv(dev.MMAP_THRESHOLD_ENV, raising=False)
+        assert dev.bound_heap_retention() is True
