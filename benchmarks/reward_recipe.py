@@ -1,7 +1,7 @@
 """Reward-net recipe search: learning curves of reward nets on a transition dataset, with Table 5.2's originals.
 
 Each ``--recipe`` is a JSON object of reward-net settings (``nnstructure.reward.settings.REWARD_NET_SETTINGS``:
-``width_multiplier``, ``epochs``, ``lr``, ``batch_size``, ``zero_reward_discard``, ``discard_weighting``,
+``width_multiplier``, ``channels``, ``epochs``, ``lr``, ``lr_schedule``, ``batch_size``, ``zero_reward_discard``, ``discard_weighting``,
 ``precision``, ``init``, ``terminal_frame``). For every recipe it trains one net through the workflow's own
 ``train_reward_net`` and, after every epoch, records the test loss on the whole (undiscarded) test
 split, its ratio to mean guessing, the mean prediction on rewarded and unrewarded test transitions

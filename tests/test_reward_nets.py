@@ -120,6 +120,8 @@ def test_streamed_training_lowers_the_loss_below_mean_guessing(trained, dataset_
     row = reward_net_row(out, "tiny")
     assert row["game"] == "coinrun" and row["epochs"] == 10 and row["width_multiplier"] == pytest.approx(1 / 32)
     assert row["channels"] == "3-8-12-12-8"  # the thesis's 96, 256, 384, 384, 256 at width 1/32
+    assert row["lr_schedule"] == "constant" and row["grad_clip_norm"] == 0.0  # unset: the thesis's
+    assert "lr_schedule" not in meta["train_config"] and "grad_clip_norm" not in meta["train_config"]
     assert row["test_loss"] == pytest.approx(meta["test_loss"]) and row["mean_guess_test_mse"] == pytest.approx(baseline["test"])
     assert meta["spec"]["arch"] == "reward" and meta["reward_net_settings"]["adam_eps"] == 1e-8
 
@@ -189,13 +191,16 @@ def test_channels_setting_builds_records_and_labels_the_net(dataset_dir, tmp_pat
 
     out = tmp_path / "wide-first.pt"
     rc = main(["reward-net", "--dataset", str(dataset_dir), "--epochs", "1", "--width-multiplier", "0.03125",
-               "--channels", "384,256,384,384,256", "--batch-size", "32", "--seed", "1", "--out", str(out), "--quiet"])
+               "--channels", "384,256,384,384,256", "--batch-size", "32", "--seed", "1", "--out", str(out), "--quiet",
+               "--lr-schedule", "cosine", "--grad-clip-norm", "2.5"])
     assert rc == 0
     capsys.readouterr()
     convs = [m for m in load_checkpoint(out).model if isinstance(m, nn.Conv2d)]
     assert [c.out_channels for c in convs] == [12, 8, 12, 12, 8]
     row = reward_net_row(out, "wide-first")
     assert row["channels"] == "12-8-12-12-8" and width_text(row) == "channels 12-8-12-12-8"
+    assert (row["lr_schedule"], row["grad_clip_norm"]) == ("cosine", 2.5)  # the recipe settings, recorded
+    assert load_checkpoint(out).metadata["train_config"]["lr_schedule"] == "cosine"
     assert width_text({**row, "channels": "3-8-12-12-8"}) == "width x0.03125"
     assert width_text({"width_multiplier": 0.5}) == "width x0.5"  # rows from before the setting existed
     with pytest.raises(SystemExit):

@@ -426,3 +426,72 @@ def test_spectral_reads_unmasked_changes_the_training_of_a_pruned_spectral_net(t
     (u0, m0), (u1, m1) = weights
     assert all(torch.equal(u0[k], u1[k]) for k in u0)  # no pruning yet: both settings read the same kernels
     assert any(not torch.equal(m0[k], m1[k]) for k in m0)
+
+
+def test_cosine_lr_schedule_anneals_the_unpruned_epochs_and_is_recorded_only_when_set():
+    from nnstructure.train.config import applicable_settings
+
+    cfg = TrainConfig(epochs=4, prune_epochs=2, lr=0.002, lr_schedule="cosine")
+    assert [cfg.lr_at(e) for e in range(6)] == pytest.approx([0.002, 0.002 * (1 + math.cos(math.pi / 4)) / 2, 0.001,
+                                                              0.002 * (1 + math.cos(3 * math.pi / 4)) / 2, 0.002, 0.002])
+    assert {TrainConfig(epochs=4).lr_at(e) for e in range(4)} == {1e-3}
+    assert "lr_schedule" not in TrainConfig().to_dict()  # old resume states and checkpoints still match
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert applicable_settings({"lr_schedule": "cosine"}, "mlp")["lr_schedule"] == "cosine"
+    assert "lr_schedule" not in applicable_settings({"lr_schedule": "constant"}, "mlp")
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(lr_schedule="step")
+
+
+@pytest.mark.parametrize("kill_after_epoch", [None, 1])
+def test_cosine_schedule_sets_each_epochs_rate_also_after_a_resume(tmp_path, kill_after_epoch):
+    ds = toy_images()
+    spec = model_spec("mlp", ds.input_shape, 2, widths=[8])
+    cfg = TrainConfig(epochs=4, prune_epochs=0, lr_schedule="cosine")
+    out, rates = tmp_path / "m.pt", {}
+
+    def record(epoch, _row):
+        state = torch.load(str(out) + ".partial", weights_only=True)
+        rates[epoch] = state["optimizer"]["param_groups"][0]["lr"]
+        if epoch == kill_after_epoch:
+            raise _Killed
+
+    if kill_after_epoch is not None:
+        with pytest.raises(_Killed):
+            train_network(ds, spec, cfg, 0, out, progress=False, epoch_callback=record)
+    meta = train_network(ds, spec, cfg, 0, out, progress=False, epoch_callback=record)
+    assert rates == pytest.approx({e: cfg.lr_at(e) for e in range(4)})
+    assert meta["train_config"]["lr_schedule"] == "cosine"
+    constant = train_network(ds, spec, TrainConfig(epochs=4, prune_epochs=0), 0, tmp_path / "c.pt", progress=False)
+    assert constant["metrics"][-1]["train_loss"] != meta["metrics"][-1]["train_loss"]
+
+
+def test_grad_clip_norm_bounds_each_steps_gradient_and_is_recorded_only_when_set(tmp_path, monkeypatch):
+    from nnstructure.train.config import applicable_settings
+
+    assert "grad_clip_norm" not in TrainConfig().to_dict()
+    assert applicable_settings({"grad_clip_norm": 0.5}, "mlp")["grad_clip_norm"] == 0.5
+    assert "grad_clip_norm" not in applicable_settings({}, "mlp")
+    with pytest.raises(ValueError, match="grad_clip_norm"):
+        TrainConfig(grad_clip_norm=-1)
+    ds = toy_images()
+    spec = model_spec("mlp", ds.input_shape, 2, widths=[8])
+    norms_at_step = []
+    step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        norms_at_step.append(float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))))
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    plain = train_network(ds, spec, TrainConfig(epochs=2, prune_epochs=0), 0, tmp_path / "a.pt", progress=False)
+    unclipped_norms, norms_at_step[:] = list(norms_at_step), []
+    loose = train_network(ds, spec, TrainConfig(epochs=2, prune_epochs=0, grad_clip_norm=1e9), 0, tmp_path / "b.pt", progress=False)
+    assert norms_at_step == unclipped_norms  # a bound never reached changes nothing
+    assert [r["train_loss"] for r in loose["metrics"]] == [r["train_loss"] for r in plain["metrics"]]
+    clip = 0.5 * float(np.median(unclipped_norms))
+    norms_at_step[:] = []
+    tight = train_network(ds, spec, TrainConfig(epochs=2, prune_epochs=0, grad_clip_norm=clip), 0, tmp_path / "c.pt", progress=False)
+    assert max(norms_at_step) <= clip * (1 + 1e-5) < max(unclipped_norms)
+    assert tight["train_config"]["grad_clip_norm"] == clip

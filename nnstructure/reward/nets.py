@@ -138,6 +138,8 @@ def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> d
         "seed": int(meta.get("seed", 0)),
         "batch_size": int(settings.get("batch_size", 0)),
         "lr": float(settings.get("lr", float("nan"))),
+        "lr_schedule": settings.get("lr_schedule") or "constant",
+        "grad_clip_norm": float(settings.get("grad_clip_norm") or 0.0),
         "precision": settings.get("precision", "fp32"),
         "zero_reward_discard": float(settings.get("zero_reward_discard", 0.0)),
         "discard_weighting": bool(settings.get("discard_weighting", True)),

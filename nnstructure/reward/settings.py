@@ -30,6 +30,20 @@ def _precision(default: str) -> dict:
     return _s({**f.metadata["schema"], "default": default}, f.metadata["help"])
 
 
+def _unset_train_setting(name: str) -> dict:
+    """A training setting of :class:`nnstructure.train.config.TrainConfig` (defined there once), unset by default
+    (null: that setting's own default, the thesis's), so the networks trained before it existed keep their params."""
+    from dataclasses import fields
+
+    from nnstructure.train.config import TrainConfig, setting_default
+
+    f = next(f for f in fields(TrainConfig) if f.name == name)
+    schema = {**f.metadata["schema"], "type": [f.metadata["schema"]["type"], "null"], "default": None}
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    return _s(schema, f"{f.metadata['help']}; null: {setting_default(f)}")
+
+
 #: ``nnstructure transitions`` (one shard) and ``transitions-merge`` / ``edit-transitions``.
 TRANSITION_SETTINGS: dict[str, dict] = {
     "game": _s({"type": "string", "enum": list(GAMES)}, "procgen game"),
@@ -63,6 +77,8 @@ REWARD_NET_SETTINGS: dict[str, dict] = {
                    "its 3 channels did not learn CoinRun's reward, and 12 (384 x 1/32) did, at nearly the same cost"),
     "batch_size": _s({"type": "integer", "minimum": 1, "default": 128}, "minibatch size"),
     "lr": _s({"type": "number", "exclusiveMinimum": 0, "default": 0.001}, "Adam learning rate"),
+    "lr_schedule": _unset_train_setting("lr_schedule"),
+    "grad_clip_norm": _unset_train_setting("grad_clip_norm"),
     "init": _s({"type": "string", "enum": ["torch", "glorot"], "default": "torch"},
                "initialisation: PyTorch's default (original code) or Keras-style Glorot"),
     "precision": _precision("bf16"),
@@ -88,6 +104,7 @@ ADVERSARIAL_SETTINGS: dict[str, dict] = {
     "epochs": _s({"type": "integer", "minimum": 1, "default": 10}, "training epochs"),
     "batch_size": _s({"type": "integer", "minimum": 1, "default": 256}, "minibatch size"),
     "lr": _s({"type": "number", "exclusiveMinimum": 0, "default": 0.001}, "Adam learning rate"),
+    "lr_schedule": REWARD_NET_SETTINGS["lr_schedule"],
     "first_adversarial_epoch": _s({"type": "integer", "minimum": 1, "default": 5},
                                   "adversarial examples are made after this epoch and every later one"),
     "variant": _s({"type": "string", "enum": ["thesis-text", "original-code"], "default": "thesis-text"},
@@ -167,7 +184,7 @@ def add_settings_options(parser, table: dict[str, dict], required: tuple[str, ..
 
             kwargs.update(type=_list_of_ints, metavar="N,N,...")
         elif "enum" in spec:
-            kwargs["choices"] = spec["enum"]
+            kwargs["choices"] = [v for v in spec["enum"] if v is not None]
         else:
             kwargs["type"] = int if kind == "integer" else float
         parser.add_argument(option, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from typing import Any
 
@@ -89,6 +90,13 @@ class TrainConfig:
     augment: bool = _setting(False, "CIFAR augmentation: rotations, shifts, flips", {"type": "boolean"})
     precision: str = _setting("fp32", "arithmetic: fp32, or bf16 autocast (AMX on CPU, tensor cores on CUDA) with fp32 "
                               "weights, optimiser and loss", {"type": "string", "enum": ["fp32", "bf16"]})
+    grad_clip_norm: float = _setting(
+        0.0, "clip each step's gradient to this global L2 norm (0: off, the thesis); it bounds the step a rare "
+        "large-loss batch gives", {"type": "number", "minimum": 0}, applies="grad_clip")
+    lr_schedule: str = _setting(
+        "constant", "learning rate over the unpruned epochs: constant (the thesis) or cosine (epoch e of E at "
+        "lr x (1 + cos(pi e / E)) / 2, so the last epochs take small steps; the pruning phase stays constant)",
+        {"type": "string", "enum": ["constant", "cosine"]}, applies="lr_schedule")
 
     def __post_init__(self) -> None:
         self.spectral_eigs = tuple(int(k) for k in self.spectral_eigs)
@@ -116,6 +124,10 @@ class TrainConfig:
         if self.spectral_reg_method not in ("eigh", "power"):
             raise ValueError(f"spectral_reg_method must be 'eigh' (full eigendecomposition) or 'power' (warm-started "
                              f"LOBPCG), got {self.spectral_reg_method!r}")
+        if self.grad_clip_norm < 0:
+            raise ValueError(f"grad_clip_norm must be >= 0 (0: no clipping), got {self.grad_clip_norm}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be 'fp32' or 'bf16' (bfloat16 autocast), got {self.precision!r}")
         if any(k < 1 for k in self.spectral_eigs):
@@ -124,7 +136,18 @@ class TrainConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["spectral_eigs"] = list(self.spectral_eigs)
+        # settings at their defaults are left out, as before they existed: old resume states and checkpoints still match
+        if d["lr_schedule"] == "constant":
+            del d["lr_schedule"]
+        if d["grad_clip_norm"] == 0:
+            del d["grad_clip_norm"]
         return d
+
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate of (0-based) ``epoch``: ``lr``, or its cosine annealing over the unpruned epochs."""
+        if self.lr_schedule == "constant" or epoch >= self.epochs:
+            return self.lr
+        return self.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / self.epochs))
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -185,6 +208,9 @@ _APPLIES = {
     # recorded only when not the default, so networks trained before the setting existed keep their params
     "spectral_power": lambda s, arch: s.get("spectral_reg", 0) > 0 and s.get("spectral_reg_method", "eigh") != "eigh",
     "l2_mlp": lambda s, arch: arch == "mlp" and s.get("l2", 0) > 0,
+    # recorded only when not the default
+    "lr_schedule": lambda s, arch: s.get("lr_schedule", "constant") != "constant",
+    "grad_clip": lambda s, arch: s.get("grad_clip_norm", 0) > 0,
     "mlp": lambda s, arch: arch == "mlp",
 }
 

@@ -311,6 +311,8 @@ def train_network(
         if epoch == config.epochs:
             optimizer = make_optimizer()
             pruner = MagnitudePruner(model, schedule)
+        for group in optimizer.param_groups:  # lr_schedule (a resumed run gets its epoch's rate too)
+            group["lr"] = config.lr_at(epoch)
         row = _train_epoch(model, data, config, optimizer, pruner, epoch, seed, steps_per_epoch, progress=progress,
                            estimator=estimator)
         row.update(_test_metrics(model, data, config.precision))
@@ -386,6 +388,8 @@ def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int
         loss.backward()
         if hasattr(data, "after_backward"):  # e.g. adversarial training clips the gradient norm
             data.after_backward(model)
+        if config.grad_clip_norm:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
         optimizer.step()
         if unmasked is not None:
             unmasked.record()  # before the pruner zeroes the masked entries
