@@ -65,7 +65,7 @@ def fake_default_run(run: Path) -> list[str]:
     """Some of the files a default-preset run writes, as the chapter reports name them."""
     files = ["report/ch3/tables/table_a_1.md", "report/ch3/figures/fig_3_3.png",
              "report/ch3/figures/fig_3_7.png", "report/ch4/tables/table_4_1.md",
-             "report/ch5/figures/fig_5_3_coinrun-reward-3-epochs.png", "report/ch5/figures/fig_5_3_coinrun-adversarial.png",
+             "report/ch5/figures/fig_5_3_coinrun-reward-40-epochs.png", "report/ch5/figures/fig_5_3_coinrun-adversarial.png",
              "report/ch5_part2/tables/table_5_10.md", "report/ch5/figures/fig_c_8.png",
              "report/ch5/figures/fig_5_1.png", "report/ch5/figures/fig_5_6.png"]
     for name in files:
@@ -84,7 +84,7 @@ def test_on_a_fake_run_the_index_finds_the_files_and_says_why_the_others_are_mis
     assert index.loc["Figure 3.2", "status"] == ix.NOT_WRITTEN  # its own file, not the overview scatter
     assert index.loc["Figure 3.7", "files"] == ["report/ch3/figures/fig_3_7.png"]
     assert index.loc["Figure 5.3", "files"] == ["report/ch5/figures/fig_5_3_coinrun-adversarial.png",
-                                                 "report/ch5/figures/fig_5_3_coinrun-reward-3-epochs.png"]
+                                                 "report/ch5/figures/fig_5_3_coinrun-reward-40-epochs.png"]
     for item in ("Table 4.1", "Table 5.10", "Figure C.8", "Figure 5.1", "Figure 5.6"):
         assert index.loc[item, "status"] == ix.PRODUCED, item
     assert index.loc["Figure 5.6", "files"] == ["report/ch5/figures/fig_5_6.png"]
