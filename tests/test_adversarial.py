@@ -158,3 +158,23 @@ def test_examples_start_from_the_highest_predicted_rewards_and_raise_them(run):
     np.testing.assert_array_equal(made["rows"], rows[np.argsort(-preds, kind="stable")[:4]])
     np.testing.assert_allclose(made["source_predicted_reward"], np.sort(preds)[::-1][:4], rtol=1e-5)
     assert made["predicted_reward"].mean() > made["source_predicted_reward"].mean()
+
+
+def test_candidates_are_ranked_in_the_nets_precision(run):
+    """The example pass reads every training transition; under bf16 (the chapter-5 default) it runs autocast, as
+    training does, and its predictions match the float32 ones to bfloat16's precision."""
+    from nnstructure.checkpoint import load_checkpoint
+    from nnstructure.models.reward import predict_rewards
+    from nnstructure.reward.adversarial import predicted_rewards
+
+    root, dataset, _ = run
+    model = load_checkpoint(root / "adv.pt").model
+    ds = TransitionDataset(dataset)
+    rows, fp32 = predicted_rewards(model, ds)
+    rows_bf16, bf16 = predicted_rewards(model, ds, precision="bf16")
+    np.testing.assert_array_equal(rows, rows_bf16)
+    assert not np.array_equal(fp32, bf16)  # autocast really ran
+    np.testing.assert_allclose(bf16, fp32, atol=0.05 * np.abs(fp32).max() + 1e-3)
+    batch = ds.load(rows)
+    same = predict_rewards(model, batch["obs"], batch["next_obs"], batch["action"], precision="bf16").numpy()
+    np.testing.assert_allclose(bf16, same, rtol=1e-6, atol=1e-6)  # the same forward pass as every other bf16 step

@@ -96,32 +96,41 @@ def n_examples(fraction: float, n_train: int) -> int:
 
 
 @torch.no_grad()
-def predicted_rewards(model: nn.Module, dataset, split: str = "train", batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """(table rows, taken-action predicted reward) of every kept transition of ``split``, in table order."""
+def predicted_rewards(model: nn.Module, dataset, split: str = "train", batch_size: int = 256,
+                      precision: str = "fp32") -> tuple[np.ndarray, np.ndarray]:
+    """(table rows, taken-action predicted reward) of every kept transition of ``split``, in table order.
+
+    ``precision`` ``"bf16"`` runs the forward passes under bfloat16 autocast, as the net trains: this pass reads
+    every training transition (about 5 epochs' worth under an 80% discard), so in float32 it cost more than training."""
+    from nnstructure.train.precision import autocast
+
     device = next(model.parameters()).device
     was = model.training
     model.eval()
     rows, preds = [], []
     for batch in dataset.batches(split, batch_size, shuffle=False, columns=("row",)):
         x = transition_inputs(batch["obs"].to(device), batch["next_obs"].to(device))
-        preds.append(taken_action_output(model(x), batch["action"].to(device)).float().cpu())
+        with autocast(device, precision):
+            out = model(x)
+        preds.append(taken_action_output(out.float(), batch["action"].to(device)).cpu())
         rows.append(batch["row"])
     model.train(was)
     return torch.cat(rows).numpy(), torch.cat(preds).numpy()
 
 
 def make_adversarial_examples(model: nn.Module, dataset, n: int, steps: int = 16, lr: float = 0.05, max_shift: int = 8,
-                              seed: int = 0, chunk: int = 64) -> dict:
+                              seed: int = 0, chunk: int = 64, precision: str = "fp32") -> dict:
     """The ``n`` training transitions with the highest predicted reward, optimised ``steps`` steps for predicted reward.
 
     Returns ``obs``/``next_obs`` (float [n, 3, H, W] in [0, 1]), ``actions``,
     ``rows`` (source rows), ``source_predicted_reward`` and ``predicted_reward``
     (after optimisation, on the untranslated images). Optimised in chunks of
-    ``chunk`` transitions (memory), each with its own seed.
+    ``chunk`` transitions (memory), each with its own seed. ``precision`` is the one the
+    candidates are ranked in (:func:`predicted_rewards`).
     """
     from nnstructure.reward.visualize import optimize_transitions
 
-    rows, preds = predicted_rewards(model, dataset, "train")
+    rows, preds = predicted_rewards(model, dataset, "train", precision=precision)
     if len(rows) == 0:
         raise ValueError(f"{dataset.path} has no training transitions to make adversarial examples from")
     top = np.argsort(-preds, kind="stable")[:n]
@@ -182,6 +191,7 @@ class AdversarialTrainingData:
         self.examples_dir = Path(examples_dir)
         self.settings = {k: settings[k] for k in ADVERSARIAL_KEYS}
         self.epochs = int(settings["epochs"])
+        self.precision = str(settings.get("precision", "fp32"))  # the example pass ranks candidates in it
         self.seed = int(seed)
         self.device = device
         self.name = f"{dataset.name}-adversarial"
@@ -199,7 +209,7 @@ class AdversarialTrainingData:
         self._clipped = 0
 
     def training_data(self, device: torch.device) -> "AdversarialTrainingData":
-        return AdversarialTrainingData(self.dataset, self.examples_dir, {**self.settings, "epochs": self.epochs}, self.seed, device)
+        return AdversarialTrainingData(self.dataset, self.examples_dir, {**self.settings, "epochs": self.epochs, "precision": self.precision}, self.seed, device)
 
     @property
     def n_train(self) -> int:
@@ -235,7 +245,8 @@ class AdversarialTrainingData:
             elif g == epoch:  # the model now is the model after epoch g
                 made = make_adversarial_examples(model, self.dataset, self.n_per_set, self.settings["optimization_steps"],
                                                  self.settings["optimization_lr"], self.settings["max_shift"],
-                                                 derive_seed(self.seed, "adversarial", g), self.settings["optimization_batch"])
+                                                 derive_seed(self.seed, "adversarial", g), self.settings["optimization_batch"],
+                                                 precision=self.precision)
                 save_examples(path, made, g)
                 self.sets[g] = self._half(load_examples(path))  # train on exactly what is stored
             else:
@@ -393,7 +404,8 @@ def adversarial_train(dataset_path: str | os.PathLike, settings: dict | None, se
     if not final.exists():
         made = make_adversarial_examples(model, dataset, n_examples(full["adversarial_fraction"], dataset.n("train")),
                                          full["optimization_steps"], full["optimization_lr"], full["max_shift"],
-                                         derive_seed(seed, "adversarial", full["epochs"]), full["optimization_batch"])
+                                         derive_seed(seed, "adversarial", full["epochs"]), full["optimization_batch"],
+                                         precision=full["precision"])
         save_examples(final, made, full["epochs"])
     return adversarial_summary(out, examples_dir)
 
