@@ -121,6 +121,7 @@ def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> d
     """One results row for a reward-net checkpoint: game, settings, test loss beside the mean-guessing baseline."""
     from nnstructure.checkpoint import read_metadata
     from nnstructure.reward.terminal_frames import network_terminal_frame
+    from nnstructure.train.config import TrainConfig
 
     meta = read_metadata(checkpoint)
     if meta.get("spec", {}).get("arch") != "reward":
@@ -138,8 +139,9 @@ def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> d
         "seed": int(meta.get("seed", 0)),
         "batch_size": int(settings.get("batch_size", 0)),
         "lr": float(settings.get("lr", float("nan"))),
-        "lr_schedule": settings.get("lr_schedule") or "constant",
-        "grad_clip_norm": float(settings.get("grad_clip_norm") or 0.0),
+        # unset: TrainConfig's own defaults (the thesis's constant rate, no clipping)
+        "lr_schedule": settings.get("lr_schedule") or TrainConfig.lr_schedule,
+        "grad_clip_norm": float(settings.get("grad_clip_norm") or TrainConfig.grad_clip_norm),
         "precision": settings.get("precision", "fp32"),
         "zero_reward_discard": float(settings.get("zero_reward_discard", 0.0)),
         "discard_weighting": bool(settings.get("discard_weighting", True)),

@@ -22,22 +22,18 @@ def _precision(default: str) -> dict:
     """The training setting ``precision`` (defined once, in :class:`nnstructure.train.config.TrainConfig`)
     with a chapter-5 default: bf16 autocast trains these convolutional nets 2-6x faster on an AMX CPU
     (``benchmarks/reward_nets.py``) and uses tensor cores on a GPU."""
-    from dataclasses import fields
+    from nnstructure.train.config import setting_fields
 
-    from nnstructure.train.config import TrainConfig
-
-    f = next(f for f in fields(TrainConfig) if f.name == "precision")
+    f = setting_fields()["precision"]
     return _s({**f.metadata["schema"], "default": default}, f.metadata["help"])
 
 
 def _unset_train_setting(name: str) -> dict:
     """A training setting of :class:`nnstructure.train.config.TrainConfig` (defined there once), unset by default
     (null: that setting's own default, the thesis's), so the networks trained before it existed keep their params."""
-    from dataclasses import fields
+    from nnstructure.train.config import setting_default, setting_fields
 
-    from nnstructure.train.config import TrainConfig, setting_default
-
-    f = next(f for f in fields(TrainConfig) if f.name == name)
+    f = setting_fields()[name]
     schema = {**f.metadata["schema"], "type": [f.metadata["schema"]["type"], "null"], "default": None}
     if "enum" in schema:
         schema["enum"] = [*schema["enum"], None]
