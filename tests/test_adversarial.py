@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from nnstructure.reward.adversarial import (
     adversarial_settings,
     adversarial_train,
     examples_path,
+    examples_work_dir,
     fraction_variant,
     generation_epochs,
     load_examples,
@@ -138,12 +140,37 @@ def test_killed_run_resumes_with_the_same_examples(tmp_path, run):
     with pytest.raises(Kill):
         adversarial_train(dataset, TINY, seed=0, out=tmp_path / "adv.pt", examples_dir=tmp_path / "examples",
                           progress=False, epoch_callback=kill_after_third)
+    # The sets made so far wait beside the resume state, not in the declared output folder, which a workflow
+    # deletes before it reruns an incomplete job.
+    assert not (tmp_path / "examples").exists() and examples_path(tmp_path / "examples.partial", 2).exists()
     resumed = adversarial_train(dataset, TINY, seed=0, out=tmp_path / "adv.pt", examples_dir=tmp_path / "examples", progress=False)
     for epoch in (2, 3, 4):
         a = load_examples(examples_path(root / "examples", epoch))
         b = load_examples(examples_path(tmp_path / "examples", epoch))
         torch.testing.assert_close(a["obs"], b["obs"])
     assert resumed["test_loss"] == pytest.approx(summary["test_loss"], rel=1e-6)
+    assert not (tmp_path / "examples.partial").exists()
+    assert sorted(p.name for p in (tmp_path / "examples").iterdir()) == sorted(p.name for p in (root / "examples").iterdir())
+
+
+def test_examples_of_another_run_are_never_reused(tmp_path):
+    out, examples = tmp_path / "adv.pt", tmp_path / "examples"
+    run = {"settings": {"epochs": 4}, "seed": 0}
+    work = examples_work_dir(examples, out, run)
+    (work / "examples-epoch-02.npz").write_bytes(b"set")
+    # Without the resume state a run starts from scratch: the folder is emptied.
+    assert list(examples_work_dir(examples, out, run).glob("*.npz")) == []
+    (work / "examples-epoch-02.npz").write_bytes(b"set")
+    Path(str(out) + ".partial").write_bytes(b"state")
+    assert (examples_work_dir(examples, out, run) / "examples-epoch-02.npz").exists()  # the same run resumes with it
+    assert list(examples_work_dir(examples, out, {**run, "seed": 1}).glob("*.npz")) == []  # another run does not
+    # An older run's sets, written straight into the output folder beside its resume state, are taken over.
+    import shutil
+
+    shutil.rmtree(work)
+    examples.mkdir()
+    (examples / "examples-epoch-02.npz").write_bytes(b"old")
+    assert (examples_work_dir(examples, out, run) / "examples-epoch-02.npz").read_bytes() == b"old" and not examples.exists()
 
 
 def test_examples_start_from_the_highest_predicted_rewards_and_raise_them(run):

@@ -15,8 +15,11 @@ typical predicted reward of ~21). Our reading of "adding adversarial examples
 in every epoch starting in epoch 5" is recorded in every output
 (``first_adversarial_epoch``: the first epoch after which examples are made).
 
-Files under ``examples_dir`` (written atomically, so a killed run resumes from
-the loop's ``<out>.partial`` with the same examples):
+Files under ``examples_dir`` (each written atomically). While training runs they
+live in the working folder ``<examples_dir>.partial`` beside the loop's
+``<out>.partial``, and the folder is renamed to ``examples_dir`` only when the
+run is complete: a workflow that deletes its declared (incomplete) outputs before
+a rerun leaves both resume files alone, so a killed run resumes with the same examples:
 
 * ``examples-epoch-GG.npz``: the set made after epoch ``GG`` (obs, next_obs float16
   in [0, 1], actions, source rows, predicted rewards before and after optimisation);
@@ -33,13 +36,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from nnstructure.io import ArtifactError, atomic_path, write_json
+from nnstructure.io import ArtifactError, atomic_path, json_default, write_json
 from nnstructure.reward.training_data import StreamedTransitions
 from nnstructure.reward.settings import NETWORK_KIND_SETTINGS, without_unset
 from nnstructure.models.reward import (N_PROCGEN_ACTIONS, REWARD_CHANNELS, channels_text, reward_net_spec, taken_action_output,
@@ -383,12 +387,13 @@ def adversarial_train(dataset_path: str | os.PathLike, settings: dict | None, se
     from nnstructure.train.loop import train_network
 
     full = adversarial_settings(settings)
+    work = examples_work_dir(examples_dir, out, {"settings": full, "seed": int(seed)})
     dataset = TransitionDataset(dataset_path, terminal_frame=full["terminal_frame"])
     c, h, w = dataset.frame_shape
     spec = reward_net_spec([2 * c, h, w], N_PROCGEN_ACTIONS, width_multiplier=full["width_multiplier"],
                            channels=full["channels"], init=full["init"])
     config = TrainConfig.from_dict({k: v for k, v in full.items() if k not in MODEL_KEYS + ADVERSARIAL_KEYS})
-    data = AdversarialTrainingData(dataset, examples_dir, full, seed)
+    data = AdversarialTrainingData(dataset, work, full, seed)
     extra = {"dataset_path": str(Path(dataset_path)), "adversarial_settings": full,
              "adversarial_variant": fraction_variant(full["adversarial_fraction"]), "examples_dir": str(examples_dir),
              "n_train_base": dataset.n("train"), "n_test": dataset.n("test"),
@@ -400,14 +405,42 @@ def adversarial_train(dataset_path: str | os.PathLike, settings: dict | None, se
     train_network(data, spec, config, seed, out, log=log, device=device, extra_metadata=extra,
                   epoch_callback=epoch_callback, progress=progress)
     model = load_checkpoint(out, map_location=device).model
-    final = examples_path(examples_dir, full["epochs"])
+    final = examples_path(work, full["epochs"])
     if not final.exists():
         made = make_adversarial_examples(model, dataset, n_examples(full["adversarial_fraction"], dataset.n("train")),
                                          full["optimization_steps"], full["optimization_lr"], full["max_shift"],
                                          derive_seed(seed, "adversarial", full["epochs"]), full["optimization_batch"],
                                          precision=full["precision"])
         save_examples(final, made, full["epochs"])
+    (work / "run.json").unlink()
+    if Path(examples_dir).exists():
+        shutil.rmtree(examples_dir)
+    os.replace(work, examples_dir)
     return adversarial_summary(out, examples_dir)
+
+
+def examples_work_dir(examples_dir: str | os.PathLike, out: str | os.PathLike, run: dict) -> Path:
+    """The folder ``<examples_dir>.partial`` where a run keeps its example sets until it is complete.
+
+    It belongs to the resume state ``<out>.partial`` and to the run ``run`` (settings
+    and seed; stored in it as ``run.json`` until the run completes): without that state, or made by another
+    run, it is emptied, so no set of an earlier run is ever reused. A folder left by an
+    older layout (the sets written straight into ``examples_dir`` beside a resume state)
+    is taken over.
+    """
+    work = Path(str(examples_dir) + ".partial")
+    resumable = Path(str(out) + ".partial").exists()
+    if resumable and not work.exists() and Path(examples_dir).is_dir():
+        os.replace(examples_dir, work)
+    record = work / "run.json"
+    same_run = record.exists() and json.loads(record.read_text()) == json.loads(json.dumps(run, default=json_default))
+    legacy = work.exists() and not record.exists() and resumable
+    if work.exists() and not (resumable and (same_run or legacy)):
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    if not record.exists():
+        write_json(run, record)
+    return work
 
 
 @torch.no_grad()
