@@ -97,3 +97,28 @@ def test_heap_retention_is_bounded_once_on_glibc_and_an_environment_threshold_wi
         monkeypatch.setattr(dev, "_heap_bounded", None)
         monkeypatch.delenv(dev.MMAP_THRESHOLD_ENV, raising=False)
         assert dev.bound_heap_retention() is True
+
+
+def _in_fresh_python(code: str, **env) -> str:
+    import os
+    import subprocess
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"} | env
+    return subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_importing_the_package_gives_torch_huge_pages_unless_the_environment_says_otherwise():
+    """A 64 MiB activation lands in transparent huge pages (where the kernel offers them); a set
+    ``$THP_MEM_ALLOC_ENABLE`` wins."""
+    from pathlib import Path
+
+    probe = ("import os, nnstructure, torch; x = torch.ones(2 ** 24); "
+             "huge = [int(l.split()[1]) for l in open('/proc/self/smaps_rollup') if l.startswith('AnonHugePages')][0]; "
+             "print(os.environ['THP_MEM_ALLOC_ENABLE'], huge)")
+    on, huge = _in_fresh_python(probe).split()
+    off, huge_off = _in_fresh_python(probe, THP_MEM_ALLOC_ENABLE="0").split()
+    assert (on, off) == ("1", "0")
+    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if thp.exists() and "[madvise]" in thp.read_text():  # huge pages only where asked for (this machine)
+        assert int(huge) >= 32 * 1024 and int(huge_off) == 0  # kB: at least half of the tensor, against none
