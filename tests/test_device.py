@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -67,36 +68,35 @@ def test_reward_net_training_sets_its_threads_while_it_runs_only(monkeypatch, tm
     assert seen == [before + 2] and torch.get_num_threads() == before
 
 
-def test_heap_retention_is_bounded_once_on_glibc_and_an_environment_threshold_wins(monkeypatch):
-    """``select_device`` fixes glibc's mmap threshold (freed activations go back to the system); once per process,
-    and not where ``$MALLOC_MMAP_THRESHOLD_`` already chose one."""
+def test_freed_heap_goes_back_to_the_system():
+    """After glibc has raised its mmap threshold, freed blocks stay in the heap until ``release_freed_heap``."""
+    code = ("import numpy as np\n"
+            "from nnstructure.device import release_freed_heap\n"
+            "rss = lambda: int(open('/proc/self/statm').read().split()[1]) * 4096 >> 20\n"
+            "big = np.ones(8 << 20, dtype=np.uint8); del big\n"  # a freed 8 MiB block raises the threshold
+            "blocks = [np.ones(4 << 20, dtype=np.uint8) for _ in range(64)]\n"  # 256 MiB from the heap
+            "keep = blocks[-1]; del blocks\n"
+            "before = rss(); ran = release_freed_heap()\n"
+            "print(ran, before, rss())")
+    ran, before, after = _in_fresh_python(code).split()
     import platform
-    import sys
 
-    from nnstructure import device as dev
+    if platform.libc_ver()[0] == "glibc":
+        assert ran == "True" and int(before) - int(after) > 200  # MiB
+    else:
+        assert ran == "False"
 
+
+def test_the_transition_reader_releases_the_heap_after_each_shard(tmp_path, monkeypatch):
+    from nnstructure.reward import transitions
+    from nnstructure.reward.transitions import TransitionDataset
+    from test_reward_transitions_data import write_transition_dataset
+
+    dataset = TransitionDataset(write_transition_dataset(tmp_path / "ds"))
     calls = []
-
-    class FakeLibc:
-        def mallopt(self, param, value):
-            calls.append((param, value))
-            return 1
-
-    monkeypatch.setattr(dev, "_heap_bounded", None)
-    monkeypatch.delenv(dev.MMAP_THRESHOLD_ENV, raising=False)
-    monkeypatch.setattr("ctypes.CDLL", lambda name: FakeLibc())
-    monkeypatch.setattr(sys, "platform", "linux")
-    dev.select_device("cpu")
-    dev.select_device("cpu")
-    assert dev.bound_heap_retention() is True and calls == [(-3, 1 << 20)]
-    monkeypatch.setattr(dev, "_heap_bounded", None)
-    monkeypatch.setenv(dev.MMAP_THRESHOLD_ENV, "4194304")
-    assert dev.bound_heap_retention() is False and len(calls) == 1
-    if platform.libc_ver()[0] == "glibc":  # the real call succeeds here
-        monkeypatch.undo()
-        monkeypatch.setattr(dev, "_heap_bounded", None)
-        monkeypatch.delenv(dev.MMAP_THRESHOLD_ENV, raising=False)
-        assert dev.bound_heap_retention() is True
+    monkeypatch.setattr(transitions, "release_freed_heap", lambda: calls.append(1))
+    n = sum(len(b["action"]) for b in dataset.batches(None, 7, shuffle=False))
+    assert n == dataset.n() and len(calls) == len(np.unique(dataset.column("shard")))
 
 
 def _in_fresh_python(code: str, **env) -> str:

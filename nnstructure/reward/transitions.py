@@ -33,6 +33,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
+from nnstructure.device import release_freed_heap
 from nnstructure.io import ArtifactError
 from nnstructure.reward.terminal_frames import AS_STORED, check_terminal_frame, next_obs_frames
 
@@ -293,6 +294,7 @@ class TransitionDataset:
                     yield _concat(pending)
                     pending, pending_n = [], 0
             del frames
+            release_freed_heap()  # what the shard's activations left in the heap (nnstructure.device)
         if pending_n:
             yield _concat(pending)
 
