@@ -3,6 +3,12 @@
 # by episode, statistics), CoinRun's edited transitions.
 
 
+# A transition dataset feeds chapter 5's networks, the longest training jobs of every preset
+# that has them: its shards and merge go before any training job, so a reward net can start
+# as soon as possible instead of after the chapter-3 networks.
+TRANSITIONS_PRIORITY = TRAIN_PRIORITY + 1
+
+
 rule transition_shard:
     output:
         frames=PATHS.transition_shard("{transitions}", "{shard}", "npz"),
@@ -13,6 +19,7 @@ rule transition_shard:
         PATHS.log("transition_shard", "{transitions}", "{shard}"),
     benchmark:
         PATHS.benchmark("transition_shard", "{transitions}", "{shard}")
+    priority: TRANSITIONS_PRIORITY
     resources:
         mem_mb=4000,
         runtime=240,
@@ -34,6 +41,7 @@ rule transitions_merge:
         PATHS.log("transitions_merge", "{transitions}"),
     benchmark:
         PATHS.benchmark("transitions_merge", "{transitions}")
+    priority: TRANSITIONS_PRIORITY
     resources:
         mem_mb=8000,
         runtime=60,
