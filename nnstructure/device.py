@@ -25,10 +25,9 @@ def device_preference(preference: str | None = None) -> str:
 
 
 #: torch's switch for transparent huge pages under its CPU allocator (read at its first allocation): blocks of 2 MiB
-#: and more are 2 MiB-aligned and ``madvise(MADV_HUGEPAGE)``, so a large activation is faulted in 2 MiB pages, not
-#: 4 KiB ones. Where THP is ``madvise`` (this machine, and the default of many distributions) torch never gets them
+#: and more are ``madvise(MADV_HUGEPAGE)``, so a large activation is faulted in 2 MiB pages, not 4 KiB ones. Where THP is ``madvise`` (this machine, and the default of many distributions) torch never gets them
 #: otherwise. The adversarial net's example pass (width 1/8, bf16, batch 256, one thread) took 165 s user and 153 s
-#: system time without it, 151 s and 50 s with it: 1.6x less CPU time (README, "Huge pages").
+#: system time without it, 151 s and 50 s with it: 1.6x less CPU time (README, "Huge pages and the heap").
 HUGE_PAGES_ENV = "THP_MEM_ALLOC_ENABLE"
 
 
@@ -51,7 +50,8 @@ def release_freed_heap() -> bool:
     transitions (the adversarial net's example pass, float32) that grew a process to 23 GiB; one ``malloc_trim(0)``
     brought it back to 0.32 GiB. The transition reader calls this after each shard, which bounds the retention
     to about one shard's worth. (A fixed 1 MiB mmap threshold bounded it too, but faulted every activation in
-    afresh: 13.3 s system time against 5.1 s for three epochs of ``make run``'s reward net; README, "Huge pages".)
+    afresh: 13.3 s system time against 6.3 s with the trim, for three epochs of ``make run``'s reward net; README,
+    "Huge pages and the heap".)
     Elsewhere than glibc this does nothing.
     """
     global _malloc_trim
