@@ -63,6 +63,10 @@ def test_sets_are_counted_as_configured(run):
     assert summary["variant"] == "custom" and summary["adversarial_fraction"] == 0.1
     for key in ("train_loss", "test_loss", "first_adversarial_loss", "final_adversarial_loss", "end_examples_mse"):
         assert np.isfinite(summary[key])
+    # Whether the net has learnt is judged against mean guessing on its own dataset, as for reward nets.
+    from nnstructure.reward.nets import mean_guess_mse
+
+    assert summary["mean_guess_test_mse"] == mean_guess_mse(TransitionDataset(dataset))["test"] > 0
 
 
 def test_adversarial_examples_are_labelled_zero_and_spread_over_the_epoch(run):

@@ -135,6 +135,12 @@ def test_adversarial_denovo_finding():
     assert f.adversarial_denovo_finding(None).startswith("Not testable:")
     # Without thesis_network, the adversarial nets can be named.
     assert f.adversarial_denovo_finding(lost.drop(columns="thesis_network"), {"adv"}).startswith("Holds:")
+    # An adversarial net at the mean-guess loss predicts about 0 for everything: losing the high reward is trivial.
+    adversarial = pd.DataFrame([{"network": "adv", "test_loss": 1.47, "mean_guess_test_mse": 1.474}])
+    line = f.adversarial_denovo_finding(lost, unlearnt=f.reward_net_unlearnt(adversarial))
+    assert line.startswith("Not testable:") and "adv has not learnt: test loss 1.47 is 0.997 x mean guessing" in line
+    learnt = adversarial.assign(test_loss=0.1)
+    assert f.adversarial_denovo_finding(lost, unlearnt=f.reward_net_unlearnt(learnt)).startswith("Holds:")
 
 
 def test_findings_become_markdown_and_scorecard_rows():

@@ -320,7 +320,8 @@ def findings(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if vis is not None:
         mapping = _network_map(inputs)
         vis = vis.assign(thesis_network=_thesis_network(vis, mapping)) if "thesis_network" not in vis.columns else vis
-        records.append(f.finding_record("reward_visualization", "5.8-text", "adversarial", f.adversarial_denovo_finding(vis)))
+        records.append(f.finding_record("reward_visualization", "5.8-text", "adversarial", f.adversarial_denovo_finding(
+            vis, unlearnt=f.reward_net_unlearnt(_present(inputs, "adversarial")))))
     return pd.DataFrame(records, columns=["table_name", "table", "claim", "criterion", "verdict", "line"])
 
 

@@ -307,12 +307,13 @@ def findings(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
             records.append(f.finding_record("table_5_10", "5.10", "5.10", line))
     if _has_adversarial(inputs):
         visualizations = inputs.get("visualizations")
+        adversarial_unlearnt = f.reward_net_unlearnt(inputs.get("adversarial"))
         records.append(f.finding_record("adversarial_training", "5.8-text", "adversarial",
-                                        f.adversarial_denovo_finding(visualizations)))
+                                        f.adversarial_denovo_finding(visualizations, unlearnt=adversarial_unlearnt)))
         edits = inputs.get("adversarial_edits")
         if edits is not None and len(edits):
             records.append(f.finding_record("adversarial_training", "5.8-text", "5.2",
-                                            f.edits_finding(edits, inputs.get("reward_nets"))))
+                                            f.edits_finding(edits, inputs.get("adversarial"))))
     return pd.DataFrame(records, columns=["table_name", "table", "claim", "criterion", "verdict", "line"])
 
 

@@ -312,9 +312,13 @@ def _final_denovo(visualizations: pd.DataFrame) -> pd.Series:
     return denovo[denovo["step"] == last].groupby("network")["predicted_reward"].mean()
 
 
-def adversarial_denovo_finding(visualizations: pd.DataFrame | None, adversarial: set[str] | None = None) -> str:
+def adversarial_denovo_finding(visualizations: pd.DataFrame | None, adversarial: set[str] | None = None,
+                               unlearnt: dict[str, str] | None = None) -> str:
     """After adversarial training, de novo visualisations lose their high reward (``visualizations``: ``network``,
-    ``mode``, ``step``, ``predicted_reward`` and ``thesis_network``, or the adversarial nets' names in ``adversarial``)."""
+    ``mode``, ``step``, ``predicted_reward`` and ``thesis_network``, or the adversarial nets' names in ``adversarial``).
+    ``unlearnt``: {network: reason} of the networks that have not learnt (:func:`reward_net_unlearnt` of the
+    adversarial nets' table). A net that predicts about 0 for everything "loses" any high reward trivially, so an
+    adversarially trained net that has not learnt makes the finding not testable."""
     claim = CLAIMS["adversarial"]
     if not _present(visualizations):
         return _line("Not testable", claim, ["no visualisations among this report's inputs (the chapter 5 part 1 "
@@ -330,6 +334,9 @@ def adversarial_denovo_finding(visualizations: pd.DataFrame | None, adversarial:
     if not len(ours):
         return _line("Not testable", claim, ["no de novo visualisations of an adversarially trained net "
                                              "(reward.networks.<set>.visualization_modes: [denovo])"])
+    untested = [f"{n} {unlearnt[n]}" for n in ours.index if unlearnt and n in unlearnt]
+    if untested:
+        return _line("Not testable", claim, untested)
     mean = float(ours.mean())
     details = [f"adversarially trained: mean {_f(mean)} ({', '.join(f'{n} {_f(v)}' for n, v in ours.items())})"]
     lost = mean <= DENOVO_HIGH

@@ -488,7 +488,21 @@ def adversarial_summary(checkpoint: str | os.PathLike, examples_dir: str | os.Pa
         "end_examples_mse": float(end.mean()),
         "end_examples_reward": float(end_pred.mean()),
         "end_examples_source_reward": float(np.mean(sets[int(full["epochs"])]["source_predicted_reward"])),
+        "mean_guess_test_mse": mean_guess_test_mse(meta),
     }
+
+
+def mean_guess_test_mse(metadata: dict) -> float:
+    """The test MSE of guessing the mean training reward on the dataset an adversarial net was trained on (from
+    its checkpoint's ``metadata``), as the reward nets' rows have it: whether the net has learnt is judged against it.
+    NaN when the dataset is no longer where the checkpoint says."""
+    from nnstructure.reward.nets import mean_guess_mse
+    from nnstructure.reward.transitions import TABLE_FILE, TransitionDataset
+
+    path = Path(metadata["dataset_path"])
+    if not (path / TABLE_FILE).exists():
+        return float("nan")
+    return mean_guess_mse(TransitionDataset(path))["test"]
 
 
 def adversarial_epochs_table(examples_dir: str | os.PathLike, log: str | os.PathLike | None = None):

@@ -86,7 +86,13 @@ def aggregate_reward_results(inputs: Mapping[str, Sequence[str]], columns: Mappi
     for path, c in files("dots_rows"):
         tables["dots_nets"].append(_with(read_parquet(path), c, NETWORK_IDS))
     for path, c in files("adversarial_summaries"):
-        tables["adversarial"].append(_with(read_parquet(path), c, NETWORK_IDS))
+        summary = read_parquet(path)
+        if "mean_guess_test_mse" not in summary.columns:  # a summary written before it had one
+            from nnstructure.checkpoint import read_metadata
+            from nnstructure.reward.adversarial import mean_guess_test_mse
+
+            summary["mean_guess_test_mse"] = [mean_guess_test_mse(read_metadata(ck)) for ck in summary["checkpoint"]]
+        tables["adversarial"].append(_with(summary, c, NETWORK_IDS))
     for path, c in files("adversarial_epochs"):
         tables["adversarial_epochs"].append(_with(read_parquet(path), c, NETWORK_IDS))
     for path, c in files("adversarial_examples"):

@@ -36,7 +36,7 @@ CH5_TABLES = ("datasets", "reward_nets", "reward_net_metrics", "noise", "edits",
               "adversarial_examples", "adversarial_edits", "adversarial_noise", "dots_nets")
 CH5_REPORT_INPUTS = {
     "ch5": ("datasets", "reward_nets", "reward_net_metrics", "noise", "edits", "visualizations",
-            "visualization_controls", "visualization_images"),
+            "visualization_controls", "visualization_images", "adversarial"),
     "ch5_part2": ("probes", "adversarial", "adversarial_epochs", "adversarial_examples", "adversarial_edits",
                   "adversarial_noise", "dots_nets", "reward_nets", "visualizations"),
 }
