@@ -75,3 +75,20 @@ def test_the_workflow_names_the_aggregation_inputs_it_reads():
 
     cfg = {"networks": {}, "transitions": {}}
     assert list(wc.reward_aggregate_inputs(cfg, "res")) == list(INPUT_TABLES)
+
+
+def test_an_older_adversarial_summary_gets_its_mean_guess_from_its_dataset(tmp_path, monkeypatch):
+    from nnstructure.reward.nets import mean_guess_mse
+    from nnstructure.reward.transitions import TransitionDataset
+    from test_reward_transitions_data import write_transition_dataset
+
+    dataset = write_transition_dataset(tmp_path / "ds")
+    monkeypatch.setattr("nnstructure.checkpoint.read_metadata",
+                        lambda path: {"dataset_path": str(dataset) if path == "adv.pt" else str(tmp_path / "gone")})
+    summary = _write(tmp_path / "summary.parquet", pd.DataFrame({"checkpoint": ["adv.pt", "moved.pt"], "test_loss": [1.0, 1.0]}))
+    outputs = {name: str(tmp_path / "tables" / f"{name}.parquet") for name in TABLES}
+    aggregate_reward_results({"adversarial_summaries": [summary]},
+                             {"adversarial_summaries": [{"network": "adv", "network_set": "adv", "condition": "none", "seed": 0}]},
+                             outputs)
+    mean_guess = pd.read_parquet(outputs["adversarial"])["mean_guess_test_mse"].tolist()
+    assert mean_guess[0] == mean_guess_mse(TransitionDataset(dataset))["test"] > 0 and np.isnan(mean_guess[1])
