@@ -262,3 +262,15 @@ def test_figure_5_18_keeps_its_title_and_panel_titles_inside_the_figure(inputs, 
         extent = text.get_window_extent(renderer)
         assert box.x0 - 0.5 <= extent.x0 and extent.x1 <= box.x1 + 0.5, (text.get_text(), extent, box)
         assert box.y0 - 0.5 <= extent.y0 and extent.y1 <= box.y1 + 0.5, (text.get_text(), extent, box)
+
+
+def test_an_adversarial_net_that_has_not_learnt_makes_its_probe_table_not_testable(inputs):
+    probes = inputs["probes"]
+    adversarial_rows = probes[probes["network"] == "cr15"].assign(thesis_network="adversarial", network="adv")
+    unlearnt = {**inputs, "probes": pd.concat([probes, adversarial_rows], ignore_index=True),
+                "adversarial": inputs["adversarial"].assign(network="adv", test_loss=1.47, mean_guess_test_mse=1.474)}
+    found = ch5_part2.build_tables(unlearnt)["findings"].set_index("table")
+    assert found.loc["5.8", "verdict"] == "Not testable" and "adv has not learnt" in found.loc["5.8", "line"]
+    assert found.loc["5.3", "verdict"] == "Holds"  # the ordinary net's table is judged as before
+    learnt = {**unlearnt, "adversarial": unlearnt["adversarial"].assign(test_loss=0.1)}
+    assert ch5_part2.build_tables(learnt)["findings"].set_index("table").loc["5.8", "verdict"] == "Holds"

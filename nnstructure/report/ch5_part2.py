@@ -296,7 +296,8 @@ def findings(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
     rows = _probe_rows(inputs)
     if len(rows):
         tables_of = pd.Series([_table_of(r) for _, r in rows.iterrows()], index=rows.index)
-        unlearnt = f.reward_net_unlearnt(inputs.get("reward_nets"))
+        # The adversarially trained net's probes (5.8, 5.9) are judged against its own mean guessing too.
+        unlearnt = f.reward_net_unlearnt(inputs.get("reward_nets")) | f.reward_net_unlearnt(inputs.get("adversarial"))
         for table in PROBE_TABLE_TARGETS:
             if (tables_of == table).any():
                 line = f.probe_finding(rows[tables_of == table], table, unlearnt)
