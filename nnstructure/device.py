@@ -9,6 +9,7 @@ when a device is chosen, so a step that learns it runs on the CPU need not load 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from typing import TYPE_CHECKING, Iterator
 
@@ -39,7 +40,16 @@ def use_huge_pages() -> None:
     os.environ.setdefault(HUGE_PAGES_ENV, "1")
 
 
-_malloc_trim = None
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None elsewhere."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    return getattr(ctypes.CDLL(None), "malloc_trim", None)
 
 
 def release_freed_heap() -> bool:
@@ -54,18 +64,10 @@ def release_freed_heap() -> bool:
     "Huge pages and the heap".)
     Elsewhere than glibc this does nothing.
     """
-    global _malloc_trim
-    if _malloc_trim is None:
-        _malloc_trim = False
-        import sys
-
-        if sys.platform.startswith("linux"):
-            import ctypes
-
-            _malloc_trim = getattr(ctypes.CDLL(None), "malloc_trim", None) or False
-    if not _malloc_trim:
+    trim = _malloc_trim()
+    if trim is None:
         return False
-    _malloc_trim(0)
+    trim(0)
     return True
 
 

@@ -382,6 +382,7 @@ def adversarial_train(dataset_path: str | os.PathLike, settings: dict | None, se
     After training, a final set is made with the trained network (the thesis's
     "examples generated at the end"). Returns :func:`adversarial_summary` of the run.
     """
+    from nnstructure.reward.nets import mean_guess_mse
     from nnstructure.reward.transitions import TransitionDataset
     from nnstructure.train.config import TrainConfig
     from nnstructure.train.loop import train_network
@@ -397,6 +398,7 @@ def adversarial_train(dataset_path: str | os.PathLike, settings: dict | None, se
     extra = {"dataset_path": str(Path(dataset_path)), "adversarial_settings": full,
              "adversarial_variant": fraction_variant(full["adversarial_fraction"]), "examples_dir": str(examples_dir),
              "n_train_base": dataset.n("train"), "n_test": dataset.n("test"),
+             "mean_guess_test_mse": mean_guess_mse(dataset)["test"],  # as a reward net's: has the net learnt?
              "loss": "mse of the taken action's output; adversarial examples labelled 0"}
     from nnstructure.checkpoint import load_checkpoint
     from nnstructure.device import select_device
@@ -493,12 +495,15 @@ def adversarial_summary(checkpoint: str | os.PathLike, examples_dir: str | os.Pa
 
 
 def mean_guess_test_mse(metadata: dict) -> float:
-    """The test MSE of guessing the mean training reward on the dataset an adversarial net was trained on (from
-    its checkpoint's ``metadata``), as the reward nets' rows have it: whether the net has learnt is judged against it.
-    NaN when the dataset is no longer where the checkpoint says."""
+    """The test MSE of guessing the mean training reward on the dataset an adversarial net was trained on, from
+    its checkpoint's ``metadata`` (recorded at training time, as for reward nets): whether the net has learnt is
+    judged against it. A checkpoint from before it was recorded gets it from its dataset, NaN when the dataset is
+    no longer where the checkpoint says."""
     from nnstructure.reward.nets import mean_guess_mse
     from nnstructure.reward.transitions import TABLE_FILE, TransitionDataset
 
+    if "mean_guess_test_mse" in metadata:
+        return float(metadata["mean_guess_test_mse"])
     path = Path(metadata["dataset_path"])
     if not (path / TABLE_FILE).exists():
         return float("nan")
