@@ -131,7 +131,9 @@ def test_stats_match_definitions():
     st = relative_clusterability_stats(0.5, shuffled)
     assert st["p_value"] == pytest.approx(1 / 5)
     assert st["z_score"] == pytest.approx((0.5 - 2.5) / np.sqrt(1.25))
-    assert relative_clusterability_stats(2.0, shuffled)["p_value"] == pytest.approx(2 / 5)  # ties do not count
+    # a tie counts against the network (North et al. 2002): not "more clusterable than all" shuffles
+    assert relative_clusterability_stats(2.0, shuffled)["p_value"] == pytest.approx(3 / 5)
+    assert relative_clusterability_stats(1.0, shuffled)["p_value"] == pytest.approx(2 / 5)
 
 
 def test_shuffles_do_not_depend_on_jobs_and_dense_path_agrees():

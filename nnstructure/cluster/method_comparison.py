@@ -12,7 +12,7 @@ graph; chapter 4's weight/network partitioning) by every method of
   :func:`nnstructure.cluster.relative.shuffled_adjacency`, each partitioned by
   the same method with the same settings; spectral clustering keeps the
   network's k). The n-cut's p-value is the thesis's left one-sided
-  ``(#{shuffled < observed} + 1) / (n + 1)``; modularity's is the right one
+  ``(#{shuffled <= observed} + 1) / (n + 1)``; modularity's is the right one
   (higher is more modular); both with z-scores
   (:func:`nnstructure.cluster.relative.relative_clusterability_stats`);
 * specialisation: chapter 4's lesions (importance: accuracy drop) and feature

@@ -3,7 +3,7 @@
 Follows the thesis (3.2.3) and the original ``run_clustering``: zero-degree
 nodes are dropped *before* shuffling and again from every shuffled graph;
 each graph is clustered with :func:`spectral_clustering`; the left one-sided
-p-value is ``(#{shuffled < observed} + 1) / (n + 1)`` and the z-score uses the
+p-value is ``(#{shuffled <= observed} + 1) / (n + 1)`` (North et al. 2002: ties count) and the z-score uses the
 population standard deviation of the shuffled n-cuts.
 
 Shuffle ``i`` draws its permutation and its clustering seed from
@@ -42,13 +42,17 @@ GPU_MEMORY_FRACTION = 0.25
 
 
 def relative_clusterability_stats(observed: float, shuffled: Sequence[float]) -> dict:
-    """Mean, population s.d., left p-value and z-score of ``observed`` against ``shuffled``."""
+    """Mean, population s.d., left p-value and z-score of ``observed`` against ``shuffled``.
+
+    The p-value is North et al.'s (2002; the thesis's reference) ``(r + 1) / (n + 1)``, with r the shuffles
+    at least as clusterable as the network (n-cut ``<=`` observed): a tie counts against the network, so
+    ``p = 1 / (n + 1)`` means "more clusterable than all n shuffles", as the thesis's tables count it."""
     shuffled = np.asarray(shuffled, dtype=np.float64)
     if shuffled.size == 0:
         raise ValueError("no shuffled n-cuts to compare with; use at least one shuffle")
     mean = float(shuffled.mean())
     std = float(shuffled.std(ddof=0))
-    p_value = (int(np.sum(shuffled < observed)) + 1) / (shuffled.size + 1)
+    p_value = (int(np.sum(shuffled <= observed)) + 1) / (shuffled.size + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = float(np.float64(observed - mean) / np.float64(std))
     return {"shuffle_mean": mean, "shuffle_std": std, "p_value": p_value, "z_score": z, "n_shuffles": int(shuffled.size)}
