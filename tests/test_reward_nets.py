@@ -12,6 +12,7 @@ from torch import nn
 from nnstructure.checkpoint import load_checkpoint
 from nnstructure.data.dataset import Dataset
 from nnstructure.io import ArtifactError
+from nnstructure.train.precision import resolve_precision
 from nnstructure.models import build_model, reward_layer_outputs, reward_net_spec, taken_action_output, transition_inputs
 from nnstructure.models.reward import predict_rewards, reward_channels
 from nnstructure.reward.nets import mean_guess_mse, reward_net_row, train_reward_net
@@ -114,8 +115,11 @@ def test_streamed_training_lowers_the_loss_below_mean_guessing(trained, dataset_
     ds = TransitionDataset(dataset_dir)
     model = load_checkpoint(out).model
     batch = ds.load(ds.rows("test"))
-    assert meta["train_config"]["precision"] == "bf16"  # the chapter-5 default
-    pred = predict_rewards(model, batch["obs"], batch["next_obs"], batch["action"], precision="bf16")
+    # the chapter-5 default, auto, resolved on this machine: bf16 where oneDNN has native bf16 kernels
+    used = resolve_precision("auto", "cpu")
+    assert meta["train_config"]["precision"] == used and meta["precision_setting"] == "auto"
+    assert meta["reward_net_settings"]["precision"] == "auto"
+    pred = predict_rewards(model, batch["obs"], batch["next_obs"], batch["action"], precision=used)
     assert meta["test_loss"] == pytest.approx(float(((pred - batch["reward"]) ** 2).mean()), rel=1e-5)
     row = reward_net_row(out, "tiny")
     assert row["game"] == "coinrun" and row["epochs"] == 10 and row["width_multiplier"] == pytest.approx(1 / 32)
@@ -123,6 +127,7 @@ def test_streamed_training_lowers_the_loss_below_mean_guessing(trained, dataset_
     assert row["lr_schedule"] == "constant" and row["grad_clip_norm"] == 0.0  # unset: the thesis's
     assert "lr_schedule" not in meta["train_config"] and "grad_clip_norm" not in meta["train_config"]
     assert row["test_loss"] == pytest.approx(meta["test_loss"]) and row["mean_guess_test_mse"] == pytest.approx(baseline["test"])
+    assert row["precision"] == used  # the precision used, not the setting
     assert meta["spec"]["arch"] == "reward" and meta["reward_net_settings"]["adam_eps"] == 1e-8
 
 

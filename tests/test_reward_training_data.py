@@ -146,3 +146,38 @@ def test_autocast_is_bfloat16_inside_and_refuses_unknown_precisions():
         assert layer(torch.ones(2, 4)).dtype == torch.float32
     with pytest.raises(ValueError, match="fp32"):
         autocast(CPU, "fp16")
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_only_where_the_device_has_it_natively(monkeypatch, dataset, tmp_path, native):
+    """``auto`` resolves to bf16 on a CPU whose oneDNN has bf16 kernels (AMX, AVX-512 BF16) and to fp32 on one
+    that would emulate it (AVX2 only: 10-50x slower); training records the precision it used."""
+    from nnstructure.reward.nets import reward_net_row
+    from nnstructure.train import precision as precision_module
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native)
+    used = "bf16" if native else "fp32"
+    assert precision_module.native_bf16("cpu") is native
+    assert precision_module.resolve_precision("auto", CPU) == used
+    assert precision_module.resolve_precision("fp32", CPU) == "fp32" and precision_module.resolve_precision("bf16", CPU) == "bf16"
+    layer = torch.nn.Linear(4, 3)
+    with autocast(CPU, "auto"):
+        assert layer(torch.ones(2, 4)).dtype == (torch.bfloat16 if native else torch.float32)
+    out = tmp_path / "auto.pt"
+    meta = train_reward_net(dataset.path, {"epochs": 1, "width_multiplier": 1 / 32, "batch_size": 16, "precision": "auto"},
+                            0, out, progress=False)
+    assert meta["train_config"]["precision"] == used and meta["precision_setting"] == "auto"
+    assert reward_net_row(out)["precision"] == used
+    # an explicit precision is kept as it is, with no "auto" mark
+    meta = train_reward_net(dataset.path, {"epochs": 1, "width_multiplier": 1 / 32, "batch_size": 16, "precision": "fp32"},
+                            0, tmp_path / "fp32.pt", progress=False)
+    assert meta["train_config"]["precision"] == "fp32" and "precision_setting" not in meta
+
+
+def test_a_cuda_device_has_native_bf16_only_when_torch_says_so(monkeypatch):
+    from nnstructure.train import precision as precision_module
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    for supported in (True, False):
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, s=supported, **k: s)
+        assert precision_module.resolve_precision("auto", "cuda") == ("bf16" if supported else "fp32")

@@ -195,7 +195,8 @@ def test_ch5_cpu_preset_trains_learning_recipes_on_the_full_datasets():
     assert cfg["transitions"] == paper["transitions"]  # the thesis-size datasets
     coinrun = cfg["networks"]["coinrun-reward"]
     assert {c["thesis_network"] for c in coinrun["conditions"].values()} == {"coinrun-15", "coinrun-40"}
-    assert coinrun["train"]["precision"] == "bf16" and coinrun["train"]["zero_reward_discard"] > 0
+    # precision: the chapter-5 default, auto (bf16 on an AMX CPU, fp32 on an AVX2-only one)
+    assert "precision" not in coinrun["train"] and coinrun["train"]["zero_reward_discard"] > 0
     assert {"heist-reward", "coinrun-adversarial", "dots"} <= set(cfg["networks"])
 
 

@@ -122,6 +122,7 @@ def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> d
     from nnstructure.checkpoint import read_metadata
     from nnstructure.reward.terminal_frames import network_terminal_frame
     from nnstructure.train.config import TrainConfig
+    from nnstructure.train.precision import network_precision
 
     meta = read_metadata(checkpoint)
     if meta.get("spec", {}).get("arch") != "reward":
@@ -142,7 +143,7 @@ def reward_net_row(checkpoint: str | os.PathLike, label: str | None = None) -> d
         # unset: TrainConfig's own defaults (the thesis's constant rate, no clipping)
         "lr_schedule": settings.get("lr_schedule") or TrainConfig.lr_schedule,
         "grad_clip_norm": float(settings.get("grad_clip_norm") or TrainConfig.grad_clip_norm),
-        "precision": settings.get("precision", "fp32"),
+        "precision": network_precision(meta),  # the one used (an "auto" setting resolved on its training device)
         "zero_reward_discard": float(settings.get("zero_reward_discard", 0.0)),
         "discard_weighting": bool(settings.get("discard_weighting", True)),
         "weighting_from_epoch": int(settings.get("weighting_from_epoch", 1)),

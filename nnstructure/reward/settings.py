@@ -20,8 +20,9 @@ def _s(schema: dict, help: str) -> dict:
 
 def _precision(default: str) -> dict:
     """The training setting ``precision`` (defined once, in :class:`nnstructure.train.config.TrainConfig`)
-    with a chapter-5 default: bf16 autocast trains these convolutional nets 2-6x faster on an AMX CPU
-    (``benchmarks/reward_nets.py``) and uses tensor cores on a GPU."""
+    with a chapter-5 default: ``auto``, bf16 autocast where the device has it natively (it trains these
+    convolutional nets 2-6x faster on an AMX CPU, ``benchmarks/reward_nets.py``, and uses tensor cores on
+    a GPU) and fp32 elsewhere (an AVX2-only CPU runs bf16 convolutions 10-50x slower than fp32)."""
     from nnstructure.train.config import setting_fields
 
     f = setting_fields()["precision"]
@@ -77,7 +78,7 @@ REWARD_NET_SETTINGS: dict[str, dict] = {
     "grad_clip_norm": _unset_train_setting("grad_clip_norm"),
     "init": _s({"type": "string", "enum": ["torch", "glorot"], "default": "torch"},
                "initialisation: PyTorch's default (original code) or Keras-style Glorot"),
-    "precision": _precision("bf16"),
+    "precision": _precision("auto"),
     "zero_reward_discard": _s({"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.0},
                               "share of the zero-reward training transitions left out of each epoch (drawn afresh every "
                               "epoch; rewarded ones always kept; the test loss is always on every test transition). "
@@ -112,7 +113,7 @@ ADVERSARIAL_SETTINGS: dict[str, dict] = {
                           "gradients clipped to this percentile of the previous epoch's gradient norms"),
     "width_multiplier": _s({"type": "number", "exclusiveMinimum": 0, "default": 1.0}, "scales the reward net's channels"),
     "channels": REWARD_NET_SETTINGS["channels"],
-    "precision": _precision("bf16"),
+    "precision": _precision("auto"),
     "zero_reward_discard": REWARD_NET_SETTINGS["zero_reward_discard"],
     "discard_weighting": REWARD_NET_SETTINGS["discard_weighting"],
     "weighting_from_epoch": REWARD_NET_SETTINGS["weighting_from_epoch"],
@@ -130,7 +131,7 @@ DOTS_NET_SETTINGS: dict[str, dict] = {
     "lr": _s({"type": "number", "exclusiveMinimum": 0, "default": 0.001}, "Adam learning rate"),
     "width_multiplier": _s({"type": "number", "exclusiveMinimum": 0, "default": 1.0}, "scales the network's channels"),
     "data_seed": _s({"type": "integer", "minimum": 0, "default": 0}, "the image stream (the same for every network by default)"),
-    "precision": _precision("bf16"),
+    "precision": _precision("auto"),
 }
 
 #: Which settings table each chapter-5 network kind uses, and the subcommand that trains it.

@@ -89,7 +89,9 @@ class TrainConfig:
     shuffle: bool = _setting(True, "reshuffle the training set every epoch (off for memorization)", {"type": "boolean"})
     augment: bool = _setting(False, "CIFAR augmentation: rotations, shifts, flips", {"type": "boolean"})
     precision: str = _setting("fp32", "arithmetic: fp32, or bf16 autocast (AMX on CPU, tensor cores on CUDA) with fp32 "
-                              "weights, optimiser and loss", {"type": "string", "enum": ["fp32", "bf16"]})
+                              "weights, optimiser and loss, or auto: bf16 where the device computes it natively, fp32 "
+                              "elsewhere (an AVX2-only CPU runs bf16 10-50x slower); the checkpoint records the one used",
+                              {"type": "string", "enum": ["auto", "fp32", "bf16"]})
     grad_clip_norm: float = _setting(
         0.0, "clip each step's gradient to this global L2 norm (0: off, the thesis); it bounds the step a rare "
         "large-loss batch gives", {"type": "number", "minimum": 0}, applies="grad_clip")
@@ -128,8 +130,9 @@ class TrainConfig:
             raise ValueError(f"grad_clip_norm must be >= 0 (0: no clipping), got {self.grad_clip_norm}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
-        if self.precision not in ("fp32", "bf16"):
-            raise ValueError(f"precision must be 'fp32' or 'bf16' (bfloat16 autocast), got {self.precision!r}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32', 'bf16' (bfloat16 autocast) or 'auto' (bf16 where the device "
+                             f"has it natively), got {self.precision!r}")
         if any(k < 1 for k in self.spectral_eigs):
             raise ValueError(f"spectral_eigs are 1-indexed eigenvalue numbers, got {self.spectral_eigs}")
 

@@ -13,7 +13,9 @@ on the fly; adversarial training).
 
 Precision: ``config.precision`` ``"bf16"`` runs every forward pass (training and
 evaluation) under bfloat16 autocast (:mod:`nnstructure.train.precision`); weights,
-optimiser state and the loss stay float32.
+optimiser state and the loss stay float32. ``"auto"`` is resolved once, on the
+training device (bf16 where it is native), and the checkpoint's ``train_config``
+records the precision used (``precision_setting: auto`` beside it).
 
 Determinism and resume: the permutation, augmentation and dropout randomness
 of epoch ``e`` come from seeds derived from ``(seed, e)``, so an epoch does not
@@ -25,6 +27,7 @@ ends with exactly the weights of an uninterrupted run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -48,7 +51,7 @@ from nnstructure.seeding import derive_seed
 from nnstructure.train.augment import augment_batch
 from nnstructure.train.clusterable_init import DEFAULT_BETA, clusterable_init_
 from nnstructure.train.config import TrainConfig
-from nnstructure.train.precision import autocast
+from nnstructure.train.precision import autocast, resolve_precision
 from nnstructure.train.pruning import MagnitudePruner, PolynomialDecay, kernel_sparsity
 from nnstructure.train.regularizers import (
     UnmaskedKernels, eigenvalue_estimator, normalize_channels_, normalize_hidden_units_, spectral_penalty, weight_penalty,
@@ -231,6 +234,9 @@ def train_network(
     config = TrainConfig.from_dict(config) if isinstance(config, dict) else config
     spec = validate_spec(spec)
     device = device if isinstance(device, torch.device) else select_device(device)
+    requested_precision = config.precision
+    if requested_precision == "auto":  # resolved once, on this device: the checkpoint records the precision used
+        config = dataclasses.replace(config, precision=resolve_precision(requested_precision, device))
     seed = int(seed)
     data = _training_data(dataset, device)
     data.check_compatible(spec, config)
@@ -264,6 +270,7 @@ def train_network(
         "seed": seed,
         "device": str(device),
         "versions": _versions(),
+        **({"precision_setting": "auto"} if requested_precision == "auto" else {}),
         **(extra_metadata or {}),
     }
 

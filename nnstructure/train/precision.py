@@ -1,4 +1,4 @@
-"""Arithmetic precision of training and inference: ``fp32``, or ``bf16`` autocast.
+"""Arithmetic precision of training and inference: ``fp32``, ``bf16`` autocast, or ``auto``.
 
 ``bf16`` runs matrix products and convolutions in bfloat16 under
 :func:`torch.autocast` (AMX / AVX512-BF16 on recent Xeons, tensor cores on
@@ -12,6 +12,13 @@ to bfloat16 loses any change confined to a few pixels. The reward net's evidence
 agent's sprite on a 3x3-pixel coin) is such a change: averaged into a channel of mean 1.5, a
 3x3 bump of +1 moves the mean by 0.0022, below bfloat16's step of 0.0078 there, so under plain
 autocast the head never sees it.
+
+``auto`` is bf16 where the device computes in bfloat16 natively and fp32 elsewhere
+(:func:`resolve_precision`). bfloat16 is only fast with hardware support: on a CPU with AVX2 only
+(an AMD EPYC without AVX-512) oneDNN falls back to reference kernels, and one bf16 forward pass of
+three small convolutions took 7.1 s against 0.15 s in fp32 (0.81 s against 0.07 s channels-last),
+where an AMX Xeon trains the reward net 2-6x faster in bf16 (``benchmarks/reward_nets.py``).
+Training resolves ``auto`` once, on the device it runs on, and records the precision it used.
 """
 
 from __future__ import annotations
@@ -21,12 +28,37 @@ import contextlib
 import torch
 
 PRECISIONS = ("fp32", "bf16")
+#: What the ``precision`` setting takes: a precision, or ``auto`` (:func:`resolve_precision`).
+PRECISION_SETTINGS = ("auto", *PRECISIONS)
+
+
+def native_bf16(device: torch.device | str) -> bool:
+    """Whether ``device`` runs bfloat16 convolutions and products natively: a CUDA device with bf16 support,
+    or a CPU whose oneDNN has bf16 kernels (AVX-512 BF16 / AMX; not an AVX2-only CPU)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """``precision`` itself, or for ``auto`` ``bf16`` where :func:`native_bf16` holds on ``device``, else ``fp32``."""
+    if precision not in PRECISION_SETTINGS:
+        raise ValueError(f"precision must be one of {PRECISION_SETTINGS}, got {precision!r}")
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return precision
 
 
 def autocast(device: torch.device | str, precision: str):
-    """A context that runs its forward passes at ``precision`` on ``device`` (a no-op for ``fp32``)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    """A context that runs its forward passes at ``precision`` on ``device`` (a no-op for ``fp32``; ``auto``
+    is resolved on ``device``)."""
+    precision = resolve_precision(precision, device)
     if precision == "fp32":
         return contextlib.nullcontext()
     device_type = torch.device(device).type
