@@ -200,6 +200,21 @@ def test_ch5_cpu_preset_trains_learning_recipes_on_the_full_datasets():
     assert {"heist-reward", "coinrun-adversarial", "dots"} <= set(cfg["networks"])
 
 
+def test_adversarial_nets_take_init_and_clipping_without_touching_older_params():
+    """init and grad_clip_norm are adversarial settings (ch5-cpu's adversarial net has the CoinRun nets' recipe);
+    unset, they stay out of the params, so the adversarial nets of configs without them are not retrained."""
+    from nnstructure.reward.adversarial import adversarial_settings
+
+    cpu = yaml.safe_load((ROOT / "config" / "ch5-cpu.yaml").read_text())
+    settings = wc.ch5_settings(cpu, wc.Network("coinrun-adversarial", "none", 0))
+    assert settings["init"] == "glorot" and settings["grad_clip_norm"] == 1.0 and settings["lr_schedule"] == "cosine"
+    default = yaml.safe_load((ROOT / "config.yaml").read_text())
+    settings = wc.ch5_settings(default, wc.Network("coinrun-adversarial", "none", 0))
+    assert "init" not in settings and "grad_clip_norm" not in settings
+    assert adversarial_settings({k: v for k, v in settings.items() if k != "variant"})["init"] == "torch"  # the step's default
+    assert adversarial_settings({"init": "glorot", "grad_clip_norm": 1.0})["grad_clip_norm"] == 1.0
+
+
 def test_defaults_filled_and_settings_layered():
     cfg = small_config(train={"batch_size": 64})
     assert cfg["clusterability"]["k"] == 12 and cfg["clusterability"]["n_shuffles"] == 50

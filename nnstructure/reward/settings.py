@@ -102,6 +102,7 @@ ADVERSARIAL_SETTINGS: dict[str, dict] = {
     "batch_size": _s({"type": "integer", "minimum": 1, "default": 256}, "minibatch size"),
     "lr": _s({"type": "number", "exclusiveMinimum": 0, "default": 0.001}, "Adam learning rate"),
     "lr_schedule": REWARD_NET_SETTINGS["lr_schedule"],
+    "grad_clip_norm": REWARD_NET_SETTINGS["grad_clip_norm"],
     "first_adversarial_epoch": _s({"type": "integer", "minimum": 1, "default": 5},
                                   "adversarial examples are made after this epoch and every later one"),
     "variant": _s({"type": "string", "enum": ["thesis-text", "original-code"], "default": "thesis-text"},
@@ -113,6 +114,9 @@ ADVERSARIAL_SETTINGS: dict[str, dict] = {
                           "gradients clipped to this percentile of the previous epoch's gradient norms"),
     "width_multiplier": _s({"type": "number", "exclusiveMinimum": 0, "default": 1.0}, "scales the reward net's channels"),
     "channels": REWARD_NET_SETTINGS["channels"],
+    # unset by default (the step's own default, torch), so the adversarial nets trained before it existed keep their params
+    "init": _s({**REWARD_NET_SETTINGS["init"], "type": ["string", "null"], "enum": ["torch", "glorot", None], "default": None},
+               f"{REWARD_NET_SETTINGS['init']['description']}; null: torch"),
     "precision": _precision("auto"),
     "zero_reward_discard": REWARD_NET_SETTINGS["zero_reward_discard"],
     "discard_weighting": REWARD_NET_SETTINGS["discard_weighting"],
