@@ -156,6 +156,7 @@ def test_auto_precision_is_bf16_only_where_the_device_has_it_natively(monkeypatc
     from nnstructure.train import precision as precision_module
 
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native)
+    monkeypatch.setattr(precision_module, "cpu_flags", lambda: frozenset({"avx2", "amx_bf16"} if native else {"avx2"}))
     used = "bf16" if native else "fp32"
     assert precision_module.native_bf16("cpu") is native
     assert precision_module.resolve_precision("auto", CPU) == used
@@ -172,6 +173,22 @@ def test_auto_precision_is_bf16_only_where_the_device_has_it_natively(monkeypatc
     meta = train_reward_net(dataset.path, {"epochs": 1, "width_multiplier": 1 / 32, "batch_size": 16, "precision": "fp32"},
                             0, tmp_path / "fp32.pt", progress=False)
     assert meta["train_config"]["precision"] == "fp32" and "precision_setting" not in meta
+
+
+def test_plain_avx512_is_not_native_bf16_and_unreadable_flags_trust_onednn(monkeypatch):
+    """oneDNN offers bf16 on any AVX-512 CPU, emulated without AVX512-BF16 or AMX: auto stays fp32 there. Where
+    /proc/cpuinfo cannot be read, oneDNN's answer decides."""
+    from nnstructure.train import precision as precision_module
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    monkeypatch.setattr(precision_module, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512bw"}))
+    assert precision_module.resolve_precision("auto", CPU) == "fp32"
+    monkeypatch.setattr(precision_module, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    assert precision_module.resolve_precision("auto", CPU) == "bf16"
+    monkeypatch.setattr(precision_module, "cpu_flags", lambda: None)
+    assert precision_module.resolve_precision("auto", CPU) == "bf16"
+    flags = precision_module.cpu_flags()  # this machine's, read for real
+    assert flags is None or "fpu" in flags
 
 
 def test_a_cuda_device_has_native_bf16_only_when_torch_says_so(monkeypatch):

@@ -32,18 +32,38 @@ PRECISIONS = ("fp32", "bf16")
 PRECISION_SETTINGS = ("auto", *PRECISIONS)
 
 
+#: CPU flags (Linux ``/proc/cpuinfo``) of bfloat16 arithmetic in hardware; oneDNN also offers bf16 on plain
+#: AVX-512 CPUs, where it is emulated.
+BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def cpu_flags() -> frozenset[str] | None:
+    """The CPU's feature flags from ``/proc/cpuinfo``, or ``None`` where it cannot be read (not Linux)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        return None
+    return None
+
+
 def native_bf16(device: torch.device | str) -> bool:
     """Whether ``device`` runs bfloat16 convolutions and products natively: a CUDA device with bf16 support,
-    or a CPU whose oneDNN has bf16 kernels (AVX-512 BF16 / AMX; not an AVX2-only CPU)."""
+    or a CPU whose oneDNN has bf16 kernels and, where ``/proc/cpuinfo`` says, bf16 instructions (AMX or
+    AVX512-BF16; not an AVX2-only CPU, nor a plain AVX-512 one, where oneDNN emulates them)."""
     device = torch.device(device)
     if device.type == "cuda":
         return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
     if device.type != "cpu":
         return False
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        onednn = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # a torch build without oneDNN
         return False
+    flags = cpu_flags()
+    return onednn and (flags is None or bool(flags & BF16_CPU_FLAGS))
 
 
 def resolve_precision(precision: str, device: torch.device | str) -> str:
