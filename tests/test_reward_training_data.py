@@ -180,6 +180,8 @@ def test_plain_avx512_is_not_native_bf16_and_unreadable_flags_trust_onednn(monke
     /proc/cpuinfo cannot be read, oneDNN's answer decides."""
     from nnstructure.train import precision as precision_module
 
+    flags = precision_module.cpu_flags()  # this machine's, read for real (Linux: /proc/cpuinfo)
+    assert flags is None or "fpu" in flags
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
     monkeypatch.setattr(precision_module, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512bw"}))
     assert precision_module.resolve_precision("auto", CPU) == "fp32"
@@ -187,8 +189,6 @@ def test_plain_avx512_is_not_native_bf16_and_unreadable_flags_trust_onednn(monke
     assert precision_module.resolve_precision("auto", CPU) == "bf16"
     monkeypatch.setattr(precision_module, "cpu_flags", lambda: None)
     assert precision_module.resolve_precision("auto", CPU) == "bf16"
-    flags = precision_module.cpu_flags()  # this machine's, read for real
-    assert flags is None or "fpu" in flags
 
 
 def test_a_cuda_device_has_native_bf16_only_when_torch_says_so(monkeypatch):

@@ -24,6 +24,7 @@ Training resolves ``auto`` once, on the device it runs on, and records the preci
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 
@@ -37,8 +38,10 @@ PRECISION_SETTINGS = ("auto", *PRECISIONS)
 BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
 
+@functools.cache
 def cpu_flags() -> frozenset[str] | None:
-    """The CPU's feature flags from ``/proc/cpuinfo``, or ``None`` where it cannot be read (not Linux)."""
+    """The CPU's feature flags from ``/proc/cpuinfo``, or ``None`` where it cannot be read (not Linux); read once
+    (``autocast`` resolves ``auto`` on every batch)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
