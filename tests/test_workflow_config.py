@@ -8,7 +8,7 @@ import yaml
 from snakemake.utils import validate
 
 from nnstructure import workflow as wc
-from nnstructure.config_check import ConfigError, check_config
+from nnstructure.config_check import ConfigError, check_config, fill_defaults, load_schema
 from nnstructure.train.config import (
     ModelSettings,
     TrainConfig,
@@ -221,6 +221,22 @@ def test_defaults_filled_and_settings_layered():
     s = wc.network_settings(cfg, wc.Network("mlp-lines", "dropout", 0))
     assert s["dropout"] == 0.5 and s["epochs"] == 2 and s["batch_size"] == 64 and s["lr"] == 0.001
     assert wc.network_settings(cfg, wc.Network("mlp-lines", "none", 0))["dropout"] == 0.0
+
+
+def test_the_schema_is_parsed_once_and_its_defaults_are_copied_into_each_config(tmp_path):
+    assert load_schema(SCHEMA) is load_schema(str(SCHEMA)) == yaml.safe_load(SCHEMA.read_text())
+    first, second = fill_defaults({}, SCHEMA), fill_defaults({}, SCHEMA)
+    assert first == second and first["clusterability"]["k"] == 12
+    default_list = next(k for k, v in first.items() if isinstance(v, dict) and any(isinstance(x, list) for x in v.values()))
+    key = next(k for k, v in first[default_list].items() if isinstance(v, list))
+    first[default_list][key].append("changed")  # a config's default is its own, not the shared schema's
+    assert "changed" not in second[default_list][key]
+    assert "changed" not in fill_defaults({}, SCHEMA)[default_list][key]
+    copy = tmp_path / "schema.yaml"
+    copy.write_text(SCHEMA.read_text())
+    assert load_schema(copy) == load_schema(SCHEMA)
+    copy.write_text(yaml.safe_dump({"type": "object", "properties": {"k": {"type": "integer", "default": 3}}}))
+    assert fill_defaults({}, copy) == {"k": 3}  # an edited schema file is read again
 
 
 def test_cells_phases_and_targets():

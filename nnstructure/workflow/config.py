@@ -138,8 +138,9 @@ def normalise_numbers(config: dict, schema_path: str | os.PathLike) -> dict:
     ``dropout: 0`` and ``dropout: 0.0`` are the same setting, and the defaults
     are floats, so only a change of value reaches a job's params.
     """
-    import yaml
     from jsonschema import Draft202012Validator, validators
+
+    from nnstructure.config_check import load_schema
 
     def number_only(schema) -> bool:
         types = schema.get("type") if isinstance(schema, dict) else None
@@ -154,7 +155,7 @@ def normalise_numbers(config: dict, schema_path: str | os.PathLike) -> dict:
                     instance[name] = float(value)
         yield from Draft202012Validator.VALIDATORS["properties"](validator, properties, instance, schema)
 
-    root = yaml.safe_load(Path(schema_path).read_text())
+    root = load_schema(schema_path)
     for _ in validators.extend(Draft202012Validator, {"properties": as_float})(root).iter_errors(config):
         pass  # the Snakefile's check_config reports errors; here only the types matter
     return config
