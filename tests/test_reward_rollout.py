@@ -112,6 +112,18 @@ def test_heist_discard_keeps_every_reward_and_drops_about_half(heist_dataset):
     assert summary["policy"].iloc[0] == "maze(random=0.5)"
 
 
+def test_discarded_rows_are_named_when_asked_for_their_frames(heist_dataset):
+    from nnstructure.reward.transitions import TransitionDataset
+
+    path, table, _ = heist_dataset
+    ds = TransitionDataset(path)
+    dropped = np.flatnonzero(~table["kept"].to_numpy())
+    kept = np.flatnonzero(ds.mask())
+    assert len(ds.load(kept[:3])["obs"]) == 3
+    with pytest.raises(ValueError, match=r"have no frames: the dataset's zero-reward discard dropped them \(kept = False\)"):
+        ds.load([kept[0], dropped[0]])
+
+
 def test_shards_are_reproducible(heist_dataset, tmp_path):
     path, table, _ = heist_dataset
     generate_shard(ShardSpec("heist", 1, 2, seed=1, distribution_mode="easy", policy="maze", random_rate=0.5,

@@ -233,7 +233,14 @@ class TransitionDataset:
         obs_idx = self.column("obs_frame")[rows].astype(np.int64)
         next_idx = self.next_obs_frames[rows].astype(np.int64)
         top = int(max(obs_idx.max(initial=-1), next_idx.max(initial=-1)))
-        if top >= len(frames) or min(obs_idx.min(initial=0), next_idx.min(initial=0)) < 0:
+        frameless = (obs_idx < 0) | (next_idx < 0)
+        if frameless.any():  # rows the dataset's zero-reward discard dropped keep their table row, not their frames
+            raise ValueError(
+                f"{int(frameless.sum())} of the requested rows of {self.table_path} (first: row position "
+                f"{int(rows[frameless][0])}) have no frames: the dataset's zero-reward discard dropped them (kept = False); "
+                f"choose rows from {type(self).__name__}.mask(...) or rows(...), which hold only kept transitions"
+            )
+        if top >= len(frames):
             raise ArtifactError(
                 f"{self.table_path} refers to frame {top} of shard {shard}, but "
                 f"{shard_frames_path(self.path, shard)} holds {len(frames)} frames (truncated or from another run); "
