@@ -28,11 +28,11 @@ import torch
 from torch import nn
 
 from nnstructure.models.init import keras_init_
+from nnstructure.train.config import DEFAULT_MLP_WIDTHS
 
 ARCHS = ("mlp", "cnn", "vgg", "reward", "imagenet")
 #: Architectures the training loop builds from a spec (the workflow's trained network sets).
 TRAINABLE_ARCHS = ("mlp", "cnn", "vgg")
-DEFAULT_MLP_WIDTHS = (256, 256, 256, 256)
 
 # Keras BatchNormalization defaults expressed in torch's convention.
 _BN_KW = {"momentum": 0.01, "eps": 1e-3}

@@ -6,6 +6,10 @@ import math
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from typing import Any
 
+#: The thesis's MLP hidden widths (section 3.3): the ``widths`` setting's default. Here, torch-free, so the
+#: workflow's params need no torch import (the model builders in nnstructure.models.architectures use it too).
+DEFAULT_MLP_WIDTHS = (256, 256, 256, 256)
+
 
 def _setting(default, help: str, schema: dict, *, applies: str | None = None, init: bool = False) -> Any:
     """A training setting: its default, help text, JSON-schema constraints and when it applies.
@@ -233,8 +237,6 @@ def applicable_settings(settings: dict, arch: str, trained: bool = True) -> dict
         raise ValueError(f"unknown training setting(s) {unknown}; known settings: {', '.join(defined)}")
     full = {name: settings.get(name, setting_default(f)) for name, f in defined.items()}
     if full["widths"] is None and arch == "mlp":
-        from nnstructure.models.architectures import DEFAULT_MLP_WIDTHS
-
         full["widths"] = list(DEFAULT_MLP_WIDTHS)
     out = {}
     for name, f in defined.items():
