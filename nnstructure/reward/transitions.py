@@ -234,13 +234,14 @@ class TransitionDataset:
         next_idx = self.next_obs_frames[rows].astype(np.int64)
         top = int(max(obs_idx.max(initial=-1), next_idx.max(initial=-1)))
         frameless = (obs_idx < 0) | (next_idx < 0)
-        if frameless.any():  # rows the dataset's zero-reward discard dropped keep their table row, not their frames
+        discarded = "kept" in self._schema_names and not self.column("kept")[rows[frameless]].astype(bool).any()
+        if frameless.any() and discarded:  # the dataset's zero-reward discard keeps a dropped row, not its frames
             raise ValueError(
                 f"{int(frameless.sum())} of the requested rows of {self.table_path} (first: row position "
                 f"{int(rows[frameless][0])}) have no frames: the dataset's zero-reward discard dropped them (kept = False); "
                 f"choose rows from {type(self).__name__}.mask(...) or rows(...), which hold only kept transitions"
             )
-        if top >= len(frames):
+        if top >= len(frames) or frameless.any():
             raise ArtifactError(
                 f"{self.table_path} refers to frame {top} of shard {shard}, but "
                 f"{shard_frames_path(self.path, shard)} holds {len(frames)} frames (truncated or from another run); "
