@@ -234,8 +234,8 @@ class TransitionDataset:
         next_idx = self.next_obs_frames[rows].astype(np.int64)
         top = int(max(obs_idx.max(initial=-1), next_idx.max(initial=-1)))
         frameless = (obs_idx < 0) | (next_idx < 0)
-        discarded = "kept" in self._schema_names and not self.column("kept")[rows[frameless]].astype(bool).any()
-        if frameless.any() and discarded:  # the dataset's zero-reward discard keeps a dropped row, not its frames
+        if frameless.any() and "kept" in self._schema_names and not self.column("kept")[rows[frameless]].any():
+            # the dataset's zero-reward discard keeps a dropped row, not its frames
             raise ValueError(
                 f"{int(frameless.sum())} of the requested rows of {self.table_path} (first: row position "
                 f"{int(rows[frameless][0])}) have no frames: the dataset's zero-reward discard dropped them (kept = False); "
