@@ -50,3 +50,21 @@ def test_dots_net_cli_trains_and_writes_a_row(tmp_path, capsys):
     assert pd.read_parquet(tmp_path / "row.parquet")["network"].iloc[0] == "dots-classification"
     with pytest.raises(ValueError, match="needs 1 outputs"):
         DotsTrainingData("regression", 4, 4).check_compatible({"input_shape": [3, 64, 64], "n_outputs": 2}, None)
+
+
+
+def test_dots_net_cli_takes_the_recipe_settings_and_records_the_class_discard(tmp_path, capsys):
+    out = tmp_path / "cls.pt"
+    assert main(["dots-net", "--task", "classification", "--n-train", "2000", "--n-test", "8", "--epochs", "1",
+                 "--batch-size", "16", "--width-multiplier", "0.03125", "--channels", "768,256,384,384,256",
+                 "--init", "glorot", "--lr-schedule", "cosine", "--grad-clip-norm", "1", "--class-discard", "0.98",
+                 "--precision", "fp32", "--out", str(out), "--quiet"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["class_discard"] == 0.98 and row["n_train"] == 2000
+    meta = load_checkpoint(out).metadata
+    assert meta["spec"]["channels"] == [768, 256, 384, 384, 256] and meta["spec"]["init"] == "glorot"
+    assert meta["train_config"]["lr_schedule"] == "cosine" and meta["train_config"]["grad_clip_norm"] == 1.0
+    assert main(["dots-net", "--task", "regression", "--n-train", "20", "--epochs", "1", "--class-discard", "0.5",
+                 "--out", str(tmp_path / "reg.pt"), "--quiet"]) != 0
+    assert "class_discard" in capsys.readouterr().err
+    assert not (tmp_path / "reg.pt").exists()

@@ -107,3 +107,52 @@ def test_classification_cut_off_puts_093_percent_in_the_first_class():
     first = (dots_class_labels(centres, cutoff) == 0).mean()
     se = np.sqrt(CLASSIFICATION_FRACTION * (1 - CLASSIFICATION_FRACTION) / len(centres))  # 0.00015
     assert abs(first - CLASSIFICATION_FRACTION) < 4 * se
+
+
+def test_common_class_discard_keeps_every_rare_image_and_a_fresh_share_of_the_rest():
+    from nnstructure.data.dots_stream import DotsTrainingData, split_labels
+
+    n, d = 20_000, 0.9
+    data = DotsTrainingData("classification", n, 100, seed=4, class_discard=d).training_data(torch.device("cpu"))
+    labels = split_labels(4, "train", n, "classification")
+    rare = np.flatnonzero(labels == 0)
+    assert 100 < len(rare) < 280  # 0.93% of 20,000 is 186
+    assert data.n_train == len(rare) + round((n - len(rare)) * (1 - d))
+    a, b = data.epoch_rows(1), data.epoch_rows(2)
+    assert set(rare) <= set(a) and set(rare) <= set(b)
+    common = n - len(rare)
+    for rows in (a, b):
+        kept = len(rows) - len(rare)
+        assert abs(kept - common * (1 - d)) < 4 * np.sqrt(common * d * (1 - d))
+    assert not np.array_equal(a, b)
+    np.testing.assert_array_equal(a, data.epoch_rows(1))
+
+
+def test_common_class_discard_weights_the_batch_loss_to_the_whole_split():
+    """Each epoch's weighted loss is an unbiased estimate of the mean cross-entropy over all n_train images."""
+    from nnstructure.data.dots_stream import DotsTrainingData, split_labels
+
+    n, d = 4_000, 0.8
+    data = DotsTrainingData("classification", n, 100, seed=5, class_discard=d).training_data(torch.device("cpu"))
+    labels = torch.from_numpy(split_labels(5, "train", n, "classification"))
+    logits = torch.tensor([0.3, 2.0])  # a net that ignores its input: the loss depends on the label alone
+    full = torch.nn.functional.cross_entropy(logits.expand(n, 2), labels).item()
+    estimates = []
+    for epoch in range(40):
+        total = weight = 0.0
+        for x, (y, w) in data.train_batches(512, True, torch.Generator().manual_seed(epoch)):
+            assert x.shape[1:] == (3, 64, 64)
+            np.testing.assert_array_equal(w.numpy(), np.where(y.numpy() == 1, 1 / (1 - d), 1.0).astype(np.float32))
+            total += data.loss(logits.expand(len(y), 2), (y, w), reduction="sum").item()
+            weight += w.sum().item()
+        estimates.append(total / weight)
+    assert np.mean(estimates) == pytest.approx(full, rel=0.02)
+
+
+def test_common_class_discard_is_for_classification_only():
+    from nnstructure.data.dots_stream import DotsTrainingData
+
+    with pytest.raises(ValueError, match="class_discard"):
+        DotsTrainingData("regression", 100, 10, class_discard=0.5)
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        DotsTrainingData("classification", 100, 10, class_discard=1.0)

@@ -14,6 +14,15 @@ float32; ``"classification"`` class 0 when that mean is below the cut-off that
 puts 0.93% of images in class 0, else 1 (int64 ``(B,)``);
 ``"distances"`` the three same-colour distances ``(B, 3)`` float32 (the probe
 target of Table 5.10).
+
+**Common-class discard** (classification, ``class_discard`` = d > 0). Class 0 is
+rare (0.93%, as CoinRun's rewards), so an epoch over every image is mostly spent
+on class 1. As CoinRun's zero-reward discard (:mod:`nnstructure.reward.training_data`),
+each epoch then keeps every class-0 image of the ``n_train`` and a fresh, seeded
+share 1 - d of the class-1 ones, and a kept class-1 image weighs 1 / (1 - d) in
+the loss, which keeps the batch loss an unbiased estimate of the cross-entropy
+over all ``n_train`` images. Labels come from the centres alone, so only the kept
+images are rendered. The test loss is always on the whole test split.
 """
 
 from __future__ import annotations
@@ -89,11 +98,14 @@ class DotsBatches(torch.utils.data.Dataset):
     order_seed: int = 0
     epoch: int = 0
     cutoff: float | None = None
+    rows: np.ndarray | None = None  # the split's image indices to visit (None: 0..n-1); then n == len(rows)
 
     def __post_init__(self) -> None:
         check_task(self.task)
         if self.n < 1 or self.batch_size < 1:
             raise ValueError(f"dots stream needs n >= 1 and batch_size >= 1, got n={self.n}, batch_size={self.batch_size}")
+        if self.rows is not None and len(self.rows) != self.n:
+            raise ValueError(f"dots stream: n={self.n} but {len(self.rows)} rows given")
         if self.task == "classification" and self.cutoff is None:
             self.cutoff = classification_cutoff(CLASSIFICATION_FRACTION)
         self._order = None
@@ -110,8 +122,12 @@ class DotsBatches(torch.utils.data.Dataset):
             raise IndexError(f"batch {b} out of range 0..{len(self) - 1}")
         stop = min((b + 1) * self.batch_size, self.n)
         if self._order is None:
-            return np.arange(b * self.batch_size, stop)
-        return np.asarray(self._order[b * self.batch_size:stop], dtype=np.int64)
+            positions = np.arange(b * self.batch_size, stop)
+        else:
+            positions = np.asarray(self._order[b * self.batch_size:stop], dtype=np.int64)
+        if self.rows is None:
+            return positions
+        return np.sort(np.asarray(self.rows, dtype=np.int64)[positions])  # sorted: contiguous runs are drawn at once
 
     def __getitem__(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = generate_dots(self.seed, self.split, self.indices(b), self.task, self.cutoff)
@@ -119,9 +135,10 @@ class DotsBatches(torch.utils.data.Dataset):
 
 
 def dots_loader(seed: int, split: str, n: int, batch_size: int, task: str = "regression", shuffle: bool = False,
-                order_seed: int = 0, epoch: int = 0, workers: int = 0, prefetch: int = 4) -> torch.utils.data.DataLoader:
+                order_seed: int = 0, epoch: int = 0, workers: int = 0, prefetch: int = 4, cutoff: float | None = None,
+                rows: np.ndarray | None = None) -> torch.utils.data.DataLoader:
     """A DataLoader over :class:`DotsBatches` rendering in ``workers`` processes (0: in this process)."""
-    batches = DotsBatches(seed, split, n, batch_size, task, shuffle, order_seed, epoch)
+    batches = DotsBatches(seed, split, n, batch_size, task, shuffle, order_seed, epoch, cutoff, rows)
     kwargs = {"num_workers": int(workers)}
     if workers > 0:
         kwargs.update(prefetch_factor=prefetch, persistent_workers=False)
@@ -145,20 +162,41 @@ class DotsTrainingData:
     eval_batch = 512
 
     def __init__(self, task: str, n_train: int, n_test: int, seed: int = 0, workers: int = 0,
-                 cutoff: float | None = None, device: torch.device | None = None):
+                 cutoff: float | None = None, device: torch.device | None = None, class_discard: float = 0.0):
         self.task_name = check_task(task)
-        self.n_train, self.n_test = int(n_train), int(n_test)
-        if self.n_train < 1 or self.n_test < 1:
+        self.n_images, self.n_test = int(n_train), int(n_test)
+        if self.n_images < 1 or self.n_test < 1:
             raise ValueError(f"dots training needs n_train >= 1 and n_test >= 1, got {n_train} and {n_test}")
         self.seed, self.workers = int(seed), int(workers)
         self.cutoff = classification_cutoff(CLASSIFICATION_FRACTION) if task == "classification" and cutoff is None else cutoff
         self.device = device
         self.classification = task == "classification"
         self.task = "classification" if self.classification else "regression"
-        self.name = f"dots-{task}-seed{self.seed}-n{self.n_train}"
+        self.name = f"dots-{task}-seed{self.seed}-n{self.n_images}"
+        self.discard = float(class_discard or 0.0)
+        if not 0.0 <= self.discard < 1.0:
+            raise ValueError(f"class_discard must be in [0, 1), got {class_discard}")
+        #: What of the sampling the resume state must match (None: every image, every epoch).
+        self.sampling = None
+        self.n_train = self.n_images  # the (expected) images of one epoch: the loop's steps and lr schedule
+        if self.discard:
+            if not self.classification:
+                raise ValueError(f"class_discard thins the common class of the classification task; task {task!r} "
+                                 "has no classes: set class_discard to 0 (or null)")
+            self._rare = split_labels(self.seed, "train", self.n_images, "classification", self.cutoff) == 0
+            n_rare = int(self._rare.sum())
+            self.n_train = n_rare + int(round((self.n_images - n_rare) * (1.0 - self.discard)))
+            self.common_weight = 1.0 / (1.0 - self.discard)
+            self.sampling = {"class_discard": self.discard}
 
     def training_data(self, device: torch.device) -> "DotsTrainingData":
-        return DotsTrainingData(self.task_name, self.n_train, self.n_test, self.seed, self.workers, self.cutoff, device)
+        return DotsTrainingData(self.task_name, self.n_images, self.n_test, self.seed, self.workers, self.cutoff, device,
+                                self.discard)
+
+    def epoch_rows(self, seed: int) -> np.ndarray:
+        """The training images of one epoch: every class-0 image and a seeded share 1 - d of the class-1 ones."""
+        keep = np.random.default_rng(derive_seed("dots-class-discard", seed)).random(self.n_images) >= self.discard
+        return np.flatnonzero(self._rare | keep)
 
     def check_compatible(self, spec: dict, config) -> None:
         if list(spec["input_shape"]) != list(INPUT_SHAPE):
@@ -168,18 +206,31 @@ class DotsTrainingData:
         if getattr(config, "augment", False):
             raise ValueError("augmentation is not used for dots and distances; drop --augment")
 
-    def _batches(self, split: str, n: int, batch_size: int, shuffle: bool, order_seed: int):
-        loader = dots_loader(self.seed, split, n, batch_size, self.task_name, shuffle, order_seed, 0, self.workers)
+    def _batches(self, split: str, n: int, batch_size: int, shuffle: bool, order_seed: int,
+                 rows: np.ndarray | None = None, weighted: bool = False):
+        loader = dots_loader(self.seed, split, n, batch_size, self.task_name, shuffle, order_seed, 0, self.workers,
+                             cutoff=self.cutoff, rows=rows)
         for x, y in loader:
             x = x.to(self.device, non_blocking=True).float().div_(255.0).contiguous(memory_format=torch.channels_last)
-            yield x, y.to(self.device, non_blocking=True)
+            y = y.to(self.device, non_blocking=True)
+            if weighted:  # (labels, weights): a kept class-1 image stands for 1 / (1 - d) of them
+                y = (y, torch.where(y == 1, self.common_weight, 1.0).float())
+            yield x, y
 
     def train_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator):
         order_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-        return self._batches("train", self.n_train, batch_size, shuffle, order_seed)
+        if not self.discard:
+            return self._batches("train", self.n_images, batch_size, shuffle, order_seed)
+        rows = self.epoch_rows(order_seed)
+        return self._batches("train", len(rows), batch_size, shuffle, order_seed, rows=rows, weighted=True)
 
-    def loss(self, output: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    def loss(self, output: torch.Tensor, y, reduction: str = "mean") -> torch.Tensor:
+        """MSE or cross-entropy; with weights (``y`` a pair, the common-class discard) sum(w * loss) / sum(w)."""
         output = output.float()  # bf16 autocast: the loss in float32
+        if isinstance(y, tuple):
+            labels, weight = y
+            total = (weight * torch.nn.functional.cross_entropy(output, labels, reduction="none")).sum()
+            return total if reduction == "sum" else total / weight.sum()
         if self.classification:
             return torch.nn.functional.cross_entropy(output, y, reduction=reduction)
         loss = torch.nn.functional.mse_loss(output, y.float(), reduction=reduction)
@@ -187,6 +238,8 @@ class DotsTrainingData:
 
     @torch.no_grad()
     def evaluate_split(self, model: torch.nn.Module, split: str) -> tuple[float, float | None]:
+        """The loss (and accuracy) over the test split, or over the first images of the training stream, as many
+        as an epoch holds (all ``n_train`` without the discard), unweighted: the real distribution either way."""
         n = self.n_train if split == "train" else self.n_test
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
@@ -198,6 +251,14 @@ class DotsTrainingData:
         return float(total) / n, (int(correct) / n if self.classification else None)
 
 
+def split_labels(seed: int, split: str, n: int, task: str, cutoff: float | None = None,
+                 chunk: int = 1_000_000) -> np.ndarray:
+    """The labels of images ``0..n-1`` of one split, from their centres alone (nothing is rendered), in chunks."""
+    parts = [dots_labels_for(centres_at(dots_split_seed(seed, split), np.arange(s, min(s + chunk, n))), task, cutoff)
+             for s in range(0, n, chunk)]
+    return np.concatenate(parts)
+
+
 def baseline_loss(task: str, seed: int, n_train: int, n_test: int, chunk: int = 1_000_000) -> float:
     """The loss of a network that ignores its input, on the test split.
 
@@ -205,12 +266,8 @@ def baseline_loss(task: str, seed: int, n_train: int, n_test: int, chunk: int = 
     for the mean distance). Classification: cross-entropy of predicting the
     training base rate (thesis: 0.053). Only centres are drawn, in chunks.
     """
-    def labels(split, n):
-        parts = [dots_labels_for(centres_at(dots_split_seed(seed, split), np.arange(s, min(s + chunk, n))), task)
-                 for s in range(0, n, chunk)]
-        return np.concatenate(parts)
-
-    train, test = labels("train", n_train), labels("test", n_test)
+    train = split_labels(seed, "train", n_train, task, chunk=chunk)
+    test = split_labels(seed, "test", n_test, task, chunk=chunk)
     if check_task(task) == "classification":
         p = np.bincount(train, minlength=2) / len(train)
         p = np.clip(p, 1e-12, 1.0)

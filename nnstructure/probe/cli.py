@@ -110,17 +110,10 @@ def register(subparsers) -> None:
     g.set_defaults(func=_fit)
 
     d = subparsers.add_parser("dots-net", help="train a dots-and-distances network on images generated on the fly (thesis 5.9)")
-    d.add_argument("--task", choices=("regression", "classification", "distances"), required=True,
-                   help="regression: mean same-colour distance; classification: below the 0.93%% cut-off or not")
-    d.add_argument("--n-train", type=int, required=True, help="training images (thesis: 900000 or 9000000)")
-    d.add_argument("--n-test", type=int, default=10_000, help="test images (another split of the same stream)")
-    d.add_argument("--epochs", type=int, required=True, help="thesis: 50 (9e5 images) or 5 (9e6 images)")
-    d.add_argument("--batch-size", type=int, default=128, help="minibatch size (default 128)")
-    d.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 0.001)")
-    d.add_argument("--width-multiplier", type=float, default=1.0, help="scales the reward net's channels (96, 256, 384, 384, 256)")
-    _add_settings_options(d, "dots")
+    from nnstructure.reward.settings import DOTS_NET_SETTINGS, add_settings_options
+
+    add_settings_options(d, DOTS_NET_SETTINGS, required=("task", "n_train", "epochs"))  # the workflow's settings, defined once
     d.add_argument("--seed", type=int, default=0, help="initialisation and batch order")
-    d.add_argument("--data-seed", type=int, default=0, help="the image stream (the same for every network by default)")
     d.add_argument("--workers", type=int, default=0, help="image-rendering worker processes (0: in the training process)")
     d.add_argument("--out", required=True, help="checkpoint (.pt)")
     d.add_argument("--log", default=None, help="per-epoch metrics (.parquet)")
@@ -205,9 +198,9 @@ def _fit(args) -> int:
 def _dots_net(args) -> int:
     from nnstructure.probe.steps import dots_net
 
-    settings = {"task": args.task, "n_train": args.n_train, "n_test": args.n_test, "epochs": args.epochs,
-                "batch_size": args.batch_size, "lr": args.lr, "width_multiplier": args.width_multiplier,
-                "data_seed": args.data_seed, "precision": args.precision}
+    from nnstructure.reward.settings import DOTS_NET_SETTINGS, settings_from_options
+
+    settings = settings_from_options(args, DOTS_NET_SETTINGS)
     dots_net(args.out, settings, seed=args.seed, log=args.log, row=args.row, network=args.network, workers=args.workers,
              device=args.device, progress=not args.quiet)
     return 0

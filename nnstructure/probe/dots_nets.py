@@ -7,6 +7,8 @@ same-colour distance (thesis: 9e5 images x 50 epochs, test MSE 0.0052; 9e6 x 5,
 the cut-off that puts 0.93% of images in class 0" (9e6 x 5, cross-entropy
 0.013; base rates 0.053). Adam lr 1e-3 (epsilon 1e-8, PyTorch's default, as the
 reward nets), batch 128 (the thesis does not say; the reward nets' size).
+``class_discard`` thins the common class of the classification task each epoch
+(:mod:`nnstructure.data.dots_stream`), as CoinRun's zero-reward discard.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ DOTS_NET_DEFAULTS: dict = {
     "channels": list(REWARD_CHANNELS),
     "init": "torch",
     "precision": NETWORK_KIND_SETTINGS["dots"]["precision"]["default"],  # defined in nnstructure.reward.settings
+    "class_discard": 0.0,
 }
 MODEL_KEYS = ("width_multiplier", "channels", "init")
+DATA_KEYS = ("class_discard",)
 
 
 def train_dots_net(task: str, n_train: int, n_test: int, settings: dict | None, seed: int, out: str | os.PathLike,
@@ -47,18 +51,19 @@ def train_dots_net(task: str, n_train: int, n_test: int, settings: dict | None, 
     from nnstructure.train.config import TrainConfig
     from nnstructure.train.loop import train_network
 
-    full = {**DOTS_NET_DEFAULTS, **(settings or {})}
+    full = {**DOTS_NET_DEFAULTS, **{k: v for k, v in (settings or {}).items() if v is not None}}  # None: the default
     unknown = set(full) - set(DOTS_NET_DEFAULTS) - {f for f in TrainConfig.__dataclass_fields__}
     if unknown:
         raise ValueError(f"unknown dots-net settings {sorted(unknown)}; use {sorted(DOTS_NET_DEFAULTS)} or TrainConfig fields")
     model = {k: full.pop(k) for k in MODEL_KEYS}
+    sampling = {k: full.pop(k) for k in DATA_KEYS}
     spec = reward_net_spec([3, 64, 64], n_outputs(task), width_multiplier=model["width_multiplier"],
                            channels=model["channels"], init=model["init"])
-    data = DotsTrainingData(task, n_train, n_test, seed=data_seed, workers=workers)
+    data = DotsTrainingData(task, n_train, n_test, seed=data_seed, workers=workers, **sampling)
     extra = {
         "dots_task": task, "data_seed": int(data_seed), "n_train": int(n_train), "n_test": int(n_test),
         "cutoff": data.cutoff, "baseline_loss": baseline_loss(task, data_seed, n_train, n_test),
-        "dots_net_settings": {**full, **model}, "dataset_source": f"dots-stream:seed={data_seed}",
+        "dots_net_settings": {**full, **model, **sampling}, "dataset_source": f"dots-stream:seed={data_seed}",
     }
     return train_network(data, spec, TrainConfig.from_dict(full), seed, out, log=log, device=device,
                          extra_metadata=extra, epoch_callback=epoch_callback, progress=progress)
@@ -79,4 +84,5 @@ def dots_net_row(checkpoint: str | os.PathLike, network: str | None = None) -> d
         "data_seed": int(meta["data_seed"]), "train_loss": float(history[-1]["train_loss"]) if history else float("nan"),
         "test_loss": float(meta["test_loss"]), "test_accuracy": meta.get("test_accuracy"),
         "baseline_loss": float(meta["baseline_loss"]), "cutoff": meta.get("cutoff"),
+        "class_discard": float((meta.get("dots_net_settings") or {}).get("class_discard") or 0.0),
     }

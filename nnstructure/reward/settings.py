@@ -136,6 +136,16 @@ DOTS_NET_SETTINGS: dict[str, dict] = {
     "width_multiplier": _s({"type": "number", "exclusiveMinimum": 0, "default": 1.0}, "scales the network's channels"),
     "data_seed": _s({"type": "integer", "minimum": 0, "default": 0}, "the image stream (the same for every network by default)"),
     "precision": _precision("auto"),
+    # unset by default (null: the step's own default), so the dots nets trained before these existed keep their params
+    "channels": REWARD_NET_SETTINGS["channels"],
+    "init": ADVERSARIAL_SETTINGS["init"],
+    "lr_schedule": REWARD_NET_SETTINGS["lr_schedule"],
+    "grad_clip_norm": REWARD_NET_SETTINGS["grad_clip_norm"],
+    "class_discard": _s({"type": ["number", "null"], "minimum": 0, "exclusiveMaximum": 1, "default": None},
+                        "classification: share of the common class's training images (class 1, 99.07%) left out of "
+                        "each epoch, drawn afresh every epoch and weighted 1 / (1 - discard) in the loss; every "
+                        "class-0 image is kept and the test loss is on the whole test split (CoinRun's "
+                        "zero-reward discard, for dots); null: 0, every image"),
 }
 
 #: Which settings table each chapter-5 network kind uses, and the subcommand that trains it.
@@ -171,7 +181,7 @@ def add_settings_options(parser, table: dict[str, dict], required: tuple[str, ..
     for name, spec in table.items():
         kind = spec["type"][0] if isinstance(spec["type"], list) else spec["type"]
         option = "--" + name.replace("_", "-")
-        kwargs: dict[str, Any] = {"dest": name, "help": spec["description"]}
+        kwargs: dict[str, Any] = {"dest": name, "help": spec["description"].replace("%", "%%")}  # argparse formats help
         if name in required:
             kwargs["required"] = True
         else:

@@ -406,8 +406,8 @@ def _train_epoch(model, data, config: TrainConfig, optimizer, pruner, epoch: int
             (normalize_channels_ if any(isinstance(m, nn.Conv2d) for m in model.modules()) else normalize_hidden_units_)(model)
         loss_sum += loss.detach().double() * len(x)
         seen += len(x)
-        if data.classification:
-            correct += (out.detach().argmax(dim=1) == y).sum()
+        if data.classification:  # a weighted source's targets are (labels, weights)
+            correct += (out.detach().argmax(dim=1) == (y[0] if isinstance(y, tuple) else y)).sum()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return {
