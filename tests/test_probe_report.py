@@ -44,6 +44,8 @@ def inputs(tmp_path_factory):
         "adversarial_examples": pd.DataFrame([{"epoch": 10, "path": str(path)}]),
         "dots_nets": pd.DataFrame([{"network": "dots-regression-50", "task": "regression", "n_train": 20000, "epochs": 5,
                                     "test_loss": 0.009, "baseline_loss": 0.0165}]),
+        "dots_net_metrics": pd.DataFrame({"network": "dots-regression-50", "epoch": [1, 2, 3],
+                                          "train_loss": [0.02, 0.015, 0.01], "test_loss": [0.0165, 0.0132, 0.009]}),
     }
 
 
@@ -136,7 +138,15 @@ def test_figures_draw_their_data(inputs, tmp_path, monkeypatch):
 
     drawn = capture_figures(monkeypatch)
     figures = ch5_part2.build_figures(inputs, tmp_path)
-    assert set(figures) == {"fig_5_19", "fig_5_18", "fig_probe_convergence"} and all(p.exists() for p in figures.values())
+    assert set(figures) == {"fig_5_19", "fig_5_18", "fig_probe_convergence", "fig_dots_net_training"}
+    assert all(p.exists() for p in figures.values())
+
+    # the dots nets' learning curves: test loss over the baseline per epoch, the thesis's final ratios as lines
+    ax = drawn["fig_dots_net_training"].axes[0]
+    curve = next(line for line in ax.lines if len(line.get_xdata()) == 3)
+    assert list(curve.get_xdata()) == [1, 2, 3] and list(curve.get_ydata()) == pytest.approx([1.0, 0.8, 0.009 / 0.0165])
+    levels = sorted(line.get_ydata()[0] for line in ax.lines if len(line.get_xdata()) == 2)
+    assert levels == pytest.approx(sorted([0.013 / 0.053, 0.0052 / 0.0166, 1.0]))
 
     # Figure 5.19: the first 8 training images of the dots stream (seed 0), each titled with its mean distance
     images, labels = generate_dots(0, "train", np.arange(8))

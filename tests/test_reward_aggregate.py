@@ -33,7 +33,9 @@ def test_rows_get_the_columns_given_for_their_file(tmp_path):
         "adversarial_edits": [_write(tmp_path / "edits.parquet", pd.DataFrame({"edit": ["coin", "agent"]}))],
         "visualizations": [str(vis)],
         "probes": [],
+        "dots_metrics": [_write(tmp_path / "dots-metrics.parquet", pd.DataFrame({"epoch": [1, 2], "test_loss": [0.02, 0.01]}))],
     }
+    dots = {"network": "dots-regression", "network_set": "dots", "condition": "regression", "seed": 0}
     columns = {
         "datasets": [{"dataset": "coinrun"}],
         "reward_rows": [{**net, "thesis_network": "coinrun-15"}],
@@ -41,11 +43,12 @@ def test_rows_get_the_columns_given_for_their_file(tmp_path):
         "adversarial_edits": [{"network": "adv", "thesis_network": "adversarial"}],
         "visualizations": [{"network": "coin-seed0", "thesis_network": None, "mode": "denovo"}],
         "probes": [],
+        "dots_metrics": [dots],
     }
     outputs = {name: str(tmp_path / "tables" / f"{name}.parquet") for name in TABLES}
     counts = aggregate_reward_results(inputs, columns, outputs)
     assert counts == {**dict.fromkeys(TABLES, 0), "datasets": 1, "reward_nets": 1, "adversarial_examples": 2,
-                      "adversarial_edits": 2, "visualizations": 2, "visualization_images": 1}
+                      "adversarial_edits": 2, "visualizations": 2, "visualization_images": 1, "dots_net_metrics": 2}
     read = {name: pd.read_parquet(path) for name, path in outputs.items()}
     assert read["datasets"].to_dict("records") == [{"episodes": 4, "dataset": "coinrun"}]
     assert read["reward_nets"].to_dict("records") == [{"test_loss": 0.25, **net, "thesis_network": "coinrun-15"}]
@@ -60,6 +63,8 @@ def test_rows_get_the_columns_given_for_their_file(tmp_path):
     assert read["visualization_images"].to_dict("records") == [
         {"network": "coin-seed0", "thesis_network": None, "mode": "denovo", "path": str(vis / "images.npz")}]
     assert read["visualization_controls"].empty  # no controls.parquet in the folder
+    assert read["dots_net_metrics"].to_dict("records") == [{"epoch": 1, "test_loss": 0.02, **dots},
+                                                           {"epoch": 2, "test_loss": 0.01, **dots}]
 
 
 def test_every_file_needs_its_columns_and_every_input_a_known_name(tmp_path):

@@ -16,6 +16,8 @@ Inputs (aggregated Parquet tables of the workflow; any may be missing, its table
 * ``adversarial_noise``: the noise test (Table 5.1 rows: ``pairing``, ``predicted_reward``) of that net.
 * ``dots_nets``: one row per dots network: ``network``, ``task``, ``n_train``, ``epochs``,
   ``test_loss``, ``baseline_loss`` (mean guessing / base rates).
+* ``dots_net_metrics``: their per-epoch metrics (``network``, ``epoch``, ``test_loss``,
+  ``train_loss``): the learning-curve figure.
 * optional, for the findings: ``reward_nets`` (chapter 5 part 1's: a probe finding on a net
   that has not learnt is not testable) and ``visualizations`` (de novo visualisations of
   the adversarially trained net, ``thesis_network`` "adversarial").
@@ -240,16 +242,17 @@ def adversarial_table(inputs: dict) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["Quantity", "Ours", "Thesis"])
 
 
+def _thesis_dots_value(network: str, metric: str) -> float:
+    """A number of the thesis's section 5.9 text (``5.9-text`` in the reference table); NaN where it gives none."""
+    ref = load_reference()
+    v = ref.loc[(ref["table"] == "5.9-text") & (ref["network"] == network) & (ref["metric"] == metric), "value"]
+    return float(v.iloc[0]) if len(v) else float("nan")
+
+
 def dots_networks_table(inputs: dict) -> pd.DataFrame:
     """Section 5.9's networks: test loss beside the baseline, ours and the thesis's."""
     nets = inputs.get("dots_nets")
-    ref = load_reference()
-    ref = ref[ref["table"] == "5.9-text"]
-
-    def theirs(network, metric):
-        v = ref.loc[(ref["network"] == network) & (ref["metric"] == metric), "value"]
-        return float(v.iloc[0]) if len(v) else float("nan")
-
+    theirs = _thesis_dots_value
     out = []
     for _, r in (nets if nets is not None else pd.DataFrame()).iterrows():
         net = str(r["network"])
@@ -434,9 +437,13 @@ def tables_markdown(tables: dict[str, pd.DataFrame], settings: dict[str, str] | 
 
 
 def build_figures(inputs: dict[str, pd.DataFrame], out_dir: str | os.PathLike) -> dict[str, Path]:
-    """Figure 5.19 (example dots images), Figures 5.18 and C.3-C.7 (adversarial examples), probe convergence."""
+    """Figure 5.19 (example dots images), Figures 5.18 and C.3-C.7 (adversarial examples), probe convergence,
+    the dots networks' learning curves."""
     out_dir = Path(out_dir)
     figures = {"fig_5_19": plot_dots_examples(out_dir / "fig_5_19.png")}
+    metrics, nets = inputs.get("dots_net_metrics"), inputs.get("dots_nets")
+    if metrics is not None and len(metrics) and nets is not None and len(nets):
+        figures["fig_dots_net_training"] = plot_dots_training(metrics, nets, out_dir / "fig_dots_net_training.png")
     examples = inputs.get("adversarial_examples")
     if examples is not None and len(examples):
         from nnstructure.reward.visualize import plot_transitions
@@ -481,6 +488,38 @@ def plot_dots_examples(path: str | os.PathLike, n: int = 8, seed: int = 0) -> Pa
         ax = axes.ravel()[i]
         ax.imshow(np.transpose(images[i], (1, 2, 0)), interpolation="nearest")
         ax.set_title(f"mean distance {labels[i, 0]:.3f}", fontsize=7)
+    save_figure(fig, path)
+    return Path(path)
+
+
+def plot_dots_training(metrics: pd.DataFrame, nets: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Test loss per epoch of every dots network over its input-ignoring baseline (mean guessing, base rates),
+    with the thesis's final ratios (0.31 regression, 0.25 classification) as dashed lines."""
+    from matplotlib.figure import Figure
+
+    from nnstructure.io import save_figure
+
+    theirs = _thesis_dots_value
+    baseline = nets.set_index("network")["baseline_loss"]
+    task = nets.set_index("network")["task"]
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    for network, g in metrics.groupby("network", sort=False):
+        if network not in baseline.index or not baseline[network] > 0:
+            continue
+        name = DOTS_LABELS.get(str(network), str(network))
+        ax.plot(g["epoch"], g["test_loss"] / baseline[network], marker="o", ms=3, label=f"{name} ({task[network]}): test")
+    for label, net, base in (("regression", "dots-regression-50", ("dots-regression", "mean_guess_loss")),
+                             ("classification", "dots-classification", ("dots-classification", "base_rate_loss"))):
+        ratio = theirs(net, "test_loss") / theirs(*base)
+        if np.isfinite(ratio):
+            ax.axhline(ratio, ls="--", lw=0.8, color="grey")
+            ax.text(ax.get_xlim()[0], ratio, f" thesis {label}: {ratio:.2f}", fontsize=7, va="bottom")
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test loss / baseline (mean guessing, base rates)")
+    ax.set_title("Dots and distances: learning curves", fontsize=9)
+    ax.legend(fontsize=7)
     save_figure(fig, path)
     return Path(path)
 

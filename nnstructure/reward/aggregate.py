@@ -27,6 +27,7 @@ INPUT_TABLES = {
     "reward_rows": ("reward_nets",),
     "reward_metrics": ("reward_net_metrics",),
     "dots_rows": ("dots_nets",),
+    "dots_metrics": ("dots_net_metrics",),
     "adversarial_summaries": ("adversarial",),
     "adversarial_epochs": ("adversarial_epochs",),
     "adversarial_examples": ("adversarial_examples",),
@@ -85,6 +86,8 @@ def aggregate_reward_results(inputs: Mapping[str, Sequence[str]], columns: Mappi
         tables["reward_net_metrics"].append(_with(read_parquet(path), c, NETWORK_IDS))
     for path, c in files("dots_rows"):
         tables["dots_nets"].append(_with(read_parquet(path), c, NETWORK_IDS))
+    for path, c in files("dots_metrics"):
+        tables["dots_net_metrics"].append(_with(read_parquet(path), c, NETWORK_IDS))
     for path, c in files("adversarial_summaries"):
         summary = read_parquet(path)
         if "mean_guess_test_mse" not in summary.columns:  # a summary written before it had one

@@ -33,12 +33,12 @@ PROBE_LAYERS = (0, 1, 2, 3, 4)
 #: The aggregated chapter-5 tables, and which of them each chapter-5 report module reads.
 CH5_TABLES = ("datasets", "reward_nets", "reward_net_metrics", "noise", "edits", "visualizations",
               "visualization_controls", "visualization_images", "probes", "adversarial", "adversarial_epochs",
-              "adversarial_examples", "adversarial_edits", "adversarial_noise", "dots_nets")
+              "adversarial_examples", "adversarial_edits", "adversarial_noise", "dots_nets", "dots_net_metrics")
 CH5_REPORT_INPUTS = {
     "ch5": ("datasets", "reward_nets", "reward_net_metrics", "noise", "edits", "visualizations",
             "visualization_controls", "visualization_images", "adversarial"),
     "ch5_part2": ("probes", "adversarial", "adversarial_epochs", "adversarial_examples", "adversarial_edits",
-                  "adversarial_noise", "dots_nets", "reward_nets", "visualizations"),
+                  "adversarial_noise", "dots_nets", "dots_net_metrics", "reward_nets", "visualizations"),
 }
 #: The chapter-5 report modules (each with its own scorecard).
 CH5_REPORTS = tuple(CH5_REPORT_INPUTS)
@@ -147,6 +147,7 @@ def reward_aggregate_sources(config: dict, results: str) -> dict[str, list[tuple
                 sources["reward_metrics"].append((paths.training_metrics(*where, kind), ids))
             elif kind == "dots":
                 sources["dots_rows"].append((paths.network_row(*where, kind), ids))
+                sources["dots_metrics"].append((paths.training_metrics(*where, kind), ids))
             else:
                 sources["adversarial_summaries"].append((paths.adversarial_file(*where, "summary.parquet"), ids))
                 sources["adversarial_epochs"].append((paths.adversarial_file(*where, "epochs.parquet"), ids))
