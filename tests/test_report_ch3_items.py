@@ -54,6 +54,17 @@ def test_a_config_declares_exactly_the_items_its_rows_make(preset):
         assert set(from_config) == {"Table A.1", "Figure 3.2", "Figure 3.3", "Figure A.1"}
 
 
+def test_the_cached_items_are_the_config_items_of_that_config_content():
+    config = ix.load_preset(ROOT / "config.yaml", ROOT / ix.SCHEMA)
+    first = ch3_items.config_items_cached(config)
+    assert first == ch3_items.config_items(config)
+    first["Table A.1"].append("changed by the caller")  # a copy: the cache keeps its own
+    assert ch3_items.config_items_cached(config) == ch3_items.config_items(config)
+    config["clusterability"]["networks"].pop("mlp-init")  # a changed config is computed afresh
+    assert ch3_items.config_items_cached(config) == ch3_items.config_items(config)
+    assert "Figure A.1" not in ch3_items.config_items_cached(config)
+
+
 def test_the_paper_preset_splits_experiments_as_the_thesis():
     config = ix.load_preset(ROOT / "config/paper.yaml", ROOT / ix.SCHEMA)
     rows = rows_of_config(config)

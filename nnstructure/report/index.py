@@ -100,7 +100,7 @@ def ch3_item(item: str) -> Locator:
     thesis: :mod:`nnstructure.report.ch3_items`), made from the entries whose rows it holds."""
 
     def locate(config: dict) -> Plan | None:
-        entries = ch3_items.config_items(config).get(item)
+        entries = ch3_items.config_items_cached(config).get(item)
         if not entries:
             return None
         what = ch3_items.ITEMS[item].what
