@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-LAZY_PACKAGES = ["nnstructure.imagenet", "nnstructure.probe", "nnstructure.specialization", "nnstructure.train"]
+LAZY_PACKAGES = ["nnstructure.imagenet", "nnstructure.probe", "nnstructure.specialization", "nnstructure.stats",
+                 "nnstructure.train"]
 
 
 @pytest.mark.parametrize("package", LAZY_PACKAGES)
@@ -24,6 +25,13 @@ def test_packages_and_the_cli_parser_do_not_import_torch():
             "build_parser(); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+def test_the_workflow_helpers_do_not_import_scipy_stats():
+    # Every Snakemake call imports them; scipy.stats (for the Fisher statistics) cost about 0.5 CPU-s there.
+    code = "import sys, nnstructure.workflow; print('scipy.stats' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
 
 
 def test_training_params_of_every_trained_network_do_not_import_torch():

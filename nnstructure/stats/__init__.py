@@ -1,22 +1,16 @@
 """Statistics of chapter 4: percentiles against random controls, Fisher and Bates combination,
-Benjamini-Hochberg correction and effect measures (pure numpy/scipy)."""
+Benjamini-Hochberg correction and effect measures (pure numpy/scipy).
 
-from nnstructure.stats.bates import bates_cdf
-from nnstructure.stats.effect import EffectMeasure, effect_measure, effect_values
-from nnstructure.stats.fisher import fisher_p_value, fisher_statistic, null_fisher_statistic
-from nnstructure.stats.multiple_testing import BHResult, benjamini_hochberg
-from nnstructure.stats.percentile import TIE_RULES, percentile
+Names are imported on first use (:mod:`nnstructure.lazy`): the workflow reads the effect definitions at every
+Snakemake start, and importing scipy.stats for them cost about half a CPU-second a call.
+"""
 
-__all__ = [
-    "BHResult",
-    "EffectMeasure",
-    "TIE_RULES",
-    "bates_cdf",
-    "benjamini_hochberg",
-    "effect_measure",
-    "effect_values",
-    "fisher_p_value",
-    "fisher_statistic",
-    "null_fisher_statistic",
-    "percentile",
-]
+from nnstructure.lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "bates": ("bates_cdf",),
+    "effect": ("EffectMeasure", "effect_measure", "effect_values"),
+    "fisher": ("fisher_p_value", "fisher_statistic", "null_fisher_statistic"),
+    "multiple_testing": ("BHResult", "benjamini_hochberg"),
+    "percentile": ("TIE_RULES", "percentile"),
+})
