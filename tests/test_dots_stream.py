@@ -156,3 +156,19 @@ def test_common_class_discard_is_for_classification_only():
         DotsTrainingData("regression", 100, 10, class_discard=0.5)
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
         DotsTrainingData("classification", 100, 10, class_discard=1.0)
+
+
+def test_the_weighting_can_start_at_a_later_epoch():
+    from nnstructure.data.dots_stream import DotsTrainingData
+
+    data = DotsTrainingData("classification", 3_000, 10, seed=6, class_discard=0.9,
+                            weighting_from_epoch=3).training_data(torch.device("cpu"))
+    assert data.sampling == {"class_discard": 0.9, "weighting_from_epoch": 3}
+    for epoch, common in ((0, 1.0), (1, 1.0), (2, 10.0), (5, 10.0)):
+        data.before_epoch(None, epoch)
+        _, (y, w) = next(iter(data.train_batches(256, True, torch.Generator().manual_seed(epoch))))
+        assert (y == 1).any() and np.allclose(w[y == 1].numpy(), common) and np.all(w[y == 0].numpy() == 1.0)
+    with pytest.raises(ValueError, match="class_discard"):
+        DotsTrainingData("classification", 100, 10, weighting_from_epoch=2)
+    with pytest.raises(ValueError, match="from 1"):
+        DotsTrainingData("classification", 100, 10, class_discard=0.5, weighting_from_epoch=0)

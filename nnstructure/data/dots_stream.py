@@ -23,6 +23,10 @@ share 1 - d of the class-1 ones, and a kept class-1 image weighs 1 / (1 - d) in
 the loss, which keeps the batch loss an unbiased estimate of the cross-entropy
 over all ``n_train`` images. Labels come from the centres alone, so only the kept
 images are rendered. The test loss is always on the whole test split.
+``weighting_from_epoch`` k > 1 trains the first k - 1 epochs unweighted (class 0,
+about a sixth of a discarded epoch, then dominates the gradient) and weights from
+epoch k on, which recalibrates the net to the real base rate (as the reward nets'
+setting of that name).
 """
 
 from __future__ import annotations
@@ -162,7 +166,8 @@ class DotsTrainingData:
     eval_batch = 512
 
     def __init__(self, task: str, n_train: int, n_test: int, seed: int = 0, workers: int = 0,
-                 cutoff: float | None = None, device: torch.device | None = None, class_discard: float = 0.0):
+                 cutoff: float | None = None, device: torch.device | None = None, class_discard: float = 0.0,
+                 weighting_from_epoch: int = 1):
         self.task_name = check_task(task)
         self.n_images, self.n_test = int(n_train), int(n_test)
         if self.n_images < 1 or self.n_test < 1:
@@ -176,6 +181,13 @@ class DotsTrainingData:
         self.discard = float(class_discard or 0.0)
         if not 0.0 <= self.discard < 1.0:
             raise ValueError(f"class_discard must be in [0, 1), got {class_discard}")
+        self.weighting_from = 1 if weighting_from_epoch is None else int(weighting_from_epoch)
+        if self.weighting_from < 1:
+            raise ValueError(f"weighting_from_epoch counts epochs from 1, got {weighting_from_epoch}")
+        if self.weighting_from > 1 and not self.discard:
+            raise ValueError("weighting_from_epoch delays the weighting of the common-class discard; without "
+                             "class_discard there is nothing to weigh: set class_discard, or weighting_from_epoch to 1")
+        self._epoch = 0  # 0-indexed epoch being trained (the loop's before_epoch hook)
         #: What of the sampling the resume state must match (None: every image, every epoch).
         self.sampling = None
         self.n_train = self.n_images  # the (expected) images of one epoch: the loop's steps and lr schedule
@@ -187,11 +199,19 @@ class DotsTrainingData:
             n_rare = int(self._rare.sum())
             self.n_train = n_rare + int(round((self.n_images - n_rare) * (1.0 - self.discard)))
             self.common_weight = 1.0 / (1.0 - self.discard)
-            self.sampling = {"class_discard": self.discard}
+            self.sampling = {"class_discard": self.discard, "weighting_from_epoch": self.weighting_from}
 
     def training_data(self, device: torch.device) -> "DotsTrainingData":
         return DotsTrainingData(self.task_name, self.n_images, self.n_test, self.seed, self.workers, self.cutoff, device,
-                                self.discard)
+                                self.discard, self.weighting_from)
+
+    def before_epoch(self, model: torch.nn.Module, epoch: int) -> None:
+        """The loop's hook before 0-indexed ``epoch``: the weighting starts at epoch ``weighting_from_epoch``."""
+        self._epoch = int(epoch)
+
+    def epoch_common_weight(self) -> float:
+        """The loss weight of a kept class-1 image in the epoch being trained."""
+        return self.common_weight if self._epoch + 1 >= self.weighting_from else 1.0
 
     def epoch_rows(self, seed: int) -> np.ndarray:
         """The training images of one epoch: every class-0 image and a seeded share 1 - d of the class-1 ones."""
@@ -214,7 +234,7 @@ class DotsTrainingData:
             x = x.to(self.device, non_blocking=True).float().div_(255.0).contiguous(memory_format=torch.channels_last)
             y = y.to(self.device, non_blocking=True)
             if weighted:  # (labels, weights): a kept class-1 image stands for 1 / (1 - d) of them
-                y = (y, torch.where(y == 1, self.common_weight, 1.0).float())
+                y = (y, torch.where(y == 1, self.epoch_common_weight(), 1.0).float())
             yield x, y
 
     def train_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator):

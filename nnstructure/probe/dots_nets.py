@@ -32,9 +32,10 @@ DOTS_NET_DEFAULTS: dict = {
     "init": "torch",
     "precision": NETWORK_KIND_SETTINGS["dots"]["precision"]["default"],  # defined in nnstructure.reward.settings
     "class_discard": 0.0,
+    "weighting_from_epoch": 1,
 }
 MODEL_KEYS = ("width_multiplier", "channels", "init")
-DATA_KEYS = ("class_discard",)
+DATA_KEYS = ("class_discard", "weighting_from_epoch")
 
 
 def train_dots_net(task: str, n_train: int, n_test: int, settings: dict | None, seed: int, out: str | os.PathLike,
@@ -85,4 +86,5 @@ def dots_net_row(checkpoint: str | os.PathLike, network: str | None = None) -> d
         "test_loss": float(meta["test_loss"]), "test_accuracy": meta.get("test_accuracy"),
         "baseline_loss": float(meta["baseline_loss"]), "cutoff": meta.get("cutoff"),
         "class_discard": float((meta.get("dots_net_settings") or {}).get("class_discard") or 0.0),
+        "weighting_from_epoch": int((meta.get("dots_net_settings") or {}).get("weighting_from_epoch") or 1),
     }

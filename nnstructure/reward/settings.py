@@ -146,6 +146,10 @@ DOTS_NET_SETTINGS: dict[str, dict] = {
                         "each epoch, drawn afresh every epoch and weighted 1 / (1 - discard) in the loss; every "
                         "class-0 image is kept and the test loss is on the whole test split (CoinRun's "
                         "zero-reward discard, for dots); null: 0, every image"),
+    "weighting_from_epoch": _s({"type": ["integer", "null"], "minimum": 1, "default": None},
+                               "with class_discard, the first epoch (from 1) whose loss is weighted; the epochs before "
+                               "train unweighted, where class 0 (about a sixth of a discarded epoch) dominates the "
+                               "gradient; null: 1"),
 }
 
 #: Which settings table each chapter-5 network kind uses, and the subcommand that trains it.
