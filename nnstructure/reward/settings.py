@@ -137,7 +137,9 @@ DOTS_NET_SETTINGS: dict[str, dict] = {
     "data_seed": _s({"type": "integer", "minimum": 0, "default": 0}, "the image stream (the same for every network by default)"),
     "precision": _precision("auto"),
     # unset by default (null: the step's own default), so the dots nets trained before these existed keep their params
-    "channels": REWARD_NET_SETTINGS["channels"],
+    "channels": _s({k: v for k, v in REWARD_NET_SETTINGS["channels"].items() if k != "description"},
+                   "the convolutions' channels before width_multiplier, one per layer; null: the thesis's 96, 256, "
+                   "384, 384, 256 (config/ch5-cpu.yaml widens the first layer, as for its reward nets)"),
     "init": ADVERSARIAL_SETTINGS["init"],
     "lr_schedule": REWARD_NET_SETTINGS["lr_schedule"],
     "grad_clip_norm": REWARD_NET_SETTINGS["grad_clip_norm"],
