@@ -509,13 +509,15 @@ def plot_dots_training(metrics: pd.DataFrame, nets: pd.DataFrame, path: str | os
             continue
         name = DOTS_LABELS.get(str(network), str(network))
         ax.plot(g["epoch"], g["test_loss"] / baseline[network], marker="o", ms=3, label=f"{name} ({task[network]}): test")
-    for label, net, base in (("regression", "dots-regression-50", ("dots-regression", "mean_guess_loss")),
-                             ("classification", "dots-classification", ("dots-classification", "base_rate_loss"))):
+    for label, net, base, va in (("regression", "dots-regression-50", ("dots-regression", "mean_guess_loss"), "bottom"),
+                                 ("classification", "dots-classification", ("dots-classification", "base_rate_loss"),
+                                  "top")):
         ratio = theirs(net, "test_loss") / theirs(*base)
         if np.isfinite(ratio):
             ax.axhline(ratio, ls="--", lw=0.8, color="grey")
-            ax.text(ax.get_xlim()[0], ratio, f" thesis {label}: {ratio:.2f}", fontsize=7, va="bottom")
+            ax.text(ax.get_xlim()[0], ratio, f" thesis {label}: {ratio:.2f}", fontsize=7, va=va)
     ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_yscale("log")  # an unweighted epoch of a discarded stream sits far above the base rate
     ax.set_xlabel("epoch")
     ax.set_ylabel("test loss / baseline (mean guessing, base rates)")
     ax.set_title("Dots and distances: learning curves", fontsize=9)
