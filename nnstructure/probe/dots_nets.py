@@ -78,6 +78,7 @@ def dots_net_row(checkpoint: str | os.PathLike, network: str | None = None) -> d
     if "dots_task" not in meta:
         raise ValueError(f"{checkpoint} is not a dots network (no 'dots_task' in its metadata); train it with `nnstructure dots-net`")
     history = meta.get("metrics") or []
+    settings = meta.get("dots_net_settings") or {}  # recorded since the recipe settings existed
     return {
         "network": network or Path(checkpoint).stem, "checkpoint": str(checkpoint), "task": meta["dots_task"],
         "n_train": int(meta["n_train"]), "n_test": int(meta["n_test"]), "epochs": int(meta.get("epochs_trained", 0)),
@@ -85,6 +86,6 @@ def dots_net_row(checkpoint: str | os.PathLike, network: str | None = None) -> d
         "data_seed": int(meta["data_seed"]), "train_loss": float(history[-1]["train_loss"]) if history else float("nan"),
         "test_loss": float(meta["test_loss"]), "test_accuracy": meta.get("test_accuracy"),
         "baseline_loss": float(meta["baseline_loss"]), "cutoff": meta.get("cutoff"),
-        "class_discard": float((meta.get("dots_net_settings") or {}).get("class_discard") or 0.0),
-        "weighting_from_epoch": int((meta.get("dots_net_settings") or {}).get("weighting_from_epoch") or 1),
+        "class_discard": float(settings.get("class_discard") or 0.0),
+        "weighting_from_epoch": int(settings.get("weighting_from_epoch") or 1),
     }

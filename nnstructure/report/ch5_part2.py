@@ -242,17 +242,23 @@ def adversarial_table(inputs: dict) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["Quantity", "Ours", "Thesis"])
 
 
-def _thesis_dots_value(network: str, metric: str) -> float:
-    """A number of the thesis's section 5.9 text (``5.9-text`` in the reference table); NaN where it gives none."""
+def _thesis_dots_values():
+    """Lookup ``(network, metric) -> value`` of the thesis's section 5.9 text (``5.9-text`` in the reference
+    table, read once); NaN where it gives none."""
     ref = load_reference()
-    v = ref.loc[(ref["table"] == "5.9-text") & (ref["network"] == network) & (ref["metric"] == metric), "value"]
-    return float(v.iloc[0]) if len(v) else float("nan")
+    ref = ref[ref["table"] == "5.9-text"]
+
+    def theirs(network: str, metric: str) -> float:
+        v = ref.loc[(ref["network"] == network) & (ref["metric"] == metric), "value"]
+        return float(v.iloc[0]) if len(v) else float("nan")
+
+    return theirs
 
 
 def dots_networks_table(inputs: dict) -> pd.DataFrame:
     """Section 5.9's networks: test loss beside the baseline, ours and the thesis's."""
     nets = inputs.get("dots_nets")
-    theirs = _thesis_dots_value
+    theirs = _thesis_dots_values()
     out = []
     for _, r in (nets if nets is not None else pd.DataFrame()).iterrows():
         net = str(r["network"])
@@ -499,7 +505,7 @@ def plot_dots_training(metrics: pd.DataFrame, nets: pd.DataFrame, path: str | os
 
     from nnstructure.io import save_figure
 
-    theirs = _thesis_dots_value
+    theirs = _thesis_dots_values()
     baseline = nets.set_index("network")["baseline_loss"]
     task = nets.set_index("network")["task"]
     fig = Figure(figsize=(6, 4))
