@@ -87,10 +87,13 @@ def test_adversarial_examples_are_labelled_zero_and_spread_over_the_epoch(run):
     assert torch.cat([b[1][2] for b in batches])[match[0]] == 1.0  # examples weigh 1
 
 
-def test_adversarial_training_with_zero_reward_discard_keeps_every_example(run):
+def test_adversarial_training_with_zero_reward_discard_keeps_every_example(run, tmp_path):
+    import shutil
+
     root, dataset, _ = run
     ds = TransitionDataset(dataset)
-    data = AdversarialTrainingData(ds, root / "examples", adversarial_settings({**TINY, "zero_reward_discard": 0.5}), 0)
+    examples = shutil.copytree(root / "examples", tmp_path / "examples")  # the epoch's statistics are written there
+    data = AdversarialTrainingData(ds, examples, adversarial_settings({**TINY, "zero_reward_discard": 0.5}), 0)
     data = data.training_data(torch.device("cpu"))
     data.before_epoch(None, 3)
     n_examples = sum(len(s["actions"]) for s in data.sets.values())
@@ -102,6 +105,8 @@ def test_adversarial_training_with_zero_reward_discard_keeps_every_example(run):
     assert int((weight == 1.0).sum()) == n_rewarded + n_examples  # examples and rewarded ones weigh 1
     assert torch.all(weight[weight != 1.0] == 2.0)  # kept zero-reward transitions weigh 1 / (1 - 0.5)
     assert len(reward) < data.n_base + n_examples
+    # The epoch's statistics count the examples, not the difference between the sampled and the full training set.
+    assert json.loads((examples / "epoch-04.json").read_text())["n_adversarial"] == n_examples
 
 
 def test_gradients_clipped_to_the_percentile_of_the_reference_epoch(run):

@@ -217,7 +217,12 @@ class AdversarialTrainingData:
 
     @property
     def n_train(self) -> int:
-        return self.base.n_train + sum(len(s["actions"]) for s in self.sets.values())
+        return self.base.n_train + self.n_adversarial
+
+    @property
+    def n_adversarial(self) -> int:
+        """Adversarial examples trained on this epoch (every set made so far)."""
+        return sum(len(s["actions"]) for s in self.sets.values())
 
     @property
     def n_per_set(self) -> int:
@@ -331,7 +336,7 @@ class AdversarialTrainingData:
             with atomic_path(self._clip_path(), suffix=".npz") as tmp:
                 np.savez(tmp, norms=norms, threshold=threshold, percentile=self.settings["clip_percentile"], epoch=epoch)
         write_json({
-            "epoch": epoch, "n_steps": len(norms), "n_adversarial": self.n_train - self.n_base,
+            "epoch": epoch, "n_steps": len(norms), "n_adversarial": self.n_adversarial,
             "clip_threshold": self.threshold if self.sets else None,
             "n_clipped": int(self._clipped) if self.sets else 0,
             "grad_norm_median": float(np.median(norms)) if len(norms) else None,
