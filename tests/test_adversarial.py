@@ -214,3 +214,28 @@ def test_candidates_are_ranked_in_the_nets_precision(run):
     batch = ds.load(rows)
     same = predict_rewards(model, batch["obs"], batch["next_obs"], batch["action"], precision="bf16").numpy()
     np.testing.assert_allclose(bf16, same, rtol=1e-6, atol=1e-6)  # the same forward pass as every other bf16 step
+
+
+def test_epoch_sample_pool_ranks_a_seeded_discarded_epoch(tmp_path):
+    """candidate_pool: epoch-sample ranks every rewarded training transition and a seeded share of the others, a
+    fresh one per set; the sets start from transitions of their own sample only. all: every training transition."""
+    dataset = write_transition_dataset(tmp_path / "ds")
+    ds = TransitionDataset(dataset)
+    settings = adversarial_settings({**TINY, "zero_reward_discard": 0.5, "candidate_pool": "epoch-sample"})
+    data = AdversarialTrainingData(ds, tmp_path / "ex", settings, 0)
+    train, rewarded = ds.mask("train"), ds.column("reward") != 0
+    pools = {g: data.candidates(g) for g in (2, 3, 4)}
+    for pool in pools.values():
+        assert not (pool & ~train).any() and (pool[train & rewarded]).all()
+        assert 0 < int((pool & ~rewarded).sum()) < int((train & ~rewarded).sum())
+    assert not np.array_equal(pools[2], pools[3])
+    np.testing.assert_array_equal(pools[2], data.candidates(2))  # seeded: a resumed run ranks the same sample
+    assert AdversarialTrainingData(ds, tmp_path / "ex2", adversarial_settings(TINY), 0).candidates(2) is None
+    with pytest.raises(ValueError, match="candidate_pool must be one of"):
+        adversarial_settings({"candidate_pool": "test"})
+    summary = adversarial_train(dataset, {**TINY, "zero_reward_discard": 0.5, "candidate_pool": "epoch-sample"}, seed=0,
+                                out=tmp_path / "adv.pt", examples_dir=tmp_path / "examples", progress=False)
+    assert summary["candidate_pool"] == "epoch-sample"
+    for g in (2, 3, 4):
+        rows = load_examples(examples_path(tmp_path / "examples", g))["rows"]
+        assert pools[g][rows].all()

@@ -140,8 +140,11 @@ def register(subparsers) -> None:
     a.add_argument("--max-shift", type=int, default=8, help="random translation (pixels) during the optimisation")
     a.add_argument("--clip-percentile", type=float, default=99.0, help="gradients clipped to this percentile of the previous epoch's gradient norms (default 99)")
     a.add_argument("--width-multiplier", type=float, default=1.0, help="scales the reward net's channels (default 1)")
-    _add_settings_options(a, "adversarial", ("channels", "init", "lr_schedule", "grad_clip_norm", "precision", "zero_reward_discard",
-                                             "discard_weighting", "weighting_from_epoch", "terminal_frame"))
+    from nnstructure.reward.settings import ADVERSARIAL_SETTINGS
+
+    # every other setting of the table, as it defines it
+    _add_settings_options(a, "adversarial", tuple(name for name in ADVERSARIAL_SETTINGS
+                                                  if "--" + name.replace("_", "-") not in a._option_string_actions))
     a.add_argument("--seed", type=int, default=0, help="initialisation, batch order and the examples' optimisation (default 0)")
     a.add_argument("--log", default=None, help="per-epoch metrics of the loop (.parquet)")
     a.add_argument("--summary", default=None, help="write the run's section-5.8 numbers to this .parquet")

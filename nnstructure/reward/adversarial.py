@@ -68,6 +68,7 @@ ADVERSARIAL_DEFAULTS: dict = {
     "max_shift": 8,
     "optimization_batch": 64,
     "clip_percentile": 99.0,
+    "candidate_pool": "all",
     "zero_reward_discard": 0.0,
     "discard_weighting": True,
     "weighting_from_epoch": 1,
@@ -76,8 +77,11 @@ ADVERSARIAL_DEFAULTS: dict = {
 }
 MODEL_KEYS = ("width_multiplier", "channels", "init")
 ADVERSARIAL_KEYS = ("first_adversarial_epoch", "adversarial_fraction", "optimization_steps", "optimization_lr",
-                    "max_shift", "optimization_batch", "clip_percentile", "zero_reward_discard", "discard_weighting",
-                    "weighting_from_epoch", "terminal_frame")
+                    "max_shift", "optimization_batch", "clip_percentile", "candidate_pool", "zero_reward_discard",
+                    "discard_weighting", "weighting_from_epoch", "terminal_frame")
+#: Where a set's starting transitions are ranked: every training transition (the thesis), or a seeded sample of the
+#: size of a discarded epoch (every rewarded one, a share 1 - zero_reward_discard of the others).
+CANDIDATE_POOLS = ("all", "epoch-sample")
 
 
 def fraction_variant(fraction: float) -> str:
@@ -100,9 +104,10 @@ def n_examples(fraction: float, n_train: int) -> int:
 
 
 @torch.no_grad()
-def predicted_rewards(model: nn.Module, dataset, split: str = "train", batch_size: int = 256,
-                      precision: str = "fp32") -> tuple[np.ndarray, np.ndarray]:
-    """(table rows, taken-action predicted reward) of every kept transition of ``split``, in table order.
+def predicted_rewards(model: nn.Module, dataset, split: str | None = "train", batch_size: int = 256,
+                      precision: str = "fp32", where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(table rows, taken-action predicted reward) of every kept transition of ``split`` (or of the boolean row
+    mask ``where``, with ``split`` None), in table order.
 
     ``precision`` ``"bf16"`` runs the forward passes under bfloat16 autocast, as the net trains: this pass reads
     every training transition (about 5 epochs' worth under an 80% discard), so in float32 it cost more than training."""
@@ -112,7 +117,7 @@ def predicted_rewards(model: nn.Module, dataset, split: str = "train", batch_siz
     was = model.training
     model.eval()
     rows, preds = [], []
-    for batch in dataset.batches(split, batch_size, shuffle=False, columns=("row",)):
+    for batch in dataset.batches(split, batch_size, shuffle=False, columns=("row",), where=where):
         x = transition_inputs(batch["obs"].to(device), batch["next_obs"].to(device))
         with autocast(device, precision):
             out = model(x)
@@ -123,8 +128,12 @@ def predicted_rewards(model: nn.Module, dataset, split: str = "train", batch_siz
 
 
 def make_adversarial_examples(model: nn.Module, dataset, n: int, steps: int = 16, lr: float = 0.05, max_shift: int = 8,
-                              seed: int = 0, chunk: int = 64, precision: str = "fp32") -> dict:
+                              seed: int = 0, chunk: int = 64, precision: str = "fp32",
+                              candidates: np.ndarray | None = None) -> dict:
     """The ``n`` training transitions with the highest predicted reward, optimised ``steps`` steps for predicted reward.
+
+    ``candidates``: a boolean row mask of the training transitions ranked (:meth:`AdversarialTrainingData.candidates`);
+    None: every one (the thesis).
 
     Returns ``obs``/``next_obs`` (float [n, 3, H, W] in [0, 1]), ``actions``,
     ``rows`` (source rows), ``source_predicted_reward`` and ``predicted_reward``
@@ -134,7 +143,8 @@ def make_adversarial_examples(model: nn.Module, dataset, n: int, steps: int = 16
     """
     from nnstructure.reward.visualize import optimize_transitions
 
-    rows, preds = predicted_rewards(model, dataset, "train", precision=precision)
+    rows, preds = (predicted_rewards(model, dataset, "train", precision=precision) if candidates is None else
+                   predicted_rewards(model, dataset, None, precision=precision, where=candidates & dataset.mask("train")))
     if len(rows) == 0:
         raise ValueError(f"{dataset.path} has no training transitions to make adversarial examples from")
     top = np.argsort(-preds, kind="stable")[:n]
@@ -228,6 +238,16 @@ class AdversarialTrainingData:
     def n_per_set(self) -> int:
         return n_examples(self.settings["adversarial_fraction"], self.n_base)
 
+    def candidates(self, epoch: int) -> np.ndarray | None:
+        """The training transitions ranked for the set made after ``epoch`` (1-indexed): None for every one
+        (``candidate_pool: all``, the thesis: a pass over the whole training set, 19 CPU-minutes at width 1/32 on the
+        full CoinRun dataset), or, for ``epoch-sample``, every rewarded one and a share 1 - zero_reward_discard of
+        the others drawn from the run's seed and ``epoch`` (the size of a discarded epoch, 1/15 of the pass at 0.95).
+        The thesis's highest-predicted-reward transitions are then those of the sample."""
+        if self.settings["candidate_pool"] == "all":
+            return None
+        return self.base.epoch_mask(derive_seed(self.seed, "candidates", int(epoch)))
+
     def check_compatible(self, spec: dict, config) -> None:
         c, h, w = self.dataset.frame_shape
         if spec["input_shape"] != [2 * c, h, w]:
@@ -255,7 +275,7 @@ class AdversarialTrainingData:
                 made = make_adversarial_examples(model, self.dataset, self.n_per_set, self.settings["optimization_steps"],
                                                  self.settings["optimization_lr"], self.settings["max_shift"],
                                                  derive_seed(self.seed, "adversarial", g), self.settings["optimization_batch"],
-                                                 precision=self.precision)
+                                                 precision=self.precision, candidates=self.candidates(g))
                 save_examples(path, made, g)
                 self.sets[g] = self._half(load_examples(path))  # train on exactly what is stored
             else:
@@ -372,6 +392,8 @@ def adversarial_settings(settings: dict | None = None) -> dict:
         raise ValueError(f"first_adversarial_epoch must be in 1..epochs ({full['epochs']}), got {full['first_adversarial_epoch']}")
     if not 0 < float(full["adversarial_fraction"]) <= 1:
         raise ValueError(f"adversarial_fraction must be in (0, 1] (thesis text 0.001, original code 0.04), got {full['adversarial_fraction']}")
+    if full["candidate_pool"] not in CANDIDATE_POOLS:
+        raise ValueError(f"candidate_pool must be one of {list(CANDIDATE_POOLS)}, got {full['candidate_pool']!r}")
     if not 0 < float(full["clip_percentile"]) <= 100:
         raise ValueError(f"clip_percentile must be in (0, 100], got {full['clip_percentile']}")
     if int(full["prune_epochs"]) != 0:
@@ -417,7 +439,7 @@ def adversarial_train(dataset_path: str | os.PathLike, settings: dict | None, se
         made = make_adversarial_examples(model, dataset, n_examples(full["adversarial_fraction"], dataset.n("train")),
                                          full["optimization_steps"], full["optimization_lr"], full["max_shift"],
                                          derive_seed(seed, "adversarial", full["epochs"]), full["optimization_batch"],
-                                         precision=full["precision"])
+                                         precision=full["precision"], candidates=data.candidates(full["epochs"]))
         save_examples(final, made, full["epochs"])
     (work / "run.json").unlink()
     if Path(examples_dir).exists():
@@ -484,6 +506,7 @@ def adversarial_summary(checkpoint: str | os.PathLike, examples_dir: str | os.Pa
         "adversarial_fraction": float(full["adversarial_fraction"]), "variant": meta.get("adversarial_variant"),
         "examples_per_set": int(len(sets[int(full["epochs"])]["actions"])), "n_sets_trained": len(gens),
         "optimization_steps": int(full["optimization_steps"]), "clip_percentile": float(full["clip_percentile"]),
+        "candidate_pool": str(full.get("candidate_pool", "all")),  # absent from runs made before it existed
         "clip_threshold": float(clip["threshold"]) if clip is not None else float("nan"),
         "width_multiplier": float(full["width_multiplier"]), "channels": channels_text(meta["spec"]),
         "seed": int(meta.get("seed", 0)),

@@ -112,6 +112,12 @@ ADVERSARIAL_SETTINGS: dict[str, dict] = {
     "max_shift": _s({"type": "integer", "minimum": 0, "default": 8}, "random translation (pixels) while optimising"),
     "clip_percentile": _s({"type": "number", "exclusiveMinimum": 0, "maximum": 100, "default": 99.0},
                           "gradients clipped to this percentile of the previous epoch's gradient norms"),
+    # unset by default (the step's own default, all), so the adversarial nets trained before it existed keep their params
+    "candidate_pool": _s({"type": ["string", "null"], "enum": ["all", "epoch-sample", None], "default": None},
+                         "where a set's starting transitions are ranked by predicted reward: all (the thesis: every "
+                         "training transition, a pass over the whole training set per set) or epoch-sample (every "
+                         "rewarded one and a seeded share 1 - zero_reward_discard of the others, 1/15 of the pass at "
+                         "0.95); null: all"),
     "width_multiplier": _s({"type": "number", "exclusiveMinimum": 0, "default": 1.0}, "scales the reward net's channels"),
     "channels": REWARD_NET_SETTINGS["channels"],
     # unset by default (the step's own default, torch), so the adversarial nets trained before it existed keep their params
