@@ -45,7 +45,7 @@ from torch import nn
 
 from nnstructure.io import ArtifactError, atomic_path, json_default, write_json
 from nnstructure.reward.training_data import StreamedTransitions
-from nnstructure.reward.settings import NETWORK_KIND_SETTINGS, without_unset
+from nnstructure.reward.settings import CANDIDATE_POOLS, NETWORK_KIND_SETTINGS, without_unset
 from nnstructure.models.reward import (N_PROCGEN_ACTIONS, REWARD_CHANNELS, channels_text, reward_net_spec, taken_action_output,
                                        transition_inputs)
 from nnstructure.seeding import derive_seed
@@ -79,9 +79,6 @@ MODEL_KEYS = ("width_multiplier", "channels", "init")
 ADVERSARIAL_KEYS = ("first_adversarial_epoch", "adversarial_fraction", "optimization_steps", "optimization_lr",
                     "max_shift", "optimization_batch", "clip_percentile", "candidate_pool", "zero_reward_discard",
                     "discard_weighting", "weighting_from_epoch", "terminal_frame")
-#: Where a set's starting transitions are ranked: every training transition (the thesis), or a seeded sample of the
-#: size of a discarded epoch (every rewarded one, a share 1 - zero_reward_discard of the others).
-CANDIDATE_POOLS = ("all", "epoch-sample")
 
 
 def fraction_variant(fraction: float) -> str:

@@ -96,6 +96,10 @@ REWARD_NET_SETTINGS: dict[str, dict] = {
                          "see nnstructure.reward.terminal_frames"),
 }
 
+#: Where an adversarial example set's starting transitions are ranked: every training transition (the thesis), or a
+#: seeded sample of the size of a discarded epoch (every rewarded one, a share 1 - zero_reward_discard of the others).
+CANDIDATE_POOLS = ("all", "epoch-sample")
+
 #: ``nnstructure adversarial-train``: adversarial training of a reward net (thesis 5.8).
 ADVERSARIAL_SETTINGS: dict[str, dict] = {
     "epochs": _s({"type": "integer", "minimum": 1, "default": 10}, "training epochs"),
@@ -113,7 +117,7 @@ ADVERSARIAL_SETTINGS: dict[str, dict] = {
     "clip_percentile": _s({"type": "number", "exclusiveMinimum": 0, "maximum": 100, "default": 99.0},
                           "gradients clipped to this percentile of the previous epoch's gradient norms"),
     # unset by default (the step's own default, all), so the adversarial nets trained before it existed keep their params
-    "candidate_pool": _s({"type": ["string", "null"], "enum": ["all", "epoch-sample", None], "default": None},
+    "candidate_pool": _s({"type": ["string", "null"], "enum": [*CANDIDATE_POOLS, None], "default": None},
                          "where a set's starting transitions are ranked by predicted reward: all (the thesis: every "
                          "training transition, a pass over the whole training set per set) or epoch-sample (every "
                          "rewarded one and a seeded share 1 - zero_reward_discard of the others, 1/15 of the pass at "
