@@ -68,7 +68,7 @@ ADVERSARIAL_DEFAULTS: dict = {
     "max_shift": 8,
     "optimization_batch": 64,
     "clip_percentile": 99.0,
-    "candidate_pool": "all",
+    "candidate_pool": CANDIDATE_POOLS[0],  # all: the thesis
     "zero_reward_discard": 0.0,
     "discard_weighting": True,
     "weighting_from_epoch": 1,
@@ -101,10 +101,10 @@ def n_examples(fraction: float, n_train: int) -> int:
 
 
 @torch.no_grad()
-def predicted_rewards(model: nn.Module, dataset, split: str | None = "train", batch_size: int = 256,
+def predicted_rewards(model: nn.Module, dataset, split: str = "train", batch_size: int = 256,
                       precision: str = "fp32", where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(table rows, taken-action predicted reward) of every kept transition of ``split`` (or of the boolean row
-    mask ``where``, with ``split`` None), in table order.
+    """(table rows, taken-action predicted reward) of every kept transition of ``split`` (within the boolean row
+    mask ``where``, if given), in table order.
 
     ``precision`` ``"bf16"`` runs the forward passes under bfloat16 autocast, as the net trains: this pass reads
     every training transition (about 5 epochs' worth under an 80% discard), so in float32 it cost more than training."""
@@ -140,8 +140,7 @@ def make_adversarial_examples(model: nn.Module, dataset, n: int, steps: int = 16
     """
     from nnstructure.reward.visualize import optimize_transitions
 
-    rows, preds = (predicted_rewards(model, dataset, "train", precision=precision) if candidates is None else
-                   predicted_rewards(model, dataset, None, precision=precision, where=candidates & dataset.mask("train")))
+    rows, preds = predicted_rewards(model, dataset, "train", precision=precision, where=candidates)
     if len(rows) == 0:
         raise ValueError(f"{dataset.path} has no training transitions to make adversarial examples from")
     top = np.argsort(-preds, kind="stable")[:n]
