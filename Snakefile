@@ -13,6 +13,7 @@ from pathlib import Path
 from snakemake.utils import min_version, validate
 
 from nnstructure import workflow as wc
+from nnstructure.cluster.methods import METHODS
 from nnstructure.cluster.shuffle import SHUFFLE_KINDS
 from nnstructure.config_check import check_config, fill_defaults
 from nnstructure.paths import PHASE_FILES, ArtifactPaths
@@ -48,6 +49,7 @@ wildcard_constraints:
     k=r"\d+|auto",  # auto: clusterability's eigengap choice (wc.k_setting)
     kind=wc.one_of((*SHUFFLE_KINDS, "none")),  # none: a row without shuffles (n_shuffles: 0)
     partitioning=wc.one_of(PARTITIONINGS),
+    method=wc.one_of(METHODS),
     transitions=wc.NAME_REGEX,
     shard=r"\d{5}",
     variant=r"clip|noclip|edits",

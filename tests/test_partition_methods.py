@@ -147,6 +147,8 @@ SMALL = {"k": 4, "n_shuffles": 3, "n_random": 4, "visualization": {"steps": 3}, 
 
 
 def test_the_comparison_step_runs_every_method_on_a_tiny_mlp(tiny_mlp, tmp_path):
+    import pandas as pd
+
     from nnstructure.cluster.method_comparison import compare_partition_methods, summarise_partition_methods
     from nnstructure.io import read_parquet
 
@@ -164,11 +166,15 @@ def test_the_comparison_step_runs_every_method_on_a_tiny_mlp(tiny_mlp, tmp_path)
         if row["n_clusters"] >= 2:  # chapter 4 on its partition: Fisher statistics of both proxies
             assert row["importance_fisher"] > 0 and row["coherence_fisher"] > 0
             assert 0 < row["importance_p_value"] <= 1 and row["importance_subclusters"] >= 1
-    # the same seed gives the same table
-    again = tmp_path / "again.parquet"
-    compare_partition_methods(ckpt, data, again, SMALL, device="cpu")
-    assert read_parquet(again)[["ncut", "modularity", "importance_fisher"]].equals(rows[["ncut", "modularity", "importance_fisher"]])
-    table = summarise_partition_methods([out], tmp_path / "table.parquet", tmp_path / "fig.png", tmp_path / "conclusion.md")
+    # the workflow runs each method as its own job: with the same seed, each method alone gives its row of the
+    # joint run (nothing carries over from one method to the next), so the joined rows are the same table
+    alone = [tmp_path / f"{method}.parquet" for method in METHODS]
+    for method, path in zip(METHODS, alone):
+        compare_partition_methods(ckpt, data, path, {**SMALL, "methods": [method]}, device="cpu")
+    joined = pd.concat([read_parquet(path) for path in alone], ignore_index=True)
+    same = ["method", "n_clusters", "ncut", "modularity", "ncut_p_value", "importance_fisher", "coherence_fisher"]
+    pd.testing.assert_frame_equal(joined[same], rows[same])
+    table = summarise_partition_methods(alone, tmp_path / "table.parquet", tmp_path / "fig.png", tmp_path / "conclusion.md")
     text = (tmp_path / "conclusion.md").read_text()
     best = table.groupby("method")["specialisation"].mean().idxmax()
     assert f"{best} finds the most specialised clusters" in text and table["conclusion"].iloc[0] in text
@@ -260,17 +266,25 @@ def test_workflow_params_hold_what_changes_a_network_comparison():
     cells = list(wc.analysis_cells(cfg, "partition_methods"))
     assert [(c.entry, c.seed, c.phase) for c in cells] == [("mlp-lines", 0, "unpruned"), ("mlp-lines", 1, "unpruned"),
                                                            ("cnn-lines", 0, "unpruned")]
-    mlp, _, cnn = (wc.partition_methods_params(cfg, c) for c in cells)
-    assert mlp["methods"] == ["spectral", "leiden"] and mlp["k"] == 16 and mlp["n_shuffles"] == 10
-    assert mlp["method_settings"] == {"leiden": {"resolution": 2.0}}  # infomap is not run: its setting is no param
+    mlp, _, cnn = (wc.partition_methods_params(cfg, c, "leiden") for c in cells)
+    assert mlp["methods"] == ["leiden"] and mlp["k"] == 16 and mlp["n_shuffles"] == 10
+    assert mlp["method_settings"] == {"leiden": {"resolution": 2.0}}  # the job's own method's settings only
     assert "kernel_norm" not in mlp and cnn["kernel_norm"] == "l1" and cnn["n_shuffles"] == 2  # entry override
-    assert mlp["seed"] != wc.partition_methods_params(cfg, cells[1])["seed"]
-    assert wc.partition_methods_params(_config(proxies=["lesion"]), cells[0]).get("visualization") is None
+    assert mlp["seed"] != wc.partition_methods_params(cfg, cells[1], "leiden")["seed"]
+    # one job per method: the spectral job holds no setting of leiden's (changing it reruns leiden's job only),
+    # and both meet the same shuffles (the network's seed)
+    spectral = wc.partition_methods_params(cfg, cells[0], "spectral")
+    assert spectral["methods"] == ["spectral"] and spectral["method_settings"] == {} and spectral["seed"] == mlp["seed"]
+    assert spectral == wc.partition_methods_params(_config(methods=["spectral", "leiden", "louvain"]), cells[0], "spectral")
+    with pytest.raises(wc.WorkflowConfigError, match="'louvain' is not in partition_methods.methods"):
+        wc.partition_methods_params(cfg, cells[0], "louvain")
+    assert wc.partition_methods_params(_config(proxies=["lesion"]), cells[0], "spectral").get("visualization") is None
     from nnstructure.cluster.method_comparison import comparison_settings
 
-    assert comparison_settings(mlp)["methods"] == ["spectral", "leiden"]  # the step takes the params as they are
+    assert comparison_settings(mlp)["methods"] == ["leiden"]  # the step takes the params as they are
     rows = wc.partition_methods_row_targets(cfg, "res/p")
-    assert rows[0] == "res/p/partition_methods/mlp-lines/none/seed0/unpruned.parquet" and len(rows) == 3
+    assert rows[:2] == ["res/p/partition_methods/mlp-lines/none/seed0/unpruned/spectral.parquet",
+                        "res/p/partition_methods/mlp-lines/none/seed0/unpruned/leiden.parquet"] and len(rows) == 6
     assert wc.partition_methods_targets(cfg, "res/p", cells) == list(wc.partition_methods_outputs("res/p").values())
     assert wc.partition_methods_targets(cfg, "res/p", []) == []
 

@@ -1,4 +1,4 @@
-"""Snakemake entry point: every partition method on one network phase, quality and specialisation (issue 21)."""
+"""Snakemake entry point: one partition method on one network phase, quality and specialisation (issue 21)."""
 
 import sys
 from pathlib import Path

@@ -7,6 +7,7 @@ from nnstructure.seeding import derive_seed
 from nnstructure.workflow.config import (
     ENTRY_SETTINGS,
     AnalysisCell,
+    WorkflowConfigError,
     analysis_cells,
     cell_key,
     entry_settings,
@@ -25,18 +26,22 @@ def partition_methods_settings(config: dict, entry: str) -> dict:
             "method_settings": {m: dict(v or {}) for m, v in (settings.get("method_settings") or {}).items()}}
 
 
-def partition_methods_params(config: dict, cell: AnalysisCell) -> dict:
-    """What one network's comparison depends on: the settings of
-    :func:`nnstructure.cluster.method_comparison.compare_partition_methods` (graph settings only where they apply)."""
+def partition_methods_params(config: dict, cell: AnalysisCell, method: str) -> dict:
+    """What one method's comparison on one network depends on: the settings of
+    :func:`nnstructure.cluster.method_comparison.compare_partition_methods` with that method alone (graph settings
+    only where they apply). Each method is its own job, so adding a method, or changing one method's settings,
+    reruns that method's job only; the seed is the network's, so every method meets the same shuffles."""
     s = partition_methods_settings(config, cell.entry)
-    methods = list(s["methods"])
+    if method not in s["methods"]:
+        raise WorkflowConfigError(f"partition_methods: method {method!r} is not in partition_methods.methods of entry "
+                                  f"{cell.entry!r} ({', '.join(s['methods'])})")
     params = {
-        "methods": methods, "k": s["k"], "k_max": int(s["k_max"]), "n_shuffles": int(s["n_shuffles"]),
+        "methods": [method], "k": s["k"], "k_max": int(s["k_max"]), "n_shuffles": int(s["n_shuffles"]),
         "shuffle": s["shuffle"], "proxies": list(s["proxies"]), "n_random": int(s["n_random"]),
         "random_pool": s["random_pool"], "seed": derive_seed(cell_key(cell), cell.phase, ANALYSIS),
         "network": f"{cell_key(cell)}/{cell.phase}",
-        # settings of the methods run only (adding a setting of a method not run changes nothing)
-        "method_settings": {m: v for m, v in s["method_settings"].items() if m in methods and v},
+        # the method's own settings only, and only when given (an empty entry changes nothing)
+        "method_settings": {m: v for m, v in s["method_settings"].items() if m == method and v},
     }
     if "visualization" in params["proxies"]:
         params["visualization"] = {key: value for key, value in s["visualization"].items() if value is not None}
@@ -45,13 +50,16 @@ def partition_methods_params(config: dict, cell: AnalysisCell) -> dict:
     return params
 
 
-def partition_methods_rows(results: str, entry: str, condition: str, seed, phase: str) -> str:
-    """One network's comparison table."""
-    return f"{ArtifactPaths(results).root}/{ANALYSIS}/{entry}/{condition}/{seed_dir(seed)}/{phase}.parquet"
+def partition_methods_rows(results: str, entry: str, condition: str, seed, phase: str, method: str) -> str:
+    """One method's comparison table on one network (one row)."""
+    return f"{ArtifactPaths(results).root}/{ANALYSIS}/{entry}/{condition}/{seed_dir(seed)}/{phase}/{method}.parquet"
 
 
 def partition_methods_row_targets(config: dict, results: str) -> list[str]:
-    return [partition_methods_rows(results, c.entry, c.condition, c.seed, c.phase) for c in analysis_cells(config, ANALYSIS)]
+    """Every network's row of every method, network by network in the section's method order."""
+    return [partition_methods_rows(results, c.entry, c.condition, c.seed, c.phase, method)
+            for c in analysis_cells(config, ANALYSIS)
+            for method in partition_methods_settings(config, c.entry)["methods"]]
 
 
 def partition_methods_outputs(results: str) -> dict[str, str]:
