@@ -80,3 +80,31 @@ def test_leiden_clusterability_in_the_workflow(tmp_path):
     assert list(shuffles["method"]) == ["leiden"] * 3 and shuffles["modularity"].notna().all()
     # the row's p-value compares the network's leiden n-cut with the leiden shuffles' n-cuts
     assert row["p_value"] == ((shuffles["ncut"] <= row["ncut"]).sum() + 1) / 4  # ties count against the network
+
+    # The partition-methods comparison on the same network: one job per method, so a method added, or one
+    # method's settings changed, reruns that method's job only (and the summary that joins the rows).
+    methods = {**TINY, "partition_methods": {"methods": ["spectral", "leiden"], "k": 3, "k_max": 6, "n_shuffles": 2,
+                                             "n_random": 2, "proxies": ["lesion"], "networks": {"mlp-lines": {}}}}
+    summary = "results/methods-tiny/tables/partition_methods.parquet"
+
+    def run_methods(cfg, *args):
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+        return snakemake(summary, *args, "--cores", "2", "--directory", str(tmp_path), "--configfile",
+                         str(tmp_path / "config.yaml"))
+
+    assert job_counts(run_methods(methods, "-n").stdout) == {"partition_methods_network": 2, "partition_methods": 1}
+    run_methods(methods)
+    first = pd.read_parquet(tmp_path / summary)
+    assert list(first["method"]) == ["spectral", "leiden"] and (first["n_shuffles"] == 2).all()
+    more = {**methods, "partition_methods": {**methods["partition_methods"], "methods": ["spectral", "leiden", "louvain"]}}
+    assert job_counts(run_methods(more, "-n").stdout) == {"partition_methods_network": 1, "partition_methods": 1}
+    reset = {**more, "partition_methods": {**more["partition_methods"], "method_settings": {"leiden": {"resolution": 2.0}}}}
+    out = run_methods(reset, "-n").stdout
+    assert job_counts(out) == {"partition_methods_network": 2, "partition_methods": 1}  # louvain (new) and leiden
+    outputs = " ".join(line for line in out.splitlines() if line.strip().startswith("output:"))
+    assert "spectral.parquet" not in outputs and "leiden.parquet" in outputs and "louvain.parquet" in outputs
+    run_methods(reset)
+    table = pd.read_parquet(tmp_path / summary)
+    assert list(table["method"]) == ["spectral", "leiden", "louvain"]
+    assert table["ncut"].iloc[0] == first["ncut"].iloc[0]  # spectral's row was kept, not recomputed differently
+    assert json.loads(table["settings"].iloc[1])["resolution"] == 2.0
