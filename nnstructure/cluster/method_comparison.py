@@ -101,7 +101,7 @@ def method_specialization(model, graph, labels, dataset, proxies: Sequence[str] 
         max_batch = as_int((visualization or {}).get("max_batch")) if proxy == "visualization" else None
         frame, _ = evaluate_partition(model, part.frame(), proxy, dataset, n_random=int(n_random), seed=seed,
                                       random_pool=random_pool, vis_settings=vis, identity=identity, device=device,
-                                      vis_max_batch=max_batch)
+                                      vis_max_batch=max_batch, progress=True)
         frames.append(frame)
     results = pd.concat(frames, ignore_index=True)
     summary["specialization_seconds"] = time.process_time() - start
