@@ -27,10 +27,10 @@ TABLE = "results/methods-tiny/tables/clusterability.parquet"
 SHUFFLES = "results/methods-tiny/tables/shuffles.parquet"
 
 
-def _run(work, cfg, *args):
+def _run(work, cfg, *args, target=TABLE):
     path = work / "config.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    return snakemake(TABLE, *args, "--cores", "2", "--directory", str(work), "--configfile", str(path))
+    return snakemake(target, *args, "--cores", "2", "--directory", str(work), "--configfile", str(path))
 
 
 @pytest.mark.slow
@@ -88,9 +88,7 @@ def test_leiden_clusterability_in_the_workflow(tmp_path):
     summary = "results/methods-tiny/tables/partition_methods.parquet"
 
     def run_methods(cfg, *args):
-        (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
-        return snakemake(summary, *args, "--cores", "2", "--directory", str(tmp_path), "--configfile",
-                         str(tmp_path / "config.yaml"))
+        return _run(tmp_path, cfg, *args, target=summary)
 
     assert job_counts(run_methods(methods, "-n").stdout) == {"partition_methods_network": 2, "partition_methods": 1}
     run_methods(methods)
