@@ -173,6 +173,26 @@ def test_low_rank_update_and_exact_recompute_each_equal_naive(trained, monkeypat
         )
 
 
+def test_max_pool_2x2_is_the_module_exactly():
+    # the lesions' 2x2 max-pool (two elementwise maxima) gives MaxPool2d(2)'s values bit for bit, odd sizes
+    # cropped, infinities and NaNs propagated; other pools keep the module
+    from nnstructure.specialization.lesion import _is_max_pool_2x2, _run, max_pool_2x2
+
+    g = torch.Generator().manual_seed(5)
+    for shape in [(3, 5, 28, 28), (2, 4, 7, 9), (1, 2, 2, 3)]:
+        x = torch.randn(shape, generator=g)
+        x[0, 0, 0, 0], x[-1, -1, 1, 1] = float("inf"), float("nan")
+        expected = nn.MaxPool2d(2)(x)
+        got = max_pool_2x2(x)
+        assert got.shape == expected.shape
+        assert torch.equal(got.nan_to_num(7.0), expected.nan_to_num(7.0)) and torch.equal(got.isnan(), expected.isnan())
+        assert torch.equal(_run([nn.ReLU(), nn.MaxPool2d(2)], x).nan_to_num(7.0),
+                           nn.MaxPool2d(2)(torch.relu(x)).nan_to_num(7.0))
+    assert _is_max_pool_2x2(nn.MaxPool2d(2)) and _is_max_pool_2x2(nn.MaxPool2d((2, 2), stride=2))
+    assert not any(_is_max_pool_2x2(m) for m in (nn.MaxPool2d(3), nn.MaxPool2d(2, stride=1), nn.MaxPool2d(2, padding=1),
+                                                 nn.MaxPool2d(2, ceil_mode=True), nn.AvgPool2d(2)))
+
+
 def test_lesioned_pre_activations_are_the_masked_ones():
     # the low-rank update of a Linear (through Flatten, several columns per channel) and a Conv2d consumer
     from nnstructure.specialization.lesion import _consume, _consumer, _lesioned_pre_activations
