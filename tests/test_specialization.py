@@ -100,6 +100,21 @@ def test_batched_lesions_equal_naive_lesions(trained, arch):
         np.testing.assert_array_equal(fast, naive)
 
 
+def test_cnn_lesions_in_small_blocks_equal_naive(monkeypatch):
+    # blocks of a few test inputs, each layer's prefix in chunks of 2 inputs (its widest activation, 64x8x8,
+    # fills MAX_BLOCK_ELEMENTS twice): the same counts as the naive path
+    import nnstructure.specialization.lesion as lesion
+
+    monkeypatch.setattr(lesion, "MAX_BLOCK_ELEMENTS", 9000)
+    ds = _image_dataset(n_test=45)
+    model = build_model({"arch": "cnn", "input_shape": [1, 8, 8], "n_outputs": 4}, seed=3)
+    rng = np.random.default_rng(4)
+    for layer in unit_layers(model):
+        keep = _edge_case_keep(layer.size, rng)
+        np.testing.assert_array_equal(lesion_class_correct(model, layer, keep, ds.x_test, ds.y_test, 4),
+                                      lesion_class_correct_naive(model, layer, keep, ds.x_test, ds.y_test, 4))
+
+
 def test_batched_lesions_equal_naive_through_batchnorm():
     # conv -> ReLU -> BatchNorm (VGG order): silencing must remove the BatchNorm shift too
     torch.manual_seed(0)

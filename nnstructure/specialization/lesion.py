@@ -15,8 +15,12 @@ BatchNorm still lets the BatchNorm shift through; here the units are silenced.
 2. the layer reading the units (a Linear, through Flatten or not, or a Conv2d)
    gets the intact pre-activations minus the silenced units' part, for all
    lesions of one size in one batched product (grouped convolution);
-3. the rest of the network runs on every (input, lesion) pair as one batch;
-   near ties are recomputed by the masked forward pass.
+3. the rest of the network runs on every (input, lesion) pair, in chunks of
+   about a million elements, over blocks of test inputs of a few million
+   elements at the lesioned layer (large fresh blocks cost more than their
+   arithmetic on a CPU), with 2x2 max-pools as two elementwise maxima
+   (:func:`max_pool_2x2`, the same values); near ties are recomputed by the
+   masked forward pass.
 
 Step 3 is what each lesion must pay: the multiply-adds downstream of the
 lesioned layer. For the first hidden layer of a 4x256 MNIST MLP that is a third
@@ -85,6 +89,15 @@ def _run(modules, h: torch.Tensor, owned: bool = False) -> torch.Tensor:
         else:
             h = m(h)
     return h
+
+
+def _run_widest(modules, h: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """``_run(modules, h)`` and the most elements per input of any activation on the way (input and output included)."""
+    widest = int(np.prod(h.shape[1:]))
+    for m in modules:
+        h = _run([m], h)
+        widest = max(widest, int(np.prod(h.shape[1:])))
+    return h, widest
 
 
 def _as_keep(keep_masks, size: int, device) -> torch.Tensor:
@@ -182,14 +195,20 @@ def lesion_class_correct(
     if outputs is not None and outputs.shape[0] != len(y_all):
         raise ValueError(f"outputs cover {outputs.shape[0]} inputs but there are {len(y_all)} labels")
     counts = torch.zeros((n_masks, n_classes), dtype=torch.int64, device=device)
-    first = outputs[:1] if outputs is not None else _run(prefix, network_inputs(x[:1], device))
+    if outputs is not None:
+        first, prefix_rows = outputs[:1], 0
+    else:  # the prefix runs in chunks whose widest activation has about MAX_BLOCK_ELEMENTS elements
+        first, widest = _run_widest(prefix, network_inputs(x[:1], device))
+        prefix_rows = max(1, MAX_BLOCK_ELEMENTS // widest)
     row_block = max(1, min(row_block, MAX_BLOCK_ELEMENTS // int(np.prod(first.shape[1:]))))
     for start in range(0, len(y_all), row_block):
         yb = y_all[start:start + row_block]
         if outputs is not None:
             h = outputs[start:start + row_block].to(device)
         else:
-            h = _run(prefix, network_inputs(x[start:start + row_block], device))
+            stop = min(start + row_block, len(y_all))
+            h = torch.cat([_run(prefix, network_inputs(x[r:min(r + prefix_rows, stop)], device))
+                           for r in range(start, stop, prefix_rows)])
         if h.ndim < 2 or h.shape[1] != layer.size:
             raise ValueError(f"layer {layer.name!r}: expected {layer.size} units where they are read, got shape {tuple(h.shape)}")
         if consumer is None:
