@@ -33,6 +33,11 @@ def _run(work, cfg, *args, target=TABLE):
     return snakemake(target, *args, "--cores", "2", "--directory", str(work), "--configfile", str(path))
 
 
+def _log(proc) -> str:
+    """What a Snakemake run printed (its job stats and each job's outputs: the same as its dry run's)."""
+    return proc.stdout + proc.stderr
+
+
 @pytest.mark.slow
 def test_leiden_clusterability_in_the_workflow(tmp_path):
     _run(tmp_path, TINY)
@@ -48,9 +53,8 @@ def test_leiden_clusterability_in_the_workflow(tmp_path):
     # k: auto beside k 3: only the auto cell's jobs run; its row holds the eigengap k of the network's graph, its
     # shuffles are clustered at that k, and the chapter-3 report keeps it out of the thesis comparison.
     auto = {**TINY, "clusterability": {**TINY["clusterability"], "k": [3, "auto"]}}
-    assert job_counts(_run(tmp_path, auto, "-n").stdout) == {"cluster": 1, "shuffles": 1, "clusterability_row": 1,
-                                                             "aggregate_clusterability": 1}
-    _run(tmp_path, auto)
+    assert job_counts(_log(_run(tmp_path, auto))) == {"cluster": 1, "shuffles": 1, "clusterability_row": 1,
+                                                      "aggregate_clusterability": 1}
     rows = pd.read_parquet(tmp_path / TABLE).sort_values("k_setting", na_position="first").reset_index(drop=True)
     assert rows["k_setting"].isna().iloc[0] and rows["k_setting"].iloc[1] == "auto"
     fixed, chosen = rows.iloc[0], rows.iloc[1]
@@ -68,10 +72,9 @@ def test_leiden_clusterability_in_the_workflow(tmp_path):
     assert "not compared" in tables_markdown(tables)["table_k_auto"]
 
     leiden = {**TINY, "clusterability": {**TINY["clusterability"], "method": "leiden"}}
-    counts = job_counts(_run(tmp_path, leiden, "-n").stdout)
+    counts = job_counts(_log(_run(tmp_path, leiden)))
     assert counts == {"cluster_by_method": 1, "shuffles_by_method": 1, "clusterability_row": 1,
                       "aggregate_clusterability": 1}  # the graph and the network stay
-    _run(tmp_path, leiden)
     row = pd.read_parquet(tmp_path / TABLE).iloc[0]
     shuffles = pd.read_parquet(tmp_path / SHUFFLES)
     assert row["method"] == "leiden" and row["n_clusters"] >= 2 and row["n_shuffles"] == 3
@@ -90,18 +93,16 @@ def test_leiden_clusterability_in_the_workflow(tmp_path):
     def run_methods(cfg, *args):
         return _run(tmp_path, cfg, *args, target=summary)
 
-    assert job_counts(run_methods(methods, "-n").stdout) == {"partition_methods_network": 2, "partition_methods": 1}
-    run_methods(methods)
+    assert job_counts(_log(run_methods(methods))) == {"partition_methods_network": 2, "partition_methods": 1}
     first = pd.read_parquet(tmp_path / summary)
     assert list(first["method"]) == ["spectral", "leiden"] and (first["n_shuffles"] == 2).all()
     more = {**methods, "partition_methods": {**methods["partition_methods"], "methods": ["spectral", "leiden", "louvain"]}}
     assert job_counts(run_methods(more, "-n").stdout) == {"partition_methods_network": 1, "partition_methods": 1}
     reset = {**more, "partition_methods": {**more["partition_methods"], "method_settings": {"leiden": {"resolution": 2.0}}}}
-    out = run_methods(reset, "-n").stdout
+    out = _log(run_methods(reset))
     assert job_counts(out) == {"partition_methods_network": 2, "partition_methods": 1}  # louvain (new) and leiden
     outputs = " ".join(line for line in out.splitlines() if line.strip().startswith("output:"))
     assert "spectral.parquet" not in outputs and "leiden.parquet" in outputs and "louvain.parquet" in outputs
-    run_methods(reset)
     table = pd.read_parquet(tmp_path / summary)
     assert list(table["method"]) == ["spectral", "leiden", "louvain"]
     assert table["ncut"].iloc[0] == first["ncut"].iloc[0]  # spectral's row was kept, not recomputed differently
