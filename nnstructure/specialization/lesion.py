@@ -303,7 +303,10 @@ def _lesioned_pre_activations(consumer: _Consumer, h: torch.Tensor, z: torch.Ten
     conv = consumer.module
     # minus the silenced channels' part, added to z in place (z + (-p) is z - p exactly: negation rounds nothing)
     weight = w[:, units].transpose(0, 1).reshape(g * w.shape[0], s, *w.shape[2:]).neg()
-    part = nn.functional.conv2d(h[:, units.flatten()], weight, None, conv.stride, conv.padding, conv.dilation, groups=g)
+    silenced = h[:, units.flatten()]
+    if h.device.type == "cpu":  # oneDNN's grouped convolution is about 2x faster channels-last (first CNN layer: -10%)
+        silenced, weight = (t.contiguous(memory_format=torch.channels_last) for t in (silenced, weight))
+    part = nn.functional.conv2d(silenced, weight, None, conv.stride, conv.padding, conv.dilation, groups=g)
     part = part.view(h.shape[0], g, *z.shape[1:]).add_(z.unsqueeze(1))
     return part.transpose(0, 1).flatten(0, 1)
 
